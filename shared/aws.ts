@@ -1,0 +1,20 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Config } from './config.ts';
+
+/**
+ * Emulators accept any credentials; giving them fixed ones spares the SDK a search of the
+ * credential chain (instance metadata included) on a machine that has none.
+ */
+function localCredentials(config: Pick<Config, 'endpoint'>) {
+  const hasOwn = process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE;
+  return config.endpoint && !hasOwn ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {};
+}
+
+/** The SQS client for a configuration: AWS by default, an explicit endpoint when one is set. */
+export function createSqsClient(config: Pick<Config, 'endpoint' | 'region'>): SQSClient {
+  return new SQSClient({
+    region: config.region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...localCredentials(config),
+  });
+}

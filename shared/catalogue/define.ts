@@ -1,0 +1,64 @@
+import type { z } from 'zod';
+
+/** Retry policy of a task: Celery's `max_retries`, `retry_backoff`, `retry_backoff_max`, `retry_jitter`. */
+export interface RetryPolicy {
+  /** Retries after the first attempt; the task runs at most `maxRetries + 1` times. */
+  readonly maxRetries: number;
+  /** Back-off before retry n is `min(backoffMax, backoffBase * 2^(n-1))` seconds. */
+  readonly backoffBaseSeconds: number;
+  readonly backoffMaxSeconds: number;
+  /** Full jitter: the delay is drawn uniformly from `[0, back-off]`. */
+  readonly jitter: boolean;
+}
+
+/** A task category: one SQS queue, its dead-letter queue and its consumer. */
+export interface QueueDefinition {
+  readonly name: string;
+  readonly description: string;
+  /** The consumer's timeout (Celery `time_limit`); the Lambda kills an invocation past it. */
+  readonly timeoutSeconds: number;
+  /** Records per invocation (1–10 without a batching window). */
+  readonly batchSize: number;
+  /** How long the event source gathers records before invoking (0 = invoke at once). */
+  readonly batchingWindowSeconds: number;
+  /** The event source mapping's `MaximumConcurrency` (2–1000): Celery's `--concurrency`. */
+  readonly maxConcurrency: number;
+  /** Memory of the consumer function. */
+  readonly memoryMb: number;
+}
+
+export interface TaskDefinition<
+  Name extends string = string,
+  Payload extends z.ZodType = z.ZodType,
+> {
+  readonly name: Name;
+  /** The Celery name producers still send, `app.tasks.<module>.<name>`. */
+  readonly alias?: string;
+  readonly queue: string;
+  readonly description: string;
+  readonly payload: Payload;
+  readonly retry: RetryPolicy;
+  /** Celery `soft_time_limit`: the task's `AbortSignal` fires here. */
+  readonly softTimeLimitSeconds: number;
+  /** Celery `time_limit`: the runtime stops waiting and records a time-limit failure. */
+  readonly timeLimitSeconds: number;
+}
+
+export interface ScheduleDefinition {
+  readonly name: string;
+  readonly description: string;
+  /** EventBridge Scheduler expression: `rate(5 minutes)` or `cron(0 3 * * ? *)`. */
+  readonly expression: string;
+  readonly task: string;
+  readonly payload: Record<string, unknown>;
+}
+
+export function defineQueue(queue: QueueDefinition): QueueDefinition {
+  return queue;
+}
+
+export function defineTask<const Name extends string, Payload extends z.ZodType>(
+  task: TaskDefinition<Name, Payload>,
+): TaskDefinition<Name, Payload> {
+  return task;
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { queueNames, type QueueName } from './catalogue/index.ts';
+import type { DatabaseTarget } from './results/database.ts';
+
+const environment = z.object({
+  STAGE: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/).default('local'),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** LocalStack, the local cloud's emulator or another SQS/S3 endpoint; AWS itself when unset. */
+  AWS_ENDPOINT_URL: z.url().optional(),
+  /** A PostgreSQL server; without it (and without the Data API) the embedded PGlite. */
+  DATABASE_URL: z.string().min(1).optional(),
+  /** Where PGlite keeps its files; in memory when unset. */
+  PGLITE_DIR: z.string().min(1).optional(),
+  /** Aurora through the RDS Data API, as the stack configures the Lambdas. */
+  DB_CLUSTER_ARN: z.string().startsWith('arn:').optional(),
+  DB_SECRET_ARN: z.string().startsWith('arn:').optional(),
+  DB_NAME: z.string().min(1).default('tasks'),
+});
+
+export interface Config {
+  readonly stage: string;
+  readonly region: string;
+  readonly endpoint: string | undefined;
+  readonly database: DatabaseTarget;
+  /** Queue URLs by queue name, from `QUEUE_URL_<QUEUE>` and `DLQ_URL_<QUEUE>`. */
+  readonly queueUrls: Partial<Record<QueueName, string>>;
+  readonly deadLetterQueueUrls: Partial<Record<QueueName, string>>;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads the environment once into a typed configuration; every problem is reported at once. */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environment.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const e = parsed.data;
+  if (Boolean(e.DB_CLUSTER_ARN) !== Boolean(e.DB_SECRET_ARN)) {
+    throw new ConfigError('invalid environment: DB_CLUSTER_ARN and DB_SECRET_ARN go together');
+  }
+  const database: DatabaseTarget = e.DB_CLUSTER_ARN && e.DB_SECRET_ARN
+    ? { kind: 'data-api', resourceArn: e.DB_CLUSTER_ARN, secretArn: e.DB_SECRET_ARN, database: e.DB_NAME, region: e.AWS_REGION }
+    : e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL }
+      : { kind: 'pglite', ...(e.PGLITE_DIR ? { dataDir: e.PGLITE_DIR } : {}) };
+  const urls = (prefix: string) =>
+    Object.fromEntries(queueNames.flatMap((q) => {
+      const url = env[`${prefix}_${q.toUpperCase()}`];
+      return url ? [[q, url]] : [];
+    })) as Partial<Record<QueueName, string>>;
+  return {
+    stage: e.STAGE,
+    region: e.AWS_REGION,
+    endpoint: e.AWS_ENDPOINT_URL,
+    database,
+    queueUrls: urls('QUEUE_URL'),
+    deadLetterQueueUrls: urls('DLQ_URL'),
+  };
+}
+
+/** The physical queue names of a stage: `<stage>-<queue>` and `<stage>-<queue>-dlq`. */
+export function physicalQueueName(stage: string, queue: string, deadLetter = false): string {
+  return `${stage}-${queue}${deadLetter ? '-dlq' : ''}`;
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { sqsLimits } from '../catalogue/index.ts';
+
+/**
+ * A task id: a UUID by default, or a caller-chosen idempotency key. The character set keeps
+ * ids safe in SQS batch entry ids, Scheduler names, URLs and logs.
+ */
+export const taskId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'letters, digits and _ . : - only');
+
+/** Envelope v1: the SQS message body every producer sends. Unknown fields are rejected. */
+export const envelopeV1 = z
+  .strictObject({
+    v: z.literal(1),
+    id: taskId,
+    task: z.string().min(1).max(200).describe('catalogue name (ai.process_ai_request) or Celery alias'),
+    payload: z.record(z.string(), z.json()).describe("the task's arguments; each task has its own schema"),
+    createdAt: z.iso.datetime({ offset: true }),
+    eta: z.iso.datetime({ offset: true }).optional().describe('do not run before this time'),
+    expires: z.iso.datetime({ offset: true }).optional().describe('revoke instead of running after this time'),
+    parentId: taskId.optional().describe('the task that enqueued this one'),
+    rootId: taskId.optional().describe('the first task of the workflow'),
+    traceparent: z
+      .string()
+      .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
+      .optional()
+      .describe('W3C trace context of the producer'),
+  })
+  .meta({ id: 'EnvelopeV1', title: 'DataCleanup Pro task envelope, version 1' });
+
+export type Envelope = z.infer<typeof envelopeV1>;
+
+export class MessageTooLargeError extends Error {
+  override name = 'MessageTooLargeError';
+}
+
+/** Bytes SQS counts against its 1 MiB limit: the body plus every attribute's name, type and value. */
+export function messageBytes(body: string, attributes: Record<string, { DataType?: string; StringValue?: string }> = {}): number {
+  let bytes = Buffer.byteLength(body, 'utf8');
+  for (const [name, value] of Object.entries(attributes)) {
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '');
+  }
+  return bytes;
+}
+
+/** Throws when a message would exceed SQS's 1 MiB limit; large inputs belong in S3. */
+export function assertMessageFits(body: string, attributes?: Record<string, { DataType?: string; StringValue?: string }>): void {
+  const bytes = messageBytes(body, attributes);
+  if (bytes > sqsLimits.maxMessageBytes) {
+    throw new MessageTooLargeError(
+      `message is ${bytes} bytes, over SQS's ${sqsLimits.maxMessageBytes}-byte limit: put large inputs in S3 and send their key`,
+    );
+  }
+}

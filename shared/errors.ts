@@ -1,0 +1,55 @@
+/** Base of every error the task runtime understands; `cause` keeps the original. */
+export class TaskError extends Error {
+  override name = 'TaskError';
+}
+
+/**
+ * Record the failure and do not retry (Celery's `Reject(requeue=False)`, BullMQ's
+ * `UnrecoverableError`): the message goes to the dead-letter queue at once.
+ */
+export class PermanentError extends TaskError {
+  override name = 'PermanentError';
+}
+
+/** Retry after `countdownSeconds` instead of the policy's back-off (Celery's `self.retry(countdown=…)`). */
+export class RetryLaterError extends TaskError {
+  override name = 'RetryLaterError';
+  readonly countdownSeconds: number;
+
+  constructor(message: string, options: { countdownSeconds: number; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.countdownSeconds = options.countdownSeconds;
+  }
+}
+
+/** The task ran past its soft time limit and did not return (Celery's `SoftTimeLimitExceeded`). */
+export class SoftTimeLimitExceeded extends TaskError {
+  override name = 'SoftTimeLimitExceeded';
+}
+
+/** A message the runtime cannot even start: bad JSON, envelope or payload, unknown task. */
+export class InvalidMessageError extends PermanentError {
+  override name = 'InvalidMessageError';
+}
+
+/** Any thrown value as an `Error` (a task may throw a string or a plain object). */
+export function coerceError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (typeof thrown === 'string') return new Error(thrown);
+  try {
+    return new Error(`non-error thrown: ${JSON.stringify(thrown)}`);
+  } catch {
+    return new Error(`non-error thrown: ${String(thrown)}`);
+  }
+}
+
+/** One line a person can read: `Name: message`, with the cause's when there is one. */
+export function describeError(error: Error): string {
+  const cause = error.cause instanceof Error ? ` (caused by ${error.cause.name}: ${error.cause.message})` : '';
+  return `${error.name}: ${error.message}${cause}`;
+}
+
+/** The task was still running at its hard time limit (Celery's `TimeLimitExceeded`). */
+export class TimeLimitExceeded extends TaskError {
+  override name = 'TimeLimitExceeded';
+}

@@ -1,0 +1,114 @@
+import { fileURLToPath } from 'node:url';
+import type { SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import * as schema from './schema.ts';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** Where the result store lives; exactly one of the three. */
+export type DatabaseTarget =
+  | { readonly kind: 'data-api'; readonly resourceArn: string; readonly secretArn: string; readonly database: string; readonly region?: string; readonly endpoint?: string }
+  | { readonly kind: 'postgres'; readonly url: string }
+  | { readonly kind: 'pglite'; readonly dataDir?: string };
+
+export interface DatabaseOptions {
+  /** A schema of its own (created if missing): tests and side-by-side stacks share one server. */
+  readonly schema?: string;
+  /** Called with every SQL statement sent: the benchmarks and the statement-budget test count them. */
+  readonly onStatement?: (sql: string) => void;
+}
+
+export interface Database {
+  readonly db: Db;
+  readonly target: DatabaseTarget['kind'];
+  /** The schema holding the tables (`public` unless a schema was asked for). */
+  readonly schema: string;
+  /** Runs one statement and returns its rows as plain objects, whichever driver is underneath. */
+  rows<Row>(query: SQL): Promise<Row[]>;
+  close(): Promise<void>;
+}
+
+export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
+
+const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Opens the result store through the driver its target needs. Drivers load lazily, so a
+ * Lambda bundle that only speaks the Data API never initialises PGlite or node-postgres.
+ */
+export async function openDatabase(target: DatabaseTarget, options: DatabaseOptions = {}): Promise<Database> {
+  const schemaName = options.schema ?? 'public';
+  if (!identifier.test(schemaName)) throw new Error(`invalid schema name: ${schemaName}`);
+  const logger = options.onStatement ? { logQuery: (query: string) => options.onStatement?.(query) } : undefined;
+  const config = { schema, ...(logger ? { logger } : {}) };
+
+  let db: Db;
+  let close: () => Promise<void>;
+  switch (target.kind) {
+    case 'data-api': {
+      const [{ drizzle }, { RDSDataClient }] = await Promise.all([
+        import('drizzle-orm/aws-data-api/pg'),
+        import('@aws-sdk/client-rds-data'),
+      ]);
+      const client = new RDSDataClient({
+        ...(target.region ? { region: target.region } : {}),
+        ...(target.endpoint ? { endpoint: target.endpoint } : {}),
+      });
+      db = drizzle(client, { ...config, resourceArn: target.resourceArn, secretArn: target.secretArn, database: target.database }) as unknown as Db;
+      if (schemaName !== 'public') throw new Error('a separate schema is not supported over the Data API');
+      close = async () => client.destroy();
+      break;
+    }
+    case 'postgres': {
+      const [{ drizzle }, pg] = await Promise.all([import('drizzle-orm/node-postgres'), import('pg')]);
+      const pool = new pg.default.Pool({
+        connectionString: target.url,
+        max: 4,
+        ...(schemaName !== 'public' ? { options: `-c search_path=${schemaName}` } : {}),
+      });
+      if (schemaName !== 'public') await pool.query(`create schema if not exists ${schemaName}`);
+      db = drizzle(pool, config) as unknown as Db;
+      close = () => pool.end();
+      break;
+    }
+    case 'pglite': {
+      const [{ drizzle }, { PGlite }] = await Promise.all([import('drizzle-orm/pglite'), import('@electric-sql/pglite')]);
+      const client = await PGlite.create(target.dataDir);
+      if (schemaName !== 'public') {
+        await client.exec(`create schema if not exists ${schemaName}; set search_path to ${schemaName}`);
+      }
+      db = drizzle(client, config) as unknown as Db;
+      close = () => client.close();
+      break;
+    }
+  }
+  return {
+    db,
+    target: target.kind,
+    schema: schemaName,
+    async rows<Row>(query: SQL) {
+      const result = (await db.execute(query)) as unknown as { rows: Row[] };
+      return result.rows;
+    },
+    close,
+  };
+}
+
+/** Applies every pending migration; the local cloud runs it on start, the stack on deploy. */
+export async function migrateDatabase(database: Database): Promise<void> {
+  const config = { migrationsFolder, migrationsSchema: database.schema === 'public' ? 'drizzle' : database.schema };
+  switch (database.target) {
+    case 'data-api': {
+      const { migrate } = await import('drizzle-orm/aws-data-api/pg/migrator');
+      return migrate(database.db as never, config);
+    }
+    case 'postgres': {
+      const { migrate } = await import('drizzle-orm/node-postgres/migrator');
+      return migrate(database.db as never, config);
+    }
+    case 'pglite': {
+      const { migrate } = await import('drizzle-orm/pglite/migrator');
+      return migrate(database.db as never, config);
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import { coerceError, SoftTimeLimitExceeded, TimeLimitExceeded } from '../errors.ts';
+import type { TaskContext, TaskImplementation } from './task.ts';
+
+export type Execution =
+  | { readonly ok: true; readonly value: unknown; readonly runtimeMs: number }
+  | { readonly ok: false; readonly error: Error; readonly runtimeMs: number };
+
+export interface ExecutionLimits {
+  /** When the task's `AbortSignal` fires. */
+  readonly softLimitMs: number;
+  /** When the runtime stops waiting: the task's hard limit or the invocation's end, whichever is first. */
+  readonly hardLimitMs: number;
+}
+
+/**
+ * Runs one task under its time limits. At the soft limit the signal fires and the task
+ * may still return; at the hard limit the runtime records `TimeLimitExceeded` and moves
+ * on (the attempt's late result is then fenced out of the result store).
+ */
+export async function executeTask(
+  implementation: TaskImplementation,
+  payload: unknown,
+  context: Omit<TaskContext, 'signal'>,
+  limits: ExecutionLimits,
+): Promise<Execution> {
+  const started = performance.now();
+  const controller = new AbortController();
+  const soft = setTimeout(
+    () => controller.abort(new SoftTimeLimitExceeded(`soft time limit of ${Math.round(limits.softLimitMs / 1000)} s exceeded`)),
+    Math.max(0, limits.softLimitMs),
+  );
+  let hard: NodeJS.Timeout | undefined;
+  const deadline = new Promise<Execution>((resolve) => {
+    hard = setTimeout(
+      () => resolve({ ok: false, error: new TimeLimitExceeded(`time limit of ${Math.round(limits.hardLimitMs / 1000)} s exceeded`), runtimeMs: elapsed() }),
+      Math.max(0, limits.hardLimitMs),
+    );
+  });
+  const elapsed = () => Math.round(performance.now() - started);
+
+  const run = (async (): Promise<Execution> => {
+    try {
+      const value = await implementation.run(payload, { ...context, signal: controller.signal });
+      return { ok: true, value, runtimeMs: elapsed() };
+    } catch (thrown) {
+      // A task that gives up because its signal fired failed by the soft limit, whatever it threw.
+      const gaveUp = controller.signal.aborted && (thrown === controller.signal.reason || (thrown instanceof Error && thrown.name === 'AbortError'));
+      const error = gaveUp ? (controller.signal.reason as Error) : coerceError(thrown);
+      return { ok: false, error, runtimeMs: elapsed() };
+    }
+  })();
+
+  try {
+    return await Promise.race([run, deadline]);
+  } finally {
+    clearTimeout(soft);
+    clearTimeout(hard);
+  }
+}

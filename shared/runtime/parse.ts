@@ -1,0 +1,99 @@
+import type { SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { envelopeV1, taskId, type Envelope } from '../envelope/envelope.ts';
+import type { TaskImplementation } from './task.ts';
+import type { TaskDefinition } from '../catalogue/index.ts';
+
+/** A message ready to run: its envelope and payload checked, its task found. */
+export interface ParsedMessage {
+  readonly ok: true;
+  readonly envelope: Envelope;
+  readonly implementation: TaskImplementation;
+  readonly payload: unknown;
+}
+
+/** A message that can never run; recorded under `id` and dead-lettered at once. */
+export interface RejectedMessage {
+  readonly ok: false;
+  /** The envelope's id when it has a usable one, else the SQS message id. */
+  readonly id: string;
+  readonly task: string;
+  readonly payload: unknown;
+  readonly reason: string;
+}
+
+/** Resolves names and aliases to this consumer's tasks, and tells a misrouted task from an unknown one. */
+export class TaskDirectory {
+  readonly #implementations = new Map<string, TaskImplementation>();
+  readonly #known = new Map<string, TaskDefinition>();
+  readonly #queue: string;
+
+  constructor(queue: string, implementations: readonly TaskImplementation[], known: readonly TaskDefinition[]) {
+    this.#queue = queue;
+    for (const definition of [...known, ...implementations.map((i) => i.definition)]) {
+      this.#known.set(definition.name, definition);
+      if (definition.alias) this.#known.set(definition.alias, definition);
+    }
+    for (const implementation of implementations) {
+      this.#implementations.set(implementation.definition.name, implementation);
+    }
+  }
+
+  /** The implementation for a name or alias, or why there is none. */
+  resolve(name: string): TaskImplementation | string {
+    const definition = this.#known.get(name);
+    if (!definition) return `unknown task '${name}'`;
+    if (definition.queue !== this.#queue) {
+      return `task '${definition.name}' belongs to queue '${definition.queue}', not '${this.#queue}'`;
+    }
+    return this.#implementations.get(definition.name) ?? `no code is deployed for task '${definition.name}' on queue '${this.#queue}'`;
+  }
+}
+
+const looseEnvelope = z.looseObject({ id: taskId.optional().catch(undefined), task: z.string().optional().catch(undefined), payload: z.unknown() });
+
+/** Parses once at the edge: everything after works on typed values. */
+export function parseMessage(record: SQSRecord, directory: TaskDirectory): ParsedMessage | RejectedMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(record.body);
+  } catch (error) {
+    return reject(record, {}, `invalid JSON: ${(error as Error).message}`);
+  }
+  const loose = looseEnvelope.safeParse(json);
+  const known = loose.success ? loose.data : {};
+  const envelope = envelopeV1.safeParse(json);
+  if (!envelope.success) return reject(record, known, `invalid envelope: ${summarise(envelope.error)}`);
+
+  const implementation = directory.resolve(envelope.data.task);
+  if (typeof implementation === 'string') return reject(record, known, implementation);
+
+  const payload = implementation.definition.payload.safeParse(envelope.data.payload);
+  if (!payload.success) {
+    return reject(record, known, `invalid payload for ${implementation.definition.name}: ${summarise(payload.error)}`);
+  }
+  return { ok: true, envelope: envelope.data, implementation, payload: payload.data };
+}
+
+function reject(record: SQSRecord, known: { id?: string | undefined; task?: string | undefined; payload?: unknown }, reason: string): RejectedMessage {
+  return {
+    ok: false,
+    id: known.id ?? record.messageId,
+    task: known.task?.slice(0, 200) ?? 'unknown',
+    payload: isJsonObject(known.payload) ? known.payload : null,
+    reason,
+  };
+}
+
+function isJsonObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** zod's issues as one line: `path: message; …`, bounded so a huge input cannot flood a row. */
+function summarise(error: z.ZodError): string {
+  const text = error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+    .join('; ');
+  return error.issues.length > 5 ? `${text}; … ${error.issues.length - 5} more` : text;
+}

@@ -1,0 +1,119 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  SendMessageBatchCommand,
+  type MessageAttributeValue,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { messageBytes } from '../envelope/envelope.ts';
+import { sqsLimits } from '../catalogue/index.ts';
+
+/** Message attributes the runtime adds to a dead-lettered message; `taskq dlq list` reads them. */
+export const failureAttributes = {
+  reason: 'taskq.failure.reason',
+  failedAt: 'taskq.failure.at',
+  taskId: 'taskq.task.id',
+  attempts: 'taskq.task.attempts',
+} as const;
+
+export interface DeadLetter {
+  readonly record: SQSRecord;
+  readonly reason: string;
+  readonly taskId: string;
+  readonly attempts: number;
+}
+
+const maxReasonLength = 1000;
+const maxAttributes = 10;
+
+/**
+ * Sends messages to the dead-letter queue with their body unchanged (so a redrive
+ * replays them as they were) and the failure recorded in message attributes.
+ * Returns the message ids that could not be sent.
+ */
+export async function sendToDeadLetterQueue(sqs: SQSClient, queueUrl: string, letters: readonly DeadLetter[]): Promise<Set<string>> {
+  const entries = letters.map((letter, index) => deadLetterEntry(letter, `m${index}`));
+  const byEntryId = new Map(entries.map((entry, index) => [entry.Id, letters[index]!.record.messageId]));
+  const failed = new Set<string>();
+  for (const chunk of chunkBySize(entries)) {
+    try {
+      const response = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk }));
+      for (const failure of response.Failed ?? []) failed.add(byEntryId.get(failure.Id ?? '') ?? '');
+    } catch {
+      for (const entry of chunk) failed.add(byEntryId.get(entry.Id) ?? '');
+    }
+  }
+  return failed;
+}
+
+function deadLetterEntry(letter: DeadLetter, id: string): SendMessageBatchRequestEntry & { Id: string } {
+  const ours: Record<string, MessageAttributeValue> = {
+    [failureAttributes.reason]: { DataType: 'String', StringValue: letter.reason.slice(0, maxReasonLength) || 'unknown' },
+    [failureAttributes.failedAt]: { DataType: 'String', StringValue: new Date().toISOString() },
+    [failureAttributes.taskId]: { DataType: 'String', StringValue: letter.taskId },
+    [failureAttributes.attempts]: { DataType: 'Number', StringValue: String(letter.attempts) },
+  };
+  const attributes = { ...ours };
+  for (const [name, value] of Object.entries(letter.record.messageAttributes ?? {})) {
+    if (Object.keys(attributes).length >= maxAttributes || name in attributes) continue;
+    attributes[name] = {
+      DataType: value.dataType,
+      ...(value.stringValue !== undefined ? { StringValue: value.stringValue } : {}),
+      ...(value.binaryValue !== undefined ? { BinaryValue: Buffer.from(value.binaryValue, 'base64') } : {}),
+    };
+  }
+  const body = letter.record.body;
+  // A body at the size limit leaves no room for attributes: the reason stays in the result store.
+  const fits = messageBytes(body, attributes) + 1024 <= sqsLimits.maxMessageBytes;
+  return { Id: id, MessageBody: body, ...(fits ? { MessageAttributes: attributes } : {}) };
+}
+
+/** SendMessageBatch takes at most 10 entries and 1 MiB in all. */
+function* chunkBySize<Entry extends SendMessageBatchRequestEntry>(entries: readonly Entry[]): Generator<Entry[]> {
+  let chunk: Entry[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = messageBytes(entry.MessageBody ?? '', entry.MessageAttributes as Record<string, { DataType?: string; StringValue?: string }>) + 64;
+    if (chunk.length === sqsLimits.maxReceiveBatch || (chunk.length > 0 && bytes + size > sqsLimits.maxMessageBytes)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(entry);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+export interface Delay {
+  readonly record: SQSRecord;
+  readonly seconds: number;
+}
+
+/**
+ * Hides messages for their back-off with ChangeMessageVisibilityBatch. A message whose
+ * change fails keeps its current visibility timeout: later, but never lost. Returns the problems.
+ */
+export async function delayMessages(sqs: SQSClient, queueUrl: string, delays: readonly Delay[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (let start = 0; start < delays.length; start += sqsLimits.maxReceiveBatch) {
+    const chunk = delays.slice(start, start + sqsLimits.maxReceiveBatch);
+    try {
+      const response = await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((delay, index) => ({
+            Id: `m${index}`,
+            ReceiptHandle: delay.record.receiptHandle,
+            VisibilityTimeout: Math.min(sqsLimits.maxVisibilityTimeoutSeconds, Math.max(0, Math.round(delay.seconds))),
+          })),
+        }),
+      );
+      for (const failure of response.Failed ?? []) problems.push(`${failure.Code}: ${failure.Message}`);
+    } catch (error) {
+      problems.push(String(error));
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,18 @@
+import { sql } from 'drizzle-orm';
+import { tasks } from '../catalogue/index.ts';
+import { implement } from '../runtime/task.ts';
+
+export const noop = implement(tasks['default.noop'], (payload) => ({ echo: payload.echo ?? null }));
+
+/** The seed's "result cleanup" next step: finished rows past the retention period go. */
+export const cleanupTaskResults = implement(tasks['default.cleanup_task_results'], async (payload, { database }) => {
+  const rows = await database.rows<{ deleted: number }>(sql`
+    with gone as (
+      delete from task_results
+      where status in ('SUCCESS', 'FAILURE', 'REVOKED')
+        and date_done < now() - ${payload.olderThanDays}::int * interval '1 day'
+      returning 1
+    )
+    select count(*)::int as deleted from gone`);
+  return { deleted: Number(rows[0]?.deleted ?? 0) };
+});

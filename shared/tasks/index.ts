@@ -1,0 +1,5 @@
+import type { TaskImplementation } from '../runtime/task.ts';
+import { cleanupTaskResults, noop } from './default.ts';
+
+/** The code deployed for catalogue tasks; a catalogue task without an entry is dead-lettered with that reason. */
+export const implementations: readonly TaskImplementation[] = [noop, cleanupTaskResults];
