@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { sqsLimits } from '../catalogue/index.ts';
 
@@ -54,4 +55,9 @@ export function assertMessageFits(body: string, attributes?: Record<string, { Da
       `message is ${bytes} bytes, over SQS's ${sqsLimits.maxMessageBytes}-byte limit: put large inputs in S3 and send their key`,
     );
   }
+}
+
+/** A new envelope for a task, stamped now with a fresh id unless one is given. */
+export function newEnvelope(task: string, payload: Record<string, unknown>, fields: Partial<Omit<Envelope, 'v' | 'task' | 'payload'>> = {}): Envelope {
+  return { v: 1, id: fields.id ?? randomUUID(), task, payload: payload as Envelope['payload'], createdAt: new Date().toISOString(), ...fields };
 }

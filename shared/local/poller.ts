@@ -1,0 +1,233 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { sqsLimits } from '../catalogue/index.ts';
+import { lambdaContext } from './lambda-context.ts';
+
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+
+export interface PollerOptions {
+  readonly sqs: SQSClient;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly region: string;
+  readonly functionName: string;
+  readonly handler: SqsHandler;
+  readonly batchSize: number;
+  readonly batchingWindowSeconds: number;
+  readonly maxConcurrency: number;
+  readonly timeoutSeconds: number;
+  /** @default 512 */
+  readonly memoryMb?: number;
+  /** Long-poll wait of each receive. @default 20 */
+  readonly waitTimeSeconds?: number;
+  /** Told of every invocation's end, and of errors the poller survives. */
+  readonly onInvocation?: (report: InvocationReport) => void;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface InvocationReport {
+  readonly records: number;
+  readonly failed: number;
+  readonly outcome: 'ok' | 'error' | 'timeout';
+  readonly durationMs: number;
+  readonly error?: unknown;
+}
+
+/**
+ * Lambda's SQS event source mapping, for any SQS endpoint: up to `maxConcurrency`
+ * pollers long-poll, gather a batch within the batching window, invoke the handler with a
+ * Lambda-shaped event and context under the function timeout, and delete what the
+ * handler did not report as failed. A handler that throws or times out deletes nothing:
+ * its messages return after the visibility timeout, as in Lambda.
+ */
+export class EventSourcePoller {
+  readonly #options: PollerOptions;
+  readonly #stopping = new AbortController();
+  #loops: Promise<void>[] = [];
+
+  constructor(options: PollerOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    if (this.#loops.length > 0) return;
+    this.#loops = Array.from({ length: this.#options.maxConcurrency }, () => this.#loop());
+  }
+
+  /** Stops receiving and waits for invocations under way to end. */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    await Promise.all(this.#loops);
+    this.#loops = [];
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopping.signal.aborted) {
+      try {
+        const messages = await this.#gather();
+        if (messages.length === 0) continue;
+        if (this.#stopping.signal.aborted) {
+          await this.#release(messages);
+          return;
+        }
+        await this.#invoke(messages);
+      } catch (error) {
+        if (this.#stopping.signal.aborted) return;
+        this.#options.onError?.(error);
+        await pause(1000, this.#stopping.signal);
+      }
+    }
+  }
+
+  /** Receives until the batch is full or the batching window has passed. */
+  async #gather(): Promise<Message[]> {
+    const { batchSize, batchingWindowSeconds, waitTimeSeconds = 20 } = this.#options;
+    const messages: Message[] = [];
+    let windowEnd = Infinity;
+    while (messages.length < batchSize && !this.#stopping.signal.aborted) {
+      const left = windowEnd - Date.now();
+      if (left <= 0) break;
+      const wait = messages.length === 0 ? waitTimeSeconds : Math.max(0, Math.floor(left / 1000));
+      const received = await this.#receive(Math.min(sqsLimits.maxReceiveBatch, batchSize - messages.length), wait);
+      messages.push(...received);
+      if (messages.length > 0 && windowEnd === Infinity) {
+        if (batchingWindowSeconds === 0) break;
+        windowEnd = Date.now() + batchingWindowSeconds * 1000;
+      }
+      if (received.length === 0 && messages.length > 0 && wait === 0) break;
+    }
+    return messages;
+  }
+
+  async #receive(max: number, waitSeconds: number): Promise<Message[]> {
+    try {
+      const response = await this.#options.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.#options.queueUrl,
+          MaxNumberOfMessages: max,
+          WaitTimeSeconds: waitSeconds,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+        { abortSignal: this.#stopping.signal },
+      );
+      return response.Messages ?? [];
+    } catch (error) {
+      if (this.#stopping.signal.aborted) return [];
+      throw error;
+    }
+  }
+
+  async #invoke(messages: Message[]): Promise<void> {
+    const { handler, timeoutSeconds, functionName, region, memoryMb = 512 } = this.#options;
+    const started = Date.now();
+    const deadline = started + timeoutSeconds * 1000;
+    const event: SQSEvent = { Records: messages.map((message) => this.#record(message)) };
+    const context = lambdaContext({ functionName, region, memoryMb, deadline });
+
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutSeconds * 1000);
+    });
+    let response: SQSBatchResponse | void | 'timeout';
+    try {
+      response = await Promise.race([handler(event, context), timeout]);
+    } catch (error) {
+      this.#report(messages.length, messages.length, 'error', started, error);
+      return;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (response === 'timeout') {
+      this.#report(messages.length, messages.length, 'timeout', started);
+      return;
+    }
+
+    const failures = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+    const known = new Set(event.Records.map((record) => record.messageId));
+    if ([...failures].some((id) => !known.has(id))) {
+      // Lambda treats an unknown itemIdentifier as a failure of the whole batch.
+      this.#report(messages.length, messages.length, 'error', started, new Error('batchItemFailures names an unknown message'));
+      return;
+    }
+    const succeeded = messages.filter((message) => !failures.has(message.MessageId ?? ''));
+    await this.#delete(succeeded);
+    this.#report(messages.length, failures.size, 'ok', started);
+  }
+
+  #record(message: Message): SQSRecord {
+    const attributes = message.Attributes ?? {};
+    return {
+      messageId: message.MessageId ?? '',
+      receiptHandle: message.ReceiptHandle ?? '',
+      body: message.Body ?? '',
+      attributes: {
+        ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+        SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+        SenderId: attributes.SenderId ?? '000000000000',
+        ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+        ...(attributes.AWSTraceHeader ? { AWSTraceHeader: attributes.AWSTraceHeader } : {}),
+      },
+      messageAttributes: Object.fromEntries(
+        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+          name,
+          {
+            dataType: value.DataType ?? 'String',
+            ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+            ...(value.BinaryValue !== undefined ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') } : {}),
+            stringListValues: [],
+            binaryListValues: [],
+          },
+        ]),
+      ),
+      md5OfBody: message.MD5OfBody ?? '',
+      ...(message.MD5OfMessageAttributes ? { md5OfMessageAttributes: message.MD5OfMessageAttributes } : {}),
+      eventSource: 'aws:sqs',
+      eventSourceARN: this.#options.queueArn,
+      awsRegion: this.#options.region,
+    };
+  }
+
+  async #delete(messages: Message[]): Promise<void> {
+    for (let start = 0; start < messages.length; start += sqsLimits.maxReceiveBatch) {
+      const chunk = messages.slice(start, start + sqsLimits.maxReceiveBatch);
+      const response = await this.#options.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.#options.queueUrl,
+          Entries: chunk.map((message, index) => ({ Id: `m${index}`, ReceiptHandle: message.ReceiptHandle ?? '' })),
+        }),
+      );
+      if (response.Failed?.length) this.#options.onError?.(new Error(`delete failed: ${JSON.stringify(response.Failed)}`));
+    }
+  }
+
+  /** Messages received while stopping go back at once rather than after the visibility timeout. */
+  async #release(messages: Message[]): Promise<void> {
+    await this.#options.sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: this.#options.queueUrl,
+        Entries: messages.map((message, index) => ({ Id: `m${index}`, ReceiptHandle: message.ReceiptHandle ?? '', VisibilityTimeout: 0 })),
+      }),
+    ).catch((error: unknown) => this.#options.onError?.(error));
+  }
+
+  #report(records: number, failed: number, outcome: InvocationReport['outcome'], started: number, error?: unknown): void {
+    this.#options.onInvocation?.({ records, failed, outcome, durationMs: Date.now() - started, ...(error !== undefined ? { error } : {}) });
+  }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
