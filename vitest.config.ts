@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: integration files each start an emulator and a database.
     maxWorkers: 2,
+    // Tests assert on rows and queues; set POWERTOOLS_LOG_LEVEL=INFO to watch the consumers' logs.
+    env: { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
   },
 });

@@ -1,6 +1,6 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backoffCeilingSeconds } from '../../shared/runtime/backoff.ts';
+import { backoffCeilingSeconds, retryDelaySeconds } from '../../shared/runtime/backoff.ts';
 import { failureAttributes } from '../../shared/runtime/queue-actions.ts';
 import { databaseKind, openTestDatabase, taskRow, taskRows } from '../support/database.ts';
 import { createTestQueue, startEmulator, type TestQueue } from '../support/emulator.ts';
@@ -59,9 +59,13 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
     return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible) + Number(a.ApproximateNumberOfMessagesDelayed) === 0;
   }
 
-  it('retries a task that fails twice, within the jittered back-off, and records SUCCESS on attempt 3', async () => {
+  it('retries a task that fails twice after its jittered back-offs, and records SUCCESS on attempt 3', async () => {
     const task = envelope('default.test_flaky', { failures: 2 });
-    start();
+    const draws: number[] = [];
+    consumer = startConsumer({
+      sqs: emulator.sqs, queue, database: db.database, implementations: testImplementations(journal),
+      random: () => draws[draws.push(Math.random()) - 1]!,
+    });
     await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task)]);
 
     const row = await settled(task.id, 'SUCCESS');
@@ -70,12 +74,16 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
     expect(JSON.parse(row.result!)).toEqual({ attempt: 3 });
     const runs = journal.get(task.id)!;
     expect(runs).toHaveLength(3);
+    expect(draws).toHaveLength(2);
     for (const retry of [1, 2]) {
-      const waited = (runs[retry]!.start - runs[retry - 1]!.end!) / 1000;
       const ceiling = backoffCeilingSeconds(testTaskDefinitions.flaky.retry, retry);
-      // The back-off is drawn from [0, ceiling]; a long-poll cycle and the batching window come on top.
-      expect(waited).toBeGreaterThanOrEqual(0);
-      expect(waited).toBeLessThanOrEqual(ceiling + 2.5);
+      const delay = retryDelaySeconds(testTaskDefinitions.flaky.retry, retry, () => draws[retry - 1]!);
+      expect(delay).toBeGreaterThanOrEqual(0);
+      expect(delay).toBeLessThanOrEqual(ceiling);
+      // The message stayed hidden for its back-off; receiving and the batching window come on top.
+      const waited = (runs[retry]!.start - runs[retry - 1]!.end!) / 1000;
+      expect(waited).toBeGreaterThanOrEqual(delay - 0.05);
+      expect(waited).toBeLessThanOrEqual(delay + 4);
     }
     await waitFor(queueIsEmpty, 5_000, 'the queue to drain');
   });
@@ -102,5 +110,81 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
     expect(letter!.MessageAttributes?.[failureAttributes.reason]?.StringValue).toContain('retries exhausted');
     expect(letter!.MessageAttributes?.[failureAttributes.taskId]?.StringValue).toBe(task.id);
     await waitFor(queueIsEmpty, 5_000, 'the queue to drain');
+  });
+
+  it.each([
+    ['invalid JSON', () => '{"v": 1, "id": "broken', 'invalid JSON'],
+    ['an unknown task', () => JSON.stringify(envelope('default.no_such_task', {})), "unknown task 'default.no_such_task'"],
+    ['a payload that fails its schema', () => JSON.stringify(envelope('default.test_record', { n: 'one' })), 'invalid payload for default.test_record: n:'],
+  ])('dead-letters %s on its first delivery while the 9 valid messages of its batch succeed', async (_kind, makePoison, reason) => {
+    const poison = makePoison();
+    const valid = Array.from({ length: 9 }, (_, n) => envelope('default.test_record', { n }));
+    const bodies = valid.map((task) => JSON.stringify(task));
+    bodies.splice(4, 0, poison);
+    await sendBodies(emulator.sqs, queue.url, bodies);
+    const { invocations } = start();
+
+    await waitFor(queueIsEmpty, 15_000, 'the queue to drain');
+
+    expect(invocations).toEqual([expect.objectContaining({ records: 10, failed: 0, outcome: 'ok' })]);
+    const rows = await taskRows(db.database);
+    expect(rows.filter((row) => row.status === 'SUCCESS').map((row) => row.id).sort()).toEqual(valid.map((task) => task.id).sort());
+    const [rejected, ...more] = rows.filter((row) => row.status === 'FAILURE');
+    expect(more).toHaveLength(0);
+    expect(rejected!.error).toContain(reason);
+    expect(rejected!.attempts).toBe(0);
+    const [letter, ...others] = await deadLetters();
+    expect(others).toHaveLength(0);
+    expect(letter!.Body).toBe(poison);
+    expect(letter!.MessageAttributes?.[failureAttributes.reason]?.StringValue).toContain(reason);
+  });
+
+  it('acknowledges a duplicate delivery of a finished task without running it again', async () => {
+    const task = envelope('default.test_record', { n: 7 });
+    start();
+    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task)]);
+    await settled(task.id, 'SUCCESS');
+
+    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task), JSON.stringify(task)]);
+    await waitFor(queueIsEmpty, 15_000, 'the duplicates to be acknowledged');
+
+    expect(journal.get(task.id)).toHaveLength(1);
+    expect(await taskRow(db.database, task.id)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
+    expect(await deadLetters()).toHaveLength(0);
+  });
+
+  it('runs a task once when the same message arrives twice in one batch', async () => {
+    const task = envelope('default.test_record', { n: 8 });
+    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task), JSON.stringify(task)]);
+    start();
+
+    await waitFor(queueIsEmpty, 15_000, 'the queue to drain');
+
+    expect(journal.get(task.id)).toHaveLength(1);
+    expect(await taskRow(db.database, task.id)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
+  });
+
+  it('spends at most 2 SQL statements on a batch of 10 successful tasks', async () => {
+    const batch = Array.from({ length: 10 }, (_, n) => envelope('default.test_record', { n }));
+    await sendBodies(emulator.sqs, queue.url, batch.map((task) => JSON.stringify(task)));
+    const { invocations } = start();
+
+    await waitFor(queueIsEmpty, 15_000, 'the batch to finish');
+    const statements = db.counter.statements;
+
+    expect(invocations).toEqual([expect.objectContaining({ records: 10, failed: 0 })]);
+    expect(statements).toBeLessThanOrEqual(2);
+    expect((await taskRows(db.database)).map((row) => row.status)).toEqual(Array(10).fill('SUCCESS'));
+  });
+
+  it('revokes an expired task at pick-up without running it', async () => {
+    const task = envelope('default.test_record', { n: 1 }, { expires: new Date(Date.now() - 1000).toISOString() });
+    start();
+    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task)]);
+
+    const row = await settled(task.id, 'REVOKED');
+
+    expect(row.error).toBe('expired');
+    expect(journal.get(task.id)).toBeUndefined();
   });
 });

@@ -17,6 +17,7 @@ export function startConsumer(options: {
   database: Database;
   implementations: readonly TaskImplementation[];
   batchSize?: number;
+  random?: () => number;
 }) {
   const queueDefinition = { ...testQueueDefinition, batchSize: options.batchSize ?? testQueueDefinition.batchSize };
   const handler = createConsumer({
@@ -28,6 +29,7 @@ export function startConsumer(options: {
     database: async () => options.database,
     logger: createLogger('default'),
     metrics: createMetrics('default'),
+    ...(options.random ? { random: options.random } : {}),
   });
   const invocations: InvocationReport[] = [];
   const poller = new EventSourcePoller({
