@@ -56,7 +56,7 @@ const looseEnvelope = z.looseObject({ id: taskId.optional().catch(undefined), ta
 export function parseMessage(record: SQSRecord, directory: TaskDirectory): ParsedMessage | RejectedMessage {
   let json: unknown;
   try {
-    json = JSON.parse(record.body);
+    json = parseJson(record.body);
   } catch (error) {
     return reject(record, {}, `invalid JSON: ${(error as Error).message}`);
   }
@@ -73,6 +73,18 @@ export function parseMessage(record: SQSRecord, directory: TaskDirectory): Parse
     return reject(record, known, `invalid payload for ${implementation.definition.name}: ${summarise(payload.error)}`);
   }
   return { ok: true, envelope: envelope.data, implementation, payload: payload.data };
+}
+
+/**
+ * JSON.parse, refusing `__proto__` keys: copied into a typed object they would replace its
+ * prototype. The reviver (slower) runs only when the key could be present, escaped or not.
+ */
+function parseJson(body: string): unknown {
+  if (!body.includes('__proto__') && !body.includes('\\u')) return JSON.parse(body);
+  return JSON.parse(body, (key, value: unknown) => {
+    if (key === '__proto__') throw new SyntaxError('the key "__proto__" is not allowed');
+    return value;
+  });
 }
 
 function reject(record: SQSRecord, known: { id?: string | undefined; task?: string | undefined; payload?: unknown }, reason: string): RejectedMessage {
