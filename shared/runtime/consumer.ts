@@ -1,6 +1,5 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BatchRun, type ConsumerSettings } from './batch.ts';
@@ -8,8 +7,8 @@ import { BatchRun, type ConsumerSettings } from './batch.ts';
 export type { ConsumerSettings } from './batch.ts';
 
 /**
- * The Lambda handler of one queue's consumer: Powertools logging and metrics around a
- * partial-batch response, so each message succeeds or fails on its own.
+ * The Lambda handler of one queue's consumer: Powertools logging around a partial-batch
+ * response, so each message succeeds or fails on its own.
  */
 export function createConsumer(settings: ConsumerSettings) {
   const consume = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
@@ -24,7 +23,7 @@ export function createConsumer(settings: ConsumerSettings) {
       throwOnFullBatchFailure: false,
     });
   };
-  return middy(consume)
-    .use(injectLambdaContext(settings.logger))
-    .use(logMetrics(settings.metrics));
+  // No logMetrics middleware: each batch publishes one EMF document per task itself
+  // (BatchRun), and the middleware's flush would only warn that nothing is left.
+  return middy(consume).use(injectLambdaContext(settings.logger));
 }

@@ -1,7 +1,9 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backoffCeilingSeconds, retryDelaySeconds } from '../../shared/runtime/backoff.ts';
 import { failureAttributes } from '../../shared/runtime/queue-actions.ts';
+import { createMetrics, serviceName, taskMetrics } from '../../shared/observability/index.ts';
 import { databaseKind, openTestDatabase, taskRow, taskRows } from '../support/database.ts';
 import { createTestQueue, startEmulator, type TestQueue } from '../support/emulator.ts';
 import { envelope, sendBodies, startConsumer } from '../support/consumer.ts';
@@ -186,5 +188,45 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
 
     expect(row.error).toBe('expired');
     expect(journal.get(task.id)).toBeUndefined();
+  });
+
+  it('logs structured JSON per task and emits EMF metrics per task with task and queue dimensions', async () => {
+    const lines: string[] = [];
+    // Powertools writes INFO and EMF to stdout, WARN and ERROR to stderr.
+    const streams = [process.stdout, process.stderr] as const;
+    const writes = streams.map((stream) => stream.write);
+    for (const stream of streams) stream.write = ((chunk: string | Uint8Array) => lines.push(String(chunk)) > 0) as typeof stream.write;
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false';
+    const ok = envelope('default.test_record', { n: 1 });
+    const flaky = envelope('default.test_flaky', { failures: 1 });
+    try {
+      await sendBodies(emulator.sqs, queue.url, [JSON.stringify(ok), JSON.stringify(flaky), 'not json']);
+      consumer = startConsumer({
+        sqs: emulator.sqs, queue, database: db.database, implementations: testImplementations(journal),
+        logger: new Logger({ serviceName, persistentKeys: { queue: 'default' }, logLevel: 'INFO' }),
+        metrics: createMetrics('default'),
+      });
+      await settled(flaky.id, 'SUCCESS');
+      await consumer.stop();
+      consumer = undefined;
+    } finally {
+      streams.forEach((stream, index) => (stream.write = writes[index]!));
+      process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    }
+
+    const documents = lines.flatMap((line) => line.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const succeeded = documents.find((d) => d.message === 'task succeeded' && d.taskId === ok.id);
+    expect(succeeded).toMatchObject({ level: 'INFO', task: 'default.test_record', queue: 'default', attempt: 1, state: 'SUCCESS', function_name: expect.any(String) });
+    expect(documents.find((d) => d.message === 'task failed; retrying')).toMatchObject({ taskId: flaky.id, attempt: 1, state: 'RETRY', error: 'Error: planned failure 1 of 1' });
+    expect(documents.find((d) => d.message === 'message rejected')).toMatchObject({ level: 'ERROR', reason: expect.stringMatching(/^invalid JSON/) });
+
+    const emf = documents.filter((d) => d._aws);
+    const metricsOf = (task: string) => emf.filter((d) => d.task === task).flatMap((d) => (d._aws as { CloudWatchMetrics: { Metrics: { Name: string }[]; Dimensions: string[][] }[] }).CloudWatchMetrics);
+    const names = (task: string) => new Set(metricsOf(task).flatMap((m) => m.Metrics.map((metric) => metric.Name)));
+    expect(names('default.test_record')).toEqual(new Set([taskMetrics.succeeded, taskMetrics.duration, taskMetrics.attempts]));
+    expect(names('default.test_flaky')).toEqual(new Set([taskMetrics.retried, taskMetrics.succeeded, taskMetrics.duration, taskMetrics.attempts]));
+    expect(names('unknown')).toEqual(new Set([taskMetrics.rejected]));
+    for (const metric of metricsOf('default.test_record')) expect(metric.Dimensions[0]).toEqual(expect.arrayContaining(['queue', 'task']));
+    expect(emf.every((d) => d.queue === 'default')).toBe(true);
   });
 });

@@ -1,3 +1,5 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { tasks } from '../../shared/catalogue/index.ts';
 import { newEnvelope, type Envelope } from '../../shared/envelope/envelope.ts';
@@ -18,6 +20,8 @@ export function startConsumer(options: {
   implementations: readonly TaskImplementation[];
   batchSize?: number;
   random?: () => number;
+  logger?: Logger;
+  metrics?: Metrics;
 }) {
   const queueDefinition = { ...testQueueDefinition, batchSize: options.batchSize ?? testQueueDefinition.batchSize };
   const handler = createConsumer({
@@ -27,8 +31,8 @@ export function startConsumer(options: {
     directory: new TaskDirectory('default', options.implementations, Object.values(tasks)),
     sqs: options.sqs,
     database: async () => options.database,
-    logger: createLogger('default'),
-    metrics: createMetrics('default'),
+    logger: options.logger ?? createLogger('default'),
+    metrics: options.metrics ?? createMetrics('default'),
     ...(options.random ? { random: options.random } : {}),
   });
   const invocations: InvocationReport[] = [];
