@@ -95,6 +95,8 @@ export async function finishTasks(database: Database, outcomes: readonly TaskOut
       ...o,
       result: o.result === undefined ? null : o.result,
       payload: o.payload === undefined ? null : storablePayload(o.payload),
+      error: o.error === undefined ? null : clip(o.error, maxErrorLength),
+      traceback: o.traceback === undefined ? null : clip(o.traceback, maxTracebackLength),
     })),
   );
   const rows = await database.rows<{ id: string }>(sql`
@@ -127,6 +129,14 @@ export async function finishTasks(database: Database, outcomes: readonly TaskOut
     select i.id from input i
     where i.fence is not null and i.id not in (select id from finished)`);
   return new Set(rows.map((row) => row.id));
+}
+
+/** Rows stay well inside the Data API's 64 KB per row when read back. */
+const maxErrorLength = 4_000;
+const maxTracebackLength = 16_000;
+
+function clip(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
 }
 
 /** Above this a payload is summarised in the row; the message itself still carries it. */

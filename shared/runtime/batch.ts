@@ -87,16 +87,19 @@ export class BatchRun {
     this.#end = Date.now() + context.getRemainingTimeInMillis();
     this.#deadline = this.#end - reserveMs;
     this.#pending = records.length;
+    const parsed = records.map((record) => [record, parseMessage(record, settings.directory)] as const);
+    // One row per id in each statement: later copies of a task are duplicates, and a
+    // rejected message whose id another message of the batch uses is recorded under its SQS id.
     const seen = new Set<string>();
-    for (const record of records) {
-      const parsed = parseMessage(record, settings.directory);
-      if (parsed.ok) {
-        this.#plans.set(record, { ...parsed, duplicateInBatch: seen.has(parsed.envelope.id) });
-        seen.add(parsed.envelope.id);
-      } else {
-        this.#plans.set(record, { ...parsed, id: seen.has(parsed.id) ? record.messageId : parsed.id });
-        seen.add(parsed.id);
-      }
+    for (const [record, message] of parsed) {
+      if (!message.ok) continue;
+      this.#plans.set(record, { ...message, duplicateInBatch: seen.has(message.envelope.id) });
+      seen.add(message.envelope.id);
+    }
+    for (const [record, message] of parsed) {
+      if (message.ok) continue;
+      this.#plans.set(record, { ...message, id: seen.has(message.id) ? record.messageId : message.id });
+      seen.add(message.id);
     }
     this.#finished.promise.catch(() => undefined);
   }

@@ -166,6 +166,20 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
     expect(await taskRow(db.database, task.id)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
   });
 
+  it('still runs a valid task when a rejected message of its batch claims the same id', async () => {
+    const task = envelope('default.test_record', { n: 3 });
+    const impostor = JSON.stringify({ ...task, payload: { n: 'three' } });
+    await sendBodies(emulator.sqs, queue.url, [impostor, JSON.stringify(task)]);
+    start();
+
+    await waitFor(queueIsEmpty, 15_000, 'the queue to drain');
+
+    expect(journal.get(task.id)).toHaveLength(1);
+    const rows = await taskRows(db.database);
+    expect(rows.find((row) => row.id === task.id)).toMatchObject({ status: 'SUCCESS' });
+    expect(rows.find((row) => row.id !== task.id)).toMatchObject({ status: 'FAILURE', error: expect.stringContaining('invalid payload') });
+  });
+
   it('spends at most 2 SQL statements on a batch of 10 successful tasks', async () => {
     const batch = Array.from({ length: 10 }, (_, n) => envelope('default.test_record', { n }));
     await sendBodies(emulator.sqs, queue.url, batch.map((task) => JSON.stringify(task)));
