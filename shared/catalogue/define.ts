@@ -25,6 +25,8 @@ export interface QueueDefinition {
   readonly maxConcurrency: number;
   /** Memory of the consumer function. */
   readonly memoryMb: number;
+  /** Alarm when the oldest waiting message is older than this: the queue is falling behind. */
+  readonly oldestMessageAlarmSeconds: number;
 }
 
 export interface TaskDefinition<
@@ -42,6 +44,8 @@ export interface TaskDefinition<
   readonly softTimeLimitSeconds: number;
   /** Celery `time_limit`: the runtime stops waiting and records a time-limit failure. */
   readonly timeLimitSeconds: number;
+  /** Tasks this one sends; its consumer is allowed to send to their queues. @default [] */
+  readonly enqueues?: readonly string[];
 }
 
 export interface ScheduleDefinition {

@@ -22,6 +22,12 @@ export function tasksOfQueue(queue: string, from: readonly TaskDefinition[] = al
   return from.filter((task) => task.queue === queue);
 }
 
+/** The queues a queue's consumer sends to: those of the tasks its tasks enqueue. */
+export function queuesSentToBy(queue: string): string[] {
+  const targets = tasksOfQueue(queue).flatMap((task) => task.enqueues ?? []);
+  return [...new Set(targets.map((name) => (tasks as Record<string, TaskDefinition>)[name]?.queue).filter((q) => q !== undefined))];
+}
+
 /** A queue's SQS attributes, derived from the catalogue. */
 export function settingsOfQueue(queue: QueueName): QueueSettings {
   return deriveQueueSettings(queues[queue], tasksOfQueue(queue));
@@ -74,6 +80,9 @@ export function catalogueErrors(
       errors.push(`task ${key}: back-off needs 0 < base ≤ max`);
     }
     if (backoffMaxSeconds > 43_200) errors.push(`task ${key}: backoffMaxSeconds exceeds SQS's 12 h visibility limit`);
+    for (const target of task.enqueues ?? []) {
+      if (!catalogue.tasks[target]) errors.push(`task ${key}: enqueues unknown task ${target}`);
+    }
   }
   for (const [key, schedule] of Object.entries(catalogue.schedules)) {
     const task = catalogue.tasks[schedule.task];

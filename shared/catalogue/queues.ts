@@ -8,6 +8,7 @@ import { defineQueue } from './define.ts';
 export const queues = {
   default: defineQueue({
     name: 'default',
+    oldestMessageAlarmSeconds: 900,
     description: 'General low-priority background work',
     timeoutSeconds: 300,
     batchSize: 10,
@@ -17,6 +18,7 @@ export const queues = {
   }),
   ai: defineQueue({
     name: 'ai',
+    oldestMessageAlarmSeconds: 1800,
     description: 'LLM requests and embeddings',
     timeoutSeconds: 300,
     batchSize: 5,
@@ -26,6 +28,7 @@ export const queues = {
   }),
   data: defineQueue({
     name: 'data',
+    oldestMessageAlarmSeconds: 1800,
     description: 'File uploads, exports and clean-up',
     timeoutSeconds: 300,
     // One file at a time keeps a large upload's memory to itself.
@@ -36,6 +39,7 @@ export const queues = {
   }),
   billing: defineQueue({
     name: 'billing',
+    oldestMessageAlarmSeconds: 600,
     description: 'Stripe webhooks, subscriptions, invoices and refunds',
     timeoutSeconds: 300,
     batchSize: 10,

@@ -11,6 +11,7 @@ export const testQueueDefinition = defineQueue({
   batchingWindowSeconds: 1,
   maxConcurrency: 2,
   memoryMb: 512,
+  oldestMessageAlarmSeconds: 60,
 });
 
 const quickRetry = { maxRetries: 2, backoffBaseSeconds: 1, backoffMaxSeconds: 2, jitter: true } as const;

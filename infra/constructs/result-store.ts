@@ -1,0 +1,109 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import { FlowLogDestination, SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  AuroraPostgresEngineVersion,
+  ClusterInstance,
+  Credentials,
+  DatabaseCluster,
+  DatabaseClusterEngine,
+} from 'aws-cdk-lib/aws-rds';
+import { Trigger } from 'aws-cdk-lib/triggers';
+import { Construct } from 'constructs';
+import { TaskFunction } from './bundling.ts';
+import type { StageSettings } from '../stage.ts';
+
+export const databaseName = 'tasks';
+
+/**
+ * The result store: Aurora Serverless v2 PostgreSQL with the Data API, in a VPC of its
+ * own with no internet route. Lambdas stay out of the VPC and reach it through the Data
+ * API; migrations run on every deploy that changes them.
+ */
+export class ResultStore extends Construct {
+  readonly cluster: DatabaseCluster;
+  readonly vpc: Vpc;
+
+  constructor(scope: Construct, id: string, props: { stage: StageSettings }) {
+    super(scope, id);
+    const { stage } = props;
+    this.vpc = new Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'database', subnetType: SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
+      flowLogs: {
+        rejected: {
+          destination: FlowLogDestination.toCloudWatchLogs(new LogGroup(this, 'FlowLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: stage.removalPolicy })),
+        },
+      },
+    });
+
+    this.cluster = new DatabaseCluster(this, 'Cluster', {
+      engine: DatabaseClusterEngine.auroraPostgres({ version: AuroraPostgresEngineVersion.VER_17_7 }),
+      writer: ClusterInstance.serverlessV2('writer', { autoMinorVersionUpgrade: true }),
+      serverlessV2MinCapacity: stage.minCapacity,
+      serverlessV2MaxCapacity: stage.maxCapacity,
+      ...(stage.minCapacity === 0 ? { serverlessV2AutoPauseDuration: stage.autoPause } : {}),
+      enableDataApi: true,
+      credentials: Credentials.fromGeneratedSecret('tasks_admin'),
+      defaultDatabaseName: databaseName,
+      storageEncrypted: true,
+      iamAuthentication: true,
+      port: 5433,
+      vpc: this.vpc,
+      vpcSubnets: { subnetType: SubnetType.PRIVATE_ISOLATED },
+      backup: { retention: stage.backupRetention },
+      cloudwatchLogsExports: ['postgresql'],
+      deletionProtection: stage.deletionProtection,
+      removalPolicy: stage.removalPolicy,
+    });
+    if (!stage.deletionProtection) {
+      Validations.of(this.cluster).acknowledge({
+        id: 'AwsSolutions-RDS10',
+        reason: `Stage ${stage.name} is disposable: without deletion protection \`cdk destroy\` removes it. Production stages turn it on.`,
+      });
+    }
+    Validations.of(this.cluster).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'The admin secret is used only by the Data API on behalf of the task functions; rotating it needs a rotation Lambda inside the isolated VPC with a Secrets Manager endpoint, a cost kept out of an idle stack. Rotate by redeploying with a new secret.',
+    });
+
+    const migrations = new TaskFunction(this, 'Migrations', {
+      entry: 'functions/migrate.ts',
+      description: 'Applies the result store migrations on deploy',
+      timeout: Duration.minutes(10),
+      removalPolicy: stage.removalPolicy,
+      environment: this.environment(),
+      bundling: {
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          // The migrator reads the SQL files next to the bundle at run time.
+          afterBundling: (input: string, output: string) => [`cp -R "${input}/shared/results/migrations" "${output}/migrations"`],
+        },
+      },
+    });
+    this.grantDataApiAccess(migrations);
+    new Trigger(this, 'Migrate', {
+      handler: migrations,
+      executeAfter: [this.cluster],
+      executeOnHandlerChange: true,
+      timeout: Duration.minutes(10),
+    });
+  }
+
+  /** What a function needs in its environment to reach the store through the Data API. */
+  environment(): Record<string, string> {
+    return {
+      DB_CLUSTER_ARN: this.cluster.clusterArn,
+      DB_SECRET_ARN: this.cluster.secret!.secretArn,
+      DB_NAME: databaseName,
+    };
+  }
+
+  /** Data API access to this cluster and its secret only. */
+  grantDataApiAccess(grantee: IGrantable) {
+    return this.cluster.grantDataApiAccess(grantee);
+  }
+}

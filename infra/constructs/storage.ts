@@ -1,0 +1,77 @@
+import { Duration, RemovalPolicy, Stack, type CfnElement } from 'aws-cdk-lib';
+import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Validations } from 'aws-cdk-lib';
+import { Construct, type IConstruct } from 'constructs';
+
+/** Key prefixes of the files bucket; objects under `tmp/` expire. */
+export const filePrefixes = { uploads: 'uploads/', exports: 'exports/', temporary: 'tmp/' } as const;
+
+/** Uploads, exports and temporary files: private, encrypted, HTTPS only, access-logged. */
+export class FileStorage extends Construct {
+  readonly bucket: Bucket;
+
+  constructor(scope: Construct, id: string, props: { removalPolicy: RemovalPolicy; temporaryObjectDays: number }) {
+    super(scope, id);
+    const autoDelete = props.removalPolicy === RemovalPolicy.DESTROY;
+    const accessLogs = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy: props.removalPolicy,
+      autoDeleteObjects: autoDelete,
+    });
+    Validations.of(accessLogs).acknowledge({ id: 'AwsSolutions-S1', reason: 'This bucket receives the files bucket access logs; logging it too would log the logs.' });
+    this.bucket = new Bucket(this, 'Files', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'files/',
+      lifecycleRules: [
+        { id: 'expire-temporary-files', prefix: filePrefixes.temporary, expiration: Duration.days(props.temporaryObjectDays) },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      removalPolicy: props.removalPolicy,
+      autoDeleteObjects: autoDelete,
+    });
+  }
+
+  /** Read, write and delete objects, and list keys: the named actions only, on this bucket only. */
+  grantFileAccess(grantee: IGrantable & IConstruct): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'], resources: [this.bucket.arnForObjects('*')] }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }));
+    const policy = grantee.node.tryFindChild('ServiceRole')?.node.tryFindChild('DefaultPolicy') ?? grantee;
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement)}.Arn>/*]`,
+      reason: 'Object keys carry user and upload ids that exist only at run time; the grant is limited to objects of this one bucket.',
+    });
+  }
+}
+
+/** The third-party keys, set after deploy (`aws secretsmanager put-secret-value`); code reads them at run time. */
+export class ApiSecrets extends Construct {
+  readonly stripeApiKey: Secret;
+  readonly stripeWebhookSecret: Secret;
+  readonly openAiApiKey: Secret;
+
+  constructor(scope: Construct, id: string, props: { stage: string; removalPolicy: RemovalPolicy }) {
+    super(scope, id);
+    const secret = (secretId: string, name: string, description: string) => {
+      const created = new Secret(this, secretId, { secretName: `${props.stage}/datacleanup/${name}`, description, removalPolicy: props.removalPolicy });
+      Validations.of(created).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: `A third-party credential: it is rolled in the provider's dashboard (${name.startsWith('stripe') ? 'Stripe' : 'OpenAI'}) and pasted in, which no rotation Lambda can do.`,
+      });
+      return created;
+    };
+    this.stripeApiKey = secret('StripeApiKey', 'stripe-api-key', 'Stripe secret API key (sk_live_… / sk_test_…)');
+    this.stripeWebhookSecret = secret('StripeWebhookSecret', 'stripe-webhook-secret', 'Signing secret of the Stripe webhook endpoint (whsec_…)');
+    this.openAiApiKey = secret('OpenAiApiKey', 'openai-api-key', 'OpenAI API key (sk-…)');
+  }
+}

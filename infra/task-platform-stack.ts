@@ -1,0 +1,136 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { StringParameter } from 'aws-cdk-lib/aws-ssm';
+import { Duration } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import {
+  catalogueErrors,
+  queueNames,
+  queues,
+  queuesSentToBy,
+  schedules,
+  settingsOfQueue,
+  tasks,
+  tasksOfQueue,
+  type QueueName,
+} from '../shared/catalogue/index.ts';
+import { TasksDashboard } from './constructs/dashboard.ts';
+import { ResultStore } from './constructs/result-store.ts';
+import { TaskSchedules } from './constructs/schedules.ts';
+import { ApiSecrets, FileStorage } from './constructs/storage.ts';
+import { TaskQueue } from './constructs/task-queue.ts';
+import type { StageSettings } from './stage.ts';
+
+export interface TaskPlatformStackProps extends StackProps {
+  readonly stage: StageSettings;
+}
+
+/**
+ * The whole system, built from the catalogue: a task or queue added there appears here
+ * without touching this file.
+ */
+export class TaskPlatformStack extends Stack {
+  readonly taskQueues: Record<QueueName, TaskQueue>;
+  readonly resultStore: ResultStore;
+  readonly files: FileStorage;
+  readonly secrets: ApiSecrets;
+  readonly alarmTopic: Topic;
+
+  constructor(scope: Construct, id: string, props: TaskPlatformStackProps) {
+    super(scope, id, props);
+    const { stage } = props;
+    this.node.addValidation({ validate: () => catalogueErrors() });
+
+    this.alarmTopic = new Topic(this, 'Alarms', { displayName: `DataCleanup Pro tasks (${stage.name})`, enforceSSL: true });
+    if (stage.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(stage.alarmEmail));
+
+    this.resultStore = new ResultStore(this, 'ResultStore', { stage });
+    this.files = new FileStorage(this, 'Storage', { removalPolicy: stage.removalPolicy, temporaryObjectDays: stage.temporaryObjectDays });
+    this.secrets = new ApiSecrets(this, 'Secrets', { stage: stage.name, removalPolicy: stage.removalPolicy });
+
+    const shared = {
+      ...this.resultStore.environment(),
+      FILES_BUCKET: this.files.bucket.bucketName,
+      POWERTOOLS_SERVICE_NAME: 'datacleanup-tasks',
+    };
+    this.taskQueues = Object.fromEntries(
+      queueNames.map((name) => [
+        name,
+        new TaskQueue(this, `${pascal(name)}Tasks`, {
+          stage: stage.name,
+          removalPolicy: stage.removalPolicy,
+          queue: queues[name],
+          settings: settingsOfQueue(name),
+          largestRetryBudget: Math.max(0, ...tasksOfQueue(name).map((task) => task.retry.maxRetries + 1)),
+          alarmTopic: this.alarmTopic,
+          environment: shared,
+        }),
+      ]),
+    ) as Record<QueueName, TaskQueue>;
+
+    for (const name of queueNames) {
+      const { consumer } = this.taskQueues[name];
+      this.resultStore.grantDataApiAccess(consumer);
+      for (const target of queuesSentToBy(name) as QueueName[]) {
+        this.taskQueues[target].grantSendMessages(consumer);
+        consumer.addEnvironment(`QUEUE_URL_${target.toUpperCase()}`, this.taskQueues[target].queue.queueUrl);
+      }
+    }
+    this.files.grantFileAccess(this.taskQueues.data.consumer);
+    this.secrets.openAiApiKey.grantRead(this.taskQueues.ai.consumer);
+    this.taskQueues.ai.consumer.addEnvironment('OPENAI_API_KEY_SECRET', this.secrets.openAiApiKey.secretName);
+    this.secrets.stripeApiKey.grantRead(this.taskQueues.billing.consumer);
+    this.taskQueues.billing.consumer.addEnvironment('STRIPE_API_KEY_SECRET', this.secrets.stripeApiKey.secretName);
+
+    const taskSchedules = new TaskSchedules(this, 'Schedules', {
+      stage: stage.name,
+      removalPolicy: stage.removalPolicy,
+      schedules: Object.values(schedules),
+      tasks,
+      queueOf: (queue) => this.taskQueues[queue as QueueName].queue,
+    });
+    new Alarm(this, 'ScheduleDeadLettersAlarm', {
+      metric: taskSchedules.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 0,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'EventBridge Scheduler could not deliver a scheduled task to its queue',
+    }).addAlarmAction(new SnsAction(this.alarmTopic));
+
+    new TasksDashboard(this, 'Dashboard', { stage: stage.name, queues: Object.values(this.taskQueues), tasks: Object.values(tasks) });
+
+    for (const name of queueNames) {
+      const { queue, deadLetterQueue } = this.taskQueues[name];
+      for (const [kind, value] of [['url', queue.queueUrl], ['arn', queue.queueArn], ['dlq-url', deadLetterQueue.queueUrl]] as const) {
+        new StringParameter(this, `${pascal(name)}Queue${pascal(kind)}Parameter`, {
+          parameterName: `/datacleanup/${stage.name}/queues/${name}/${kind}`,
+          stringValue: value,
+          description: `${kind} of the ${name} task queue`,
+        });
+      }
+      new CfnOutput(this, `${pascal(name)}QueueUrl`, { value: queue.queueUrl, exportName: `${stage.name}-datacleanup-${name}-queue-url` });
+      new CfnOutput(this, `${pascal(name)}QueueArn`, { value: queue.queueArn, exportName: `${stage.name}-datacleanup-${name}-queue-arn` });
+      new CfnOutput(this, `${pascal(name)}DeadLetterQueueUrl`, { value: deadLetterQueue.queueUrl });
+    }
+    new CfnOutput(this, 'FilesBucketName', { value: this.files.bucket.bucketName });
+    new CfnOutput(this, 'ResultStoreClusterArn', { value: this.resultStore.cluster.clusterArn });
+    new CfnOutput(this, 'ResultStoreSecretArn', { value: this.resultStore.cluster.secret!.secretArn });
+  }
+
+  /**
+   * Lets another service enqueue tasks on a queue with a plain `SendMessage`, e.g.
+   * `platform.grantSendTasks(apiFunction, 'billing')` in the producer's own stack.
+   */
+  grantSendTasks(grantee: IGrantable, queue: QueueName) {
+    return this.taskQueues[queue].grantSendMessages(grantee);
+  }
+}
+
+function pascal(text: string): string {
+  return text.replace(/(^|-)([a-z])/g, (_m, _dash, letter: string) => letter.toUpperCase());
+}

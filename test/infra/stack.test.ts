@@ -1,0 +1,167 @@
+import { Stack } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { CfnElement } from 'aws-cdk-lib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { queueNames, queues, schedules, tasks, tasksOfQueue } from '../../shared/catalogue/index.ts';
+import { synthesize } from './synth.ts';
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+describe('the stack, dev stage', () => {
+  let synthesized: ReturnType<typeof synthesize>;
+  let template: Template;
+  let resources: Resources;
+  const logicalId = (element: unknown) => Stack.of(synthesized.stack).getLogicalId(element as CfnElement);
+  const queueIds = (name: (typeof queueNames)[number]) => {
+    const taskQueue = synthesized.stack.taskQueues[name];
+    return [logicalId(taskQueue.queue.node.defaultChild), logicalId(taskQueue.deadLetterQueue.node.defaultChild)];
+  };
+
+  beforeAll(() => {
+    synthesized = synthesize({ stage: 'dev' });
+    expect(synthesized.nagReport).toBeUndefined();
+    template = synthesized.template!;
+    resources = template.toJSON().Resources as Resources;
+  });
+
+  it('passes cdk-nag AwsSolutions with no unacknowledged finding', () => {
+    expect(synthesized.nagReport).toBeUndefined();
+  });
+
+  it('has a queue and a dead-letter queue per category with the redrive and visibility rules', () => {
+    for (const name of queueNames) {
+      const budget = Math.max(...tasksOfQueue(name).map((t) => t.retry.maxRetries + 1));
+      const [queueId, dlqId] = queueIds(name);
+      const queue = resources[queueId!]!.Properties;
+      const dlq = resources[dlqId!]!.Properties;
+      expect(queue).toMatchObject({ QueueName: `dev-${name}`, SqsManagedSseEnabled: true, MaximumMessageSize: 1_048_576 });
+      expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * queues[name].timeoutSeconds);
+      const redrive = queue.RedrivePolicy as { maxReceiveCount: number; deadLetterTargetArn: unknown };
+      expect(redrive.maxReceiveCount).toBeGreaterThan(budget);
+      expect(redrive.maxReceiveCount).toBeGreaterThanOrEqual(5);
+      expect(redrive.deadLetterTargetArn).toEqual({ 'Fn::GetAtt': [dlqId, 'Arn'] });
+      expect(dlq).toMatchObject({ QueueName: `dev-${name}-dlq`, SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600, MaximumMessageSize: 1_048_576 });
+      expect(dlq.MessageRetentionPeriod as number).toBeGreaterThan(queue.MessageRetentionPeriod as number);
+    }
+  });
+
+  it('denies every request to a queue that is not over HTTPS', () => {
+    for (const name of queueNames) {
+      for (const id of queueIds(name)) {
+        template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [{ Ref: id }],
+          PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+        });
+      }
+    }
+  });
+
+  it('runs one consumer per queue on Node 24 arm64, outside any VPC, with the event source from the catalogue', () => {
+    for (const name of queueNames) {
+      const definition = queues[name];
+      const consumerId = logicalId(synthesized.stack.taskQueues[name].consumer.node.defaultChild);
+      expect(resources[consumerId]!.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Timeout: definition.timeoutSeconds,
+        MemorySize: definition.memoryMb,
+      });
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: consumerId },
+        EventSourceArn: { 'Fn::GetAtt': [queueIds(name)[0], 'Arn'] },
+        BatchSize: definition.batchSize,
+        ScalingConfig: { MaximumConcurrency: definition.maxConcurrency },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ...(definition.batchingWindowSeconds > 0 ? { MaximumBatchingWindowInSeconds: definition.batchingWindowSeconds } : {}),
+      });
+    }
+    for (const resource of Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function')) {
+      expect(resource.Properties.VpcConfig).toBeUndefined();
+      expect(resource.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+  });
+
+  it('schedules each catalogue entry onto its queue with an envelope, a retry policy and a dead-letter queue', () => {
+    const scheduled = Object.values(resources).filter((r) => r.Type === 'AWS::Scheduler::Schedule');
+    expect(scheduled).toHaveLength(Object.keys(schedules).length);
+    for (const schedule of Object.values(schedules)) {
+      const task = tasks[schedule.task];
+      const resource = scheduled.find((r) => r.Properties.Name === `dev-${schedule.name}`)!;
+      expect(resource.Properties.ScheduleExpression).toBe(schedule.expression);
+      const target = resource.Properties.Target as { Arn: unknown; Input: string; RetryPolicy: unknown; DeadLetterConfig: unknown };
+      expect(target.Arn).toEqual({ 'Fn::GetAtt': [queueIds(task.queue as (typeof queueNames)[number])[0], 'Arn'] });
+      expect(JSON.parse(target.Input)).toEqual({
+        v: 1,
+        id: `${schedule.name}:<aws.scheduler.scheduled-time>`,
+        task: task.name,
+        payload: schedule.payload,
+        createdAt: '<aws.scheduler.scheduled-time>',
+      });
+      expect(target.RetryPolicy).toMatchObject({ MaximumRetryAttempts: 5 });
+      expect(target.DeadLetterConfig).toBeDefined();
+    }
+  });
+
+  it('keeps results in Aurora Serverless v2 with the Data API, minimum capacity 0 and auto-pause, encrypted', () => {
+    template.hasResourceProperties('AWS::RDS::DBCluster', {
+      Engine: 'aurora-postgresql',
+      EnableHttpEndpoint: true,
+      StorageEncrypted: true,
+      ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 2, SecondsUntilAutoPause: 300 },
+      DeletionProtection: false,
+    });
+    template.resourceCountIs('Custom::Trigger', 1);
+  });
+
+  it('alarms on dead letters, backlog age and consumer errors, to the alarm topic', () => {
+    const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    expect(alarms).toHaveLength(queueNames.length * 3 + 1);
+    for (const name of queueNames) {
+      const [queueId, dlqId] = queueIds(name);
+      const dimension = (id: string) => [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }];
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: dimension(dlqId!), Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: dimension(queueId!), Threshold: queues[name].oldestMessageAlarmSeconds });
+    }
+    expect(alarms.filter((a) => a.Properties.MetricName === 'Errors')).toHaveLength(queueNames.length);
+  });
+
+  it("gives a consumer no access to another category's queues", () => {
+    for (const name of queueNames) {
+      const roleId = logicalId(synthesized.stack.taskQueues[name].consumer.role!.node.defaultChild);
+      const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(roleId));
+      const referenced = JSON.stringify(policies);
+      for (const other of queueNames.filter((q) => q !== name)) {
+        for (const id of queueIds(other)) expect(referenced, `${name} consumer reaches ${other}`).not.toContain(`"${id}"`);
+      }
+      const [queueId, dlqId] = queueIds(name);
+      expect(referenced).toContain(`"${queueId}"`);
+      expect(referenced).toContain(`"${dlqId}"`);
+    }
+  });
+
+  it('publishes queue URLs and ARNs as outputs and SSM parameters', () => {
+    for (const name of queueNames) {
+      template.hasResourceProperties('AWS::SSM::Parameter', { Name: `/datacleanup/dev/queues/${name}/url` });
+      template.hasResourceProperties('AWS::SSM::Parameter', { Name: `/datacleanup/dev/queues/${name}/arn` });
+    }
+    const outputs = Object.keys(template.toJSON().Outputs as object);
+    expect(outputs).toEqual(expect.arrayContaining(['DefaultQueueUrl', 'AiQueueArn', 'BillingDeadLetterQueueUrl']));
+  });
+});
+
+describe('the stack, prod stage', () => {
+  it('is protected: deletion protection, retained data, a warm minimum capacity, and no nag finding', () => {
+    const { template, nagReport } = synthesize({ stage: 'prod', alarmEmail: 'ops@example.com' });
+    expect(nagReport).toBeUndefined();
+    template!.hasResourceProperties('AWS::RDS::DBCluster', { DeletionProtection: true, ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 8 } });
+    template!.hasResource('AWS::RDS::DBCluster', { DeletionPolicy: 'Retain' });
+    template!.hasResource('AWS::SQS::Queue', { DeletionPolicy: 'Retain' });
+    template!.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  it('gives unknown stages production settings and refuses bad context', () => {
+    const { template } = synthesize({ stage: 'staging' });
+    template!.hasResourceProperties('AWS::RDS::DBCluster', { DeletionProtection: true });
+    expect(() => synthesize({ stage: 'Bad Stage', alarmEmail: 'nope' })).toThrow(/stage: .*; alarmEmail: /);
+  });
+});
