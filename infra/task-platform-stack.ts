@@ -6,6 +6,8 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Duration } from 'aws-cdk-lib';
+import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
+import { TaskFunction } from './constructs/bundling.ts';
 import type { Construct } from 'constructs';
 import {
   catalogueErrors,
@@ -82,9 +84,30 @@ export class TaskPlatformStack extends Stack {
     }
     this.files.grantFileAccess(this.taskQueues.data.consumer);
     this.secrets.openAiApiKey.grantRead(this.taskQueues.ai.consumer);
-    this.taskQueues.ai.consumer.addEnvironment('OPENAI_API_KEY_SECRET', this.secrets.openAiApiKey.secretName);
+    this.taskQueues.ai.consumer.addEnvironment('OPENAI_API_KEY_SECRET_ID', this.secrets.openAiApiKey.secretName);
     this.secrets.stripeApiKey.grantRead(this.taskQueues.billing.consumer);
-    this.taskQueues.billing.consumer.addEnvironment('STRIPE_API_KEY_SECRET', this.secrets.stripeApiKey.secretName);
+    this.taskQueues.billing.consumer.addEnvironment('STRIPE_API_KEY_SECRET_ID', this.secrets.stripeApiKey.secretName);
+
+    const webhook = new TaskFunction(this, 'StripeWebhook', {
+      entry: 'functions/stripe-webhook.ts',
+      description: 'Stripe webhook endpoint: verifies, stores once, enqueues processing',
+      functionName: `${stage.name}-stripe-webhook`,
+      timeout: Duration.seconds(10),
+      memorySize: 256,
+      removalPolicy: stage.removalPolicy,
+      environment: {
+        ...this.resultStore.environment(),
+        STAGE: stage.name,
+        QUEUE_URL_BILLING: this.taskQueues.billing.queue.queueUrl,
+        STRIPE_WEBHOOK_SECRET_SECRET_ID: this.secrets.stripeWebhookSecret.secretName,
+      },
+    });
+    this.resultStore.grantDataApiAccess(webhook);
+    this.taskQueues.billing.grantSendMessages(webhook);
+    this.secrets.stripeWebhookSecret.grantRead(webhook);
+    // Stripe cannot sign AWS requests: the endpoint is public and the Stripe-Signature check is its authentication.
+    const webhookUrl = webhook.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+    new CfnOutput(this, 'StripeWebhookUrl', { value: webhookUrl.url, description: 'Register this URL as the Stripe webhook endpoint' });
 
     const taskSchedules = new TaskSchedules(this, 'Schedules', {
       stage: stage.name,

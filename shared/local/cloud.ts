@@ -5,7 +5,7 @@ import { queueNames, queues, type QueueName } from '../catalogue/index.ts';
 import { createSqsClient } from '../aws.ts';
 import { readConfig, type Config } from '../config.ts';
 import { migrateDatabase } from '../results/database.ts';
-import { closeSharedDatabases, sharedDatabase } from '../runtime/queue-consumer.ts';
+import { closeSharedDatabases, sharedDatabase } from '../results/shared-database.ts';
 import { EventSourcePoller, type InvocationReport, type SqsHandler } from './poller.ts';
 import { provisionQueues, type ProvisionedQueue } from './queues.ts';
 

@@ -2,31 +2,10 @@ import { queues, tasks, type QueueName } from '../catalogue/index.ts';
 import { createSqsClient } from '../aws.ts';
 import { ConfigError, readConfig } from '../config.ts';
 import { createLogger, createMetrics } from '../observability/index.ts';
-import { openDatabase, type Database } from '../results/database.ts';
+import { sharedDatabase } from '../results/shared-database.ts';
 import { implementations } from '../tasks/index.ts';
 import { createConsumer } from './consumer.ts';
 import { TaskDirectory } from './parse.ts';
-
-const openDatabases = new Map<string, Promise<Database>>();
-
-/** One result-store handle per target for the whole process (PGlite allows a single opener). */
-export function sharedDatabase(target: ReturnType<typeof readConfig>['database']): Promise<Database> {
-  const key = JSON.stringify(target);
-  let database = openDatabases.get(key);
-  if (!database) {
-    database = openDatabase(target);
-    openDatabases.set(key, database);
-    database.catch(() => openDatabases.delete(key));
-  }
-  return database;
-}
-
-/** Closes the process's shared result-store handles (the local cloud's shutdown). */
-export async function closeSharedDatabases(): Promise<void> {
-  const handles = [...openDatabases.values()];
-  openDatabases.clear();
-  await Promise.all(handles.map(async (handle) => (await handle).close()));
-}
 
 /**
  * The consumer of one catalogue queue, configured from the environment: what each

@@ -139,6 +139,18 @@ describe('the stack, dev stage', () => {
     }
   });
 
+  it('serves the Stripe webhook from a function URL that may only send to the billing queue', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+    const webhook = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === 'dev-stripe-webhook');
+    expect(webhook![1].Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+    const environment = JSON.stringify(webhook![1].Properties.Environment);
+    expect(environment).toContain('STRIPE_WEBHOOK_SECRET_SECRET_ID');
+    expect(environment).not.toMatch(/whsec_|sk_live|sk_test/);
+    const policies = JSON.stringify(Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes('StripeWebhook')));
+    for (const other of queueNames.filter((q) => q !== 'billing')) for (const id of queueIds(other)) expect(policies).not.toContain(`"${id}"`);
+    expect(policies).toContain(`"${queueIds('billing')[0]}"`);
+  });
+
   it('publishes queue URLs and ARNs as outputs and SSM parameters', () => {
     for (const name of queueNames) {
       template.hasResourceProperties('AWS::SSM::Parameter', { Name: `/datacleanup/dev/queues/${name}/url` });

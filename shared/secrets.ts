@@ -1,0 +1,32 @@
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { ConfigError } from './config.ts';
+
+/** The third-party credentials, by the environment variable that names each. */
+const secretVariables = {
+  'stripe-api-key': 'STRIPE_API_KEY',
+  'stripe-webhook-secret': 'STRIPE_WEBHOOK_SECRET',
+  'openai-api-key': 'OPENAI_API_KEY',
+} as const;
+
+export type SecretName = keyof typeof secretVariables;
+
+/** Seconds a secret is cached in the process; a rotated key is picked up within this. */
+const cacheSeconds = 300;
+
+/**
+ * A credential at run time. In AWS, `<VAR>_SECRET_ID` names the Secrets Manager secret and
+ * the value is read with Powertools Parameters (cached), so it never sits in the
+ * environment. On one machine `<VAR>` may hold the value itself.
+ */
+export async function readSecret(name: SecretName, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const variable = secretVariables[name];
+  const secretId = env[`${variable}_SECRET_ID`];
+  if (secretId) {
+    const value = await getSecret<string>(secretId, { maxAge: cacheSeconds });
+    if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`secret ${secretId} is empty: set it with aws secretsmanager put-secret-value`);
+    return value;
+  }
+  const value = env[variable];
+  if (value) return value;
+  throw new ConfigError(`${name} is not configured: set ${variable}_SECRET_ID (a Secrets Manager secret name) or, locally, ${variable}`);
+}
