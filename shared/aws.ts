@@ -5,9 +5,9 @@ import type { Config } from './config.ts';
  * Emulators accept any credentials; giving them fixed ones spares the SDK a search of the
  * credential chain (instance metadata included) on a machine that has none.
  */
-function localCredentials(config: Pick<Config, 'endpoint'>) {
+export function localCredentials(endpoint: string | undefined) {
   const hasOwn = process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE;
-  return config.endpoint && !hasOwn ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {};
+  return endpoint && !hasOwn ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {};
 }
 
 /** The SQS client for a configuration: AWS by default, an explicit endpoint when one is set. */
@@ -15,6 +15,6 @@ export function createSqsClient(config: Pick<Config, 'endpoint' | 'region'>): SQ
   return new SQSClient({
     region: config.region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    ...localCredentials(config),
+    ...localCredentials(config.endpoint),
   });
 }

@@ -15,6 +15,8 @@ const environment = z.object({
   DB_CLUSTER_ARN: z.string().startsWith('arn:').optional(),
   DB_SECRET_ARN: z.string().startsWith('arn:').optional(),
   DB_NAME: z.string().min(1).default('tasks'),
+  /** Another RDS Data API endpoint (LocalStack's, or a test double); AWS's when unset. */
+  AWS_ENDPOINT_URL_RDS_DATA: z.url().optional(),
 });
 
 export interface Config {
@@ -42,7 +44,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('invalid environment: DB_CLUSTER_ARN and DB_SECRET_ARN go together');
   }
   const database: DatabaseTarget = e.DB_CLUSTER_ARN && e.DB_SECRET_ARN
-    ? { kind: 'data-api', resourceArn: e.DB_CLUSTER_ARN, secretArn: e.DB_SECRET_ARN, database: e.DB_NAME, region: e.AWS_REGION }
+    ? {
+        kind: 'data-api',
+        resourceArn: e.DB_CLUSTER_ARN,
+        secretArn: e.DB_SECRET_ARN,
+        database: e.DB_NAME,
+        region: e.AWS_REGION,
+        ...(e.AWS_ENDPOINT_URL_RDS_DATA ? { endpoint: e.AWS_ENDPOINT_URL_RDS_DATA } : {}),
+      }
     : e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL }
       : { kind: 'pglite', ...(e.PGLITE_DIR ? { dataDir: e.PGLITE_DIR } : {}) };

@@ -46,13 +46,15 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
   let close: () => Promise<void>;
   switch (target.kind) {
     case 'data-api': {
-      const [{ drizzle }, { RDSDataClient }] = await Promise.all([
+      const [{ drizzle }, { RDSDataClient }, { localCredentials }] = await Promise.all([
         import('drizzle-orm/aws-data-api/pg'),
         import('@aws-sdk/client-rds-data'),
+        import('../aws.ts'),
       ]);
       const client = new RDSDataClient({
         ...(target.region ? { region: target.region } : {}),
         ...(target.endpoint ? { endpoint: target.endpoint } : {}),
+        ...localCredentials(target.endpoint),
       });
       db = drizzle(client, { ...config, resourceArn: target.resourceArn, secretArn: target.secretArn, database: target.database }) as unknown as Db;
       if (schemaName !== 'public') throw new Error('a separate schema is not supported over the Data API');
