@@ -24,6 +24,7 @@ export interface ClaimResult {
  * Claims a batch of tasks in one statement. A task is claimed unless it already ended
  * (SUCCESS, REVOKED) or another consumer holds it (STARTED within the lease). A FAILURE
  * claimed again is a redrive from the dead-letter queue: its retry budget starts afresh.
+ * Each claim opens the task's attempt row.
  */
 export async function claimTasks(
   database: Database,
@@ -52,6 +53,11 @@ export async function claimTasks(
       where r.status in ('PENDING', 'RETRY', 'FAILURE')
          or (r.status = 'STARTED' and r.started_at < now() - ${leaseSeconds}::int * interval '1 second')
       returning r.id, r.attempts, r.attempt_base
+    ),
+    attempt as (
+      insert into task_attempts (task_id, attempt, status, started_at)
+      select id, attempts, 'STARTED', now() from claimed
+      on conflict (task_id, attempt) do update set status = 'STARTED', started_at = now(), finished_at = null, error = null
     )
     select i.id, c.attempts, c.attempt_base, p.status as prior_status
     from input i
@@ -83,7 +89,7 @@ export interface TaskOutcomeRow {
 }
 
 /**
- * Records a batch's outcomes in one statement. Claimed tasks are fenced by their attempt
+ * Records a batch's outcomes, and closes their attempt rows, in one statement. Claimed tasks are fenced by their attempt
  * number, so a late write from an attempt that lost its lease changes nothing; rejected
  * messages are upserted without overwriting a task that succeeded or is running.
  * Returns the ids whose fenced write did not apply.
@@ -115,7 +121,12 @@ export async function finishTasks(database: Database, outcomes: readonly TaskOut
         date_done = case when i.status = 'RETRY' then null else now() end
       from input i
       where i.fence is not null and r.id = i.id and r.attempts = i.fence and r.status = 'STARTED'
-      returning r.id
+      returning r.id, r.attempts
+    ),
+    attempt as (
+      update task_attempts a set status = i.status, error = i.error, runtime_ms = i."runtimeMs", finished_at = now()
+      from finished f join input i on i.id = f.id
+      where a.task_id = f.id and a.attempt = f.attempts
     ),
     rejected as (
       insert into task_results as r (id, name, queue, status, payload, error, traceback, attempts, created_at, date_done)

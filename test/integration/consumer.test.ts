@@ -1,5 +1,6 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backoffCeilingSeconds, retryDelaySeconds } from '../../shared/runtime/backoff.ts';
 import { failureAttributes } from '../../shared/runtime/queue-actions.ts';
@@ -87,6 +88,14 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
       expect(waited).toBeGreaterThanOrEqual(delay - 0.05);
       expect(waited).toBeLessThanOrEqual(delay + 4);
     }
+    const attempts = await db.database.rows<{ attempt: number; status: string; error: string | null; runtime_ms: number | null; finished: boolean }>(
+      sql`select attempt, status, error, runtime_ms, finished_at >= started_at as finished from task_attempts where task_id = ${task.id} order by attempt`,
+    );
+    expect(attempts).toEqual([
+      { attempt: 1, status: 'RETRY', error: 'Error: planned failure 1 of 2', runtime_ms: expect.any(Number), finished: true },
+      { attempt: 2, status: 'RETRY', error: 'Error: planned failure 2 of 2', runtime_ms: expect.any(Number), finished: true },
+      { attempt: 3, status: 'SUCCESS', error: null, runtime_ms: expect.any(Number), finished: true },
+    ]);
     await waitFor(queueIsEmpty, 5_000, 'the queue to drain');
   });
 
