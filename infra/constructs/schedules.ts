@@ -4,6 +4,7 @@ import { SqsSendMessage } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ScheduleDefinition, TaskDefinition } from '../../shared/catalogue/index.ts';
+import { scheduledEnvelope } from '../../shared/scheduling.ts';
 
 export interface TaskSchedulesProps {
   readonly stage: string;
@@ -46,13 +47,7 @@ export class TaskSchedules extends Construct {
         scheduleGroup: this.group,
         schedule: ScheduleExpression.expression(schedule.expression),
         target: new SqsSendMessage(props.queueOf(task.queue), {
-          input: ScheduleTargetInput.fromObject({
-            v: 1,
-            id: `${schedule.name}:${ContextAttribute.scheduledTime}`,
-            task: task.name,
-            payload: schedule.payload,
-            createdAt: ContextAttribute.scheduledTime,
-          }),
+          input: ScheduleTargetInput.fromObject(scheduledEnvelope({ ...schedule, task: task.name }, ContextAttribute.scheduledTime)),
           deadLetterQueue: this.deadLetterQueue,
           retryAttempts: 5,
           maxEventAge: Duration.hours(1),

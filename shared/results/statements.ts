@@ -54,6 +54,11 @@ export async function claimTasks(
          or (r.status = 'STARTED' and r.started_at < now() - ${leaseSeconds}::int * interval '1 second')
       returning r.id, r.attempts, r.attempt_base
     ),
+    revoked as (
+      -- A task revoked before pick-up was recorded by id alone: keep what it was.
+      update task_results r set name = i.name, queue = i.queue, payload = i.payload, created_at = i."createdAt"
+      from input i where r.id = i.id and r.status = 'REVOKED' and r.name = ''
+    ),
     attempt as (
       insert into task_attempts (task_id, attempt, status, started_at)
       select id, attempts, 'STARTED', now() from claimed

@@ -1,0 +1,147 @@
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { queues as queueDefinitions, schedules, type QueueName, type ScheduleDefinition } from '../catalogue/index.ts';
+import { newEnvelope } from '../envelope/envelope.ts';
+import { resolveTask, sendTask, type SendOptions } from '../producer/send.ts';
+import type { Database } from '../results/database.ts';
+import { findTask, listTasks, revokeTask, taskStats, type HistoryFilter, type TaskDetail, type TaskStats, type TaskSummary } from '../results/queries.ts';
+import type { TaskStatus } from '../results/schema.ts';
+import { scheduledEnvelope, schedulerTime, scheduleTimes } from '../scheduling.ts';
+import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterView, type Progress } from './dead-letters.ts';
+import { queueDepths, type QueueDepth, type QueueEndpoints } from './queues.ts';
+
+export type { DeadLetterView, Progress } from './dead-letters.ts';
+export type { QueueDepth, QueueEndpoints } from './queues.ts';
+
+export interface ScheduleView {
+  readonly name: string;
+  readonly description: string;
+  readonly expression: string;
+  readonly task: string;
+  readonly nextRuns: readonly string[];
+}
+
+const finalStatuses = new Set<TaskStatus>(['SUCCESS', 'FAILURE', 'REVOKED']);
+
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}
+
+/**
+ * What the CLI and the dashboard do, on SQS and the result store: the local cloud runs
+ * it behind its HTTP API, and `taskq --stage` runs it directly against AWS.
+ */
+export class TaskOperations {
+  readonly #sqs: SQSClient;
+  readonly #database: Database;
+  readonly #queues: Readonly<Partial<Record<QueueName, QueueEndpoints>>>;
+  readonly #oldestAge: ((queue: QueueName) => Promise<number | null>) | undefined;
+  readonly #scheduleAnchor: Date;
+
+  constructor(options: {
+    sqs: SQSClient;
+    database: Database;
+    queues: Readonly<Partial<Record<QueueName, QueueEndpoints>>>;
+    oldestAge?: (queue: QueueName) => Promise<number | null>;
+    /** When rate() schedules started counting. @default now */
+    scheduleAnchor?: Date;
+  }) {
+    this.#sqs = options.sqs;
+    this.#database = options.database;
+    this.#queues = options.queues;
+    this.#oldestAge = options.oldestAge;
+    this.#scheduleAnchor = options.scheduleAnchor ?? new Date();
+  }
+
+  async send(task: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string; queue: QueueName; eta: string | null }> {
+    const urls = Object.fromEntries(Object.entries(this.#queues).map(([name, endpoints]) => [name, endpoints.url]));
+    const message = await sendTask(this.#sqs, urls, task, payload, options);
+    return { id: message.envelope.id, queue: message.queue, eta: message.envelope.eta ?? null };
+  }
+
+  result(id: string): Promise<TaskDetail | undefined> {
+    return findTask(this.#database, id);
+  }
+
+  /** The task once it has finished (SUCCESS, FAILURE or REVOKED), or as it is when `timeoutMs` runs out. */
+  async wait(id: string, timeoutMs: number): Promise<TaskDetail | undefined> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const task = await this.result(id);
+      if ((task && finalStatuses.has(task.status)) || Date.now() >= end) return task;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  async revoke(id: string, reason = 'revoked'): Promise<{ id: string; status: TaskStatus }> {
+    return { id, status: await revokeTask(this.#database, id, reason) };
+  }
+
+  /** Sends a failed or revoked task again under its id; the result store gives it a fresh retry budget. */
+  async retry(id: string): Promise<{ id: string; queue: QueueName }> {
+    const task = await this.result(id);
+    if (!task) throw new NotFoundError(`no task ${id}`);
+    if (task.status !== 'FAILURE') throw new Error(`only a FAILURE can be retried; ${id} is ${task.status}`);
+    if (isTruncated(task.payload)) throw new Error(`the stored payload of ${id} was summarised; redrive its message from the dead-letter queue instead`);
+    const definition = resolveTask(task.name);
+    const queue = definition.queue as QueueName;
+    const envelope = newEnvelope(definition.name, task.payload as Record<string, unknown>, { id });
+    await this.#sqs.send(new SendMessageCommand({ QueueUrl: this.#endpoints(queue).url, MessageBody: JSON.stringify(envelope) }));
+    return { id, queue };
+  }
+
+  queues(): Promise<QueueDepth[]> {
+    return queueDepths(this.#sqs, this.#queues, this.#oldestAge);
+  }
+
+  deadLetters(queue: QueueName, limit = 100): Promise<DeadLetterView[]> {
+    return listDeadLetters(this.#sqs, this.#endpoints(queue).deadLetterUrl, limit);
+  }
+
+  redrive(queue: QueueName, options: { taskIds?: readonly string[]; onProgress?: Progress } = {}) {
+    const endpoints = this.#endpoints(queue);
+    return redriveDeadLetters(this.#sqs, { deadLetterUrl: endpoints.deadLetterUrl, queueUrl: endpoints.url, ...options });
+  }
+
+  async purge(queue: QueueName): Promise<{ purged: number }> {
+    return { purged: await purgeDeadLetters(this.#sqs, this.#endpoints(queue).deadLetterUrl) };
+  }
+
+  history(filter: HistoryFilter = {}): Promise<TaskSummary[]> {
+    return listTasks(this.#database, filter);
+  }
+
+  stats(minutes = 60): Promise<TaskStats> {
+    return taskStats(this.#database, minutes);
+  }
+
+  schedules(count = 3, now = new Date()): ScheduleView[] {
+    return Object.values(schedules).map((schedule: ScheduleDefinition) => ({
+      name: schedule.name,
+      description: schedule.description,
+      expression: schedule.expression,
+      task: schedule.task,
+      nextRuns: scheduleTimes(schedule.expression, this.#scheduleAnchor).next(now, count).map((time) => time.toISOString()),
+    }));
+  }
+
+  /** Fires a schedule now, as Scheduler would at this minute. */
+  async runSchedule(name: string, now = new Date()): Promise<{ id: string }> {
+    const schedule = (schedules as Record<string, ScheduleDefinition>)[name];
+    if (!schedule) throw new NotFoundError(`no schedule ${name}; the schedules are ${Object.keys(schedules).join(', ')}`);
+    const envelope = scheduledEnvelope(schedule, schedulerTime(now));
+    const queue = resolveTask(schedule.task).queue as QueueName;
+    await this.#sqs.send(new SendMessageCommand({ QueueUrl: this.#endpoints(queue).url, MessageBody: JSON.stringify(envelope) }));
+    return { id: envelope.id };
+  }
+
+  #endpoints(queue: QueueName): QueueEndpoints {
+    if (!(queue in queueDefinitions)) throw new NotFoundError(`no queue ${queue}; the queues are ${Object.keys(queueDefinitions).join(', ')}`);
+    const endpoints = this.#queues[queue];
+    if (!endpoints) throw new NotFoundError(`queue ${queue} is not reachable here`);
+    return endpoints;
+  }
+}
+
+function isTruncated(payload: unknown): boolean {
+  return typeof payload === 'object' && payload !== null && (payload as { truncated?: unknown }).truncated === true;
+}

@@ -1,0 +1,84 @@
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import { sqsLimits, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
+import { assertMessageFits, newEnvelope, type Envelope } from '../envelope/envelope.ts';
+import { PermanentError } from '../errors.ts';
+
+export interface SendOptions {
+  /** A caller-chosen task id: sending twice with one id runs the task once. */
+  readonly id?: string;
+  /** Seconds to wait before running (Celery's `countdown`). */
+  readonly countdown?: number;
+  /** Not before this time (Celery's `eta`); wins over `countdown`. */
+  readonly eta?: Date | string;
+  /** Revoke instead of running when picked up after this time (Celery's `expires`). */
+  readonly expires?: Date | string;
+  readonly parentId?: string;
+  readonly rootId?: string;
+}
+
+export class UnknownTaskError extends PermanentError {
+  override name = 'UnknownTaskError';
+}
+
+export class InvalidPayloadError extends PermanentError {
+  override name = 'InvalidPayloadError';
+}
+
+const byName = new Map<string, TaskDefinition>();
+for (const task of Object.values(tasks) as TaskDefinition[]) {
+  byName.set(task.name, task);
+  if (task.alias) byName.set(task.alias, task);
+}
+
+/** The catalogue task for a name or Celery alias. */
+export function resolveTask(name: string): TaskDefinition {
+  const task = byName.get(name);
+  if (!task) throw new UnknownTaskError(`unknown task '${name}'`);
+  return task;
+}
+
+export interface TaskMessage {
+  readonly queue: QueueName;
+  readonly envelope: Envelope;
+  /** SQS `DelaySeconds` (at most 900); a later ETA is honoured by the consumer. */
+  readonly delaySeconds: number;
+  readonly body: string;
+}
+
+/** Checks the payload against the task's schema and builds the message, without sending it. */
+export function buildTaskMessage(name: string, payload: unknown, options: SendOptions = {}, now = new Date()): TaskMessage {
+  const task = resolveTask(name);
+  const checked = task.payload.safeParse(payload);
+  if (!checked.success) throw new InvalidPayloadError(`invalid payload for ${task.name}: ${z.prettifyError(checked.error)}`);
+  const eta = options.eta !== undefined ? new Date(options.eta) : options.countdown ? new Date(now.getTime() + options.countdown * 1000) : undefined;
+  if (eta && Number.isNaN(eta.getTime())) throw new InvalidPayloadError('eta is not a valid time');
+  const expires = options.expires !== undefined ? new Date(options.expires) : undefined;
+  if (expires && Number.isNaN(expires.getTime())) throw new InvalidPayloadError('expires is not a valid time');
+  const envelope = newEnvelope(task.name, payload as Record<string, unknown>, {
+    ...(options.id ? { id: options.id } : {}),
+    ...(eta && eta > now ? { eta: eta.toISOString() } : {}),
+    ...(expires ? { expires: expires.toISOString() } : {}),
+    ...(options.parentId ? { parentId: options.parentId } : {}),
+    ...(options.rootId ? { rootId: options.rootId } : {}),
+  });
+  const body = JSON.stringify(envelope);
+  assertMessageFits(body);
+  const delaySeconds = eta ? Math.min(sqsLimits.maxDelaySeconds, Math.max(0, Math.ceil((eta.getTime() - now.getTime()) / 1000))) : 0;
+  return { queue: task.queue as QueueName, envelope, delaySeconds, body };
+}
+
+/** Sends a task with a plain SQS `SendMessage`, as any other service may. */
+export async function sendTask(
+  sqs: SQSClient,
+  queueUrls: Partial<Record<QueueName, string>>,
+  name: string,
+  payload: unknown,
+  options: SendOptions = {},
+): Promise<TaskMessage> {
+  const message = buildTaskMessage(name, payload, options);
+  const queueUrl = queueUrls[message.queue];
+  if (!queueUrl) throw new Error(`no URL known for queue ${message.queue}`);
+  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.body, DelaySeconds: message.delaySeconds }));
+  return message;
+}
