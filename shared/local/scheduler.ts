@@ -1,0 +1,66 @@
+import type { ScheduleDefinition } from '../catalogue/index.ts';
+import { schedulerTime, scheduleTimes, type ScheduleTimes } from '../scheduling.ts';
+
+export interface LocalSchedulerOptions {
+  readonly schedules: readonly ScheduleDefinition[];
+  /** Sends one firing; errors are reported, and the next firing comes as planned. */
+  readonly fire: (schedule: ScheduleDefinition, scheduledTime: string) => Promise<void>;
+  /** Virtual seconds per real second: tests compress an hour into a second with 3600. @default 1 */
+  readonly timeScale?: number;
+  readonly onError?: (schedule: ScheduleDefinition, error: unknown) => void;
+}
+
+/**
+ * EventBridge Scheduler on one machine: each schedule fires at the times its rate() or
+ * cron() expression gives, counted from the scheduler's start as Scheduler counts a rate
+ * from the schedule's creation.
+ */
+export class LocalScheduler {
+  readonly #options: LocalSchedulerOptions;
+  readonly #scale: number;
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  #startedReal = 0;
+  #startedVirtual = 0;
+  #times = new Map<string, ScheduleTimes>();
+
+  constructor(options: LocalSchedulerOptions) {
+    this.#options = options;
+    this.#scale = options.timeScale ?? 1;
+  }
+
+  /** The scheduler's clock: real time, or compressed time in tests. */
+  now(): Date {
+    return new Date(this.#startedVirtual + (Date.now() - this.#startedReal) * this.#scale);
+  }
+
+  start(): void {
+    this.#startedReal = Date.now();
+    this.#startedVirtual = this.#startedReal;
+    const anchor = new Date(this.#startedVirtual);
+    this.#times = new Map(this.#options.schedules.map((schedule) => [schedule.name, scheduleTimes(schedule.expression, anchor)]));
+    for (const schedule of this.#options.schedules) this.#arm(schedule, anchor);
+  }
+
+  stop(): void {
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  /** The next `count` firing times of a schedule, on the scheduler's clock. */
+  nextRuns(name: string, count: number): Date[] {
+    return this.#times.get(name)?.next(this.now(), count) ?? [];
+  }
+
+  #arm(schedule: ScheduleDefinition, after: Date): void {
+    const [next] = this.#times.get(schedule.name)!.next(after, 1);
+    if (!next) return;
+    const delay = Math.max(0, (next.getTime() - this.now().getTime()) / this.#scale);
+    this.#timers.set(
+      schedule.name,
+      setTimeout(() => {
+        this.#options.fire(schedule, schedulerTime(next)).catch((error: unknown) => this.#options.onError?.(schedule, error));
+        this.#arm(schedule, next);
+      }, Math.min(delay, 2 ** 31 - 1)),
+    );
+  }
+}
