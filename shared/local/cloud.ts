@@ -1,34 +1,58 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
-import { queueNames, queues, type QueueName } from '../catalogue/index.ts';
-import { createSqsClient } from '../aws.ts';
-import { readConfig, type Config } from '../config.ts';
+import { queueNames, queues, schedules, type QueueName } from '../catalogue/index.ts';
+import { createSqsClient, localCredentials } from '../aws.ts';
+import { physicalQueueName, readConfig, type Config } from '../config.ts';
+import { TaskOperations } from '../operations/index.ts';
 import { migrateDatabase } from '../results/database.ts';
 import { closeSharedDatabases, sharedDatabase } from '../results/shared-database.ts';
+import { resolveTask } from '../producer/send.ts';
+import { scheduledEnvelope } from '../scheduling.ts';
+import { startDashboard } from './dashboard/server.ts';
 import { EventSourcePoller, type InvocationReport, type SqsHandler } from './poller.ts';
 import { provisionQueues, type ProvisionedQueue } from './queues.ts';
+import { LocalScheduler } from './scheduler.ts';
+import { captureQueues, restoreSnapshot, saveSnapshot } from './snapshot.ts';
+import { startWebhookServer } from './webhook-server.ts';
 
 export interface LocalCloudOptions {
-  /** Port of the embedded SQS emulator (0 picks a free one); ignored with `AWS_ENDPOINT_URL`. @default 4566 */
+  /** Port of the embedded SQS+S3 emulator (0 picks a free one); ignored with `AWS_ENDPOINT_URL`. @default 4566 */
   readonly port?: number;
-  /** Where PGlite keeps its files when no `DATABASE_URL` is set. @default .local */
+  /** The dashboard and the CLI's API (Flower's port). @default 5555 */
+  readonly dashboardPort?: number;
+  /** The Stripe webhook receiver. @default 4242 */
+  readonly webhookPort?: number;
+  /** PGlite's files and the queue snapshot when no `DATABASE_URL` is set. @default .local */
   readonly dataDir?: string;
+  /** Virtual seconds per real second for the schedules. @default 1 */
+  readonly timeScale?: number;
   readonly onInvocation?: (queue: QueueName, report: InvocationReport) => void;
-  readonly onError?: (queue: QueueName, error: unknown) => void;
+  readonly onError?: (source: string, error: unknown) => void;
 }
 
 export interface LocalCloud {
   readonly endpoint: string;
+  readonly dashboardUrl: string;
+  readonly webhookUrl: string;
   readonly database: string;
+  readonly bucket: string;
   readonly queues: Record<QueueName, ProvisionedQueue>;
+  readonly restoredMessages: number;
+  readonly scheduler: LocalScheduler;
   stop(): Promise<void>;
 }
 
+/** How often the embedded queues are saved while running. */
+const snapshotEveryMs = 2_000;
+
 /**
- * The whole system on one machine: the SQS emulator (or an external endpoint), the
- * result store migrated, the catalogue's queues created with the stack's attributes, and
- * one event-source poller per queue invoking the same handler export Lambda runs.
+ * The whole system on one machine: the SQS+S3 emulator (or an external endpoint), the
+ * result store migrated, the catalogue's queues and bucket created with the stack's
+ * attributes, one event-source poller per queue invoking the same handler export Lambda
+ * runs, the schedules, the Stripe webhook receiver and the dashboard.
  */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   // The handler modules configure themselves from the process environment, as in Lambda.
@@ -38,10 +62,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const endpoint = external ?? `http://127.0.0.1:${emulator!.port}`;
 
   const dataDir = resolve(options.dataDir ?? '.local');
-  if (!env.DATABASE_URL && !env.PGLITE_DIR) {
-    await mkdir(dataDir, { recursive: true });
-    env.PGLITE_DIR = join(dataDir, 'pglite');
-  }
+  await mkdir(dataDir, { recursive: true });
+  if (!env.DATABASE_URL && !env.PGLITE_DIR) env.PGLITE_DIR = join(dataDir, 'pglite');
   env.AWS_ENDPOINT_URL = endpoint;
   const config: Config = readConfig(env);
   const sqs = createSqsClient(config);
@@ -49,10 +71,28 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   await migrateDatabase(database);
   const provisioned = await provisionQueues(sqs, config.stage);
 
+  const bucket = `${config.stage}-datacleanup-files`;
+  const s3 = new S3Client({ region: config.region, endpoint, forcePathStyle: true, ...localCredentials(endpoint) });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: unknown) => {
+    if (!/BucketAlready(OwnedByYou|Exists)/.test((error as Error).name)) throw error;
+  });
+  s3.destroy();
+  env.FILES_BUCKET = bucket;
+
   for (const queue of Object.values(provisioned)) {
     env[`QUEUE_URL_${queue.name.toUpperCase()}`] = queue.url;
     env[`DLQ_URL_${queue.name.toUpperCase()}`] = queue.deadLetterUrl;
   }
+
+  const snapshotPath = join(dataDir, 'queues.json');
+  const physicalNames = queueNames.flatMap((name) => [physicalQueueName(config.stage, name), physicalQueueName(config.stage, name, true)]);
+  const urlOf = new Map(Object.values(provisioned).flatMap((q) => [[physicalQueueName(config.stage, q.name), q.url], [physicalQueueName(config.stage, q.name, true), q.deadLetterUrl]] as const));
+  const restoredMessages = emulator ? await restoreSnapshot(sqs, snapshotPath, (name) => urlOf.get(name)) : 0;
+  const snapshot = async () => {
+    if (emulator) await saveSnapshot(snapshotPath, captureQueues(emulator, physicalNames));
+  };
+  const snapshots = setInterval(() => snapshot().catch((error: unknown) => options.onError?.('snapshot', error)), snapshotEveryMs);
+
   const pollers = await Promise.all(
     queueNames.map(async (name) => {
       const { handler } = (await import(`../../functions/consumer-${name}.ts`)) as { handler: SqsHandler };
@@ -70,18 +110,58 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         timeoutSeconds: definition.timeoutSeconds,
         memoryMb: definition.memoryMb,
         ...(options.onInvocation ? { onInvocation: (report: InvocationReport) => options.onInvocation?.(name, report) } : {}),
-        ...(options.onError ? { onError: (error: unknown) => options.onError?.(name, error) } : {}),
+        ...(options.onError ? { onError: (error: unknown) => options.onError?.(`poller ${name}`, error) } : {}),
       });
     }),
   );
   for (const poller of pollers) poller.start();
 
+  const scheduler = new LocalScheduler({
+    schedules: Object.values(schedules),
+    timeScale: options.timeScale ?? 1,
+    fire: async (schedule, scheduledTime) => {
+      const queue = resolveTask(schedule.task).queue as QueueName;
+      await sqs.send(new SendMessageCommand({ QueueUrl: provisioned[queue].url, MessageBody: JSON.stringify(scheduledEnvelope(schedule, scheduledTime)) }));
+    },
+    onError: (schedule, error) => options.onError?.(`schedule ${schedule.name}`, error),
+  });
+  scheduler.start();
+
+  const operations = new TaskOperations({
+    sqs,
+    database,
+    queues: provisioned,
+    scheduleAnchor: scheduler.now(),
+    oldestAge: async (queue) => {
+      const state = emulator?.inspectQueue(physicalQueueName(config.stage, queue));
+      const sent = (state?.messages.ready as { sentTimestamp?: number }[] | undefined)?.map((m) => m.sentTimestamp ?? Date.now());
+      return sent && sent.length > 0 ? Math.round((Date.now() - Math.min(...sent)) / 1000) : emulator ? 0 : null;
+    },
+  });
+  const dashboard = await startDashboard(operations, options.dashboardPort ?? 5555);
+  const webhook = await startWebhookServer({
+    port: options.webhookPort ?? 4242,
+    database,
+    sqs,
+    billingQueueUrl: provisioned.billing.url,
+    ...(options.onError ? { onError: (error: unknown) => options.onError?.('webhook', error) } : {}),
+  });
+
   return {
     endpoint,
-    database: config.database.kind === 'postgres' ? 'postgres (DATABASE_URL)' : `pglite ${config.database.kind === 'pglite' ? (config.database.dataDir ?? 'in memory') : ''}`,
+    dashboardUrl: dashboard.url,
+    webhookUrl: webhook.url,
+    database: config.database.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `PGlite ${config.database.kind === 'pglite' ? (config.database.dataDir ?? 'in memory') : ''}`,
+    bucket,
     queues: provisioned,
+    restoredMessages,
+    scheduler,
     async stop() {
+      scheduler.stop();
+      await Promise.all([dashboard.stop(), webhook.stop()]);
       await Promise.all(pollers.map((poller) => poller.stop()));
+      clearInterval(snapshots);
+      await snapshot();
       sqs.destroy();
       await closeSharedDatabases();
       await emulator?.stop();

@@ -1,27 +1,37 @@
 /**
  * `npm start`: the local cloud in the foreground until Ctrl-C.
  *
- * Environment: LOCAL_CLOUD_PORT (4566; 0 picks a free port), LOCAL_CLOUD_DIR (.local),
- * AWS_ENDPOINT_URL (an external SQS instead of the embedded one), DATABASE_URL
- * (PostgreSQL instead of PGlite under LOCAL_CLOUD_DIR), STAGE (local).
+ * Environment: LOCAL_CLOUD_PORT (4566; 0 picks a free port), DASHBOARD_PORT (5555),
+ * WEBHOOK_PORT (4242), LOCAL_CLOUD_DIR (.local), AWS_ENDPOINT_URL (an external SQS/S3
+ * instead of the embedded one), DATABASE_URL (PostgreSQL instead of PGlite), STAGE (local),
+ * SCHEDULE_TIME_SCALE (1; 60 runs the schedules sixty times faster).
  */
 import { startLocalCloud } from './cloud.ts';
 
+const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const started = performance.now();
 const cloud = await startLocalCloud({
-  port: Number(process.env.LOCAL_CLOUD_PORT ?? 4566),
+  port: port('LOCAL_CLOUD_PORT', 4566),
+  dashboardPort: port('DASHBOARD_PORT', 5555),
+  webhookPort: port('WEBHOOK_PORT', 4242),
   dataDir: process.env.LOCAL_CLOUD_DIR ?? '.local',
-  onError: (queue, error) => console.error(`[${queue}] poller error: ${error instanceof Error ? error.message : String(error)}`),
+  timeScale: Number(process.env.SCHEDULE_TIME_SCALE ?? 1),
+  onError: (source, error) => console.error(`[${source}] ${error instanceof Error ? error.message : String(error)}`),
 });
 
 const queueList = Object.values(cloud.queues).map((queue) => `${queue.name}=${queue.url}`).join(' ');
-console.log(`local cloud ready · SQS ${cloud.endpoint} · ${queueList} · results in ${cloud.database} · Ctrl-C stops`);
+console.log(
+  `local cloud ready in ${((performance.now() - started) / 1000).toFixed(1)} s · dashboard ${cloud.dashboardUrl} · SQS+S3 ${cloud.endpoint} · ` +
+    `Stripe webhook ${cloud.webhookUrl} · bucket ${cloud.bucket} · ${queueList} · results in ${cloud.database}` +
+    `${cloud.restoredMessages ? ` · ${cloud.restoredMessages} queued messages restored` : ''} · Ctrl-C stops`,
+);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) process.exit(130);
     stopping = true;
-    console.log('stopping: finishing invocations under way (Ctrl-C again to quit at once)');
+    console.log('stopping: finishing invocations under way and saving queued messages (Ctrl-C again to quit at once)');
     cloud.stop().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -70,7 +70,7 @@ function deadLetterEntry(letter: DeadLetter, id: string): SendMessageBatchReques
 }
 
 /** SendMessageBatch takes at most 10 entries and 1 MiB in all. */
-function* chunkBySize<Entry extends SendMessageBatchRequestEntry>(entries: readonly Entry[]): Generator<Entry[]> {
+export function* chunkBySize<Entry extends SendMessageBatchRequestEntry>(entries: readonly Entry[]): Generator<Entry[]> {
   let chunk: Entry[] = [];
   let bytes = 0;
   for (const entry of entries) {

@@ -1,0 +1,117 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { tasks } from '../../catalogue/index.ts';
+import type { TaskOperations } from '../../operations/index.ts';
+import { apiRoutes, historyFilter, queueParam, statusOf } from '../api.ts';
+import { readForm, redirect, Router, sendHtml, sendJson } from '../http.ts';
+import { html, layout } from './html.ts';
+import { deadLettersPage, overviewPage, sendPage, taskPage, taskRows, tasksPage, unknownTaskPage } from './pages.ts';
+
+/** The send form's view of the catalogue: every task with its payload's JSON Schema. */
+export function catalogueView() {
+  return Object.values(tasks).map((task) => ({
+    name: task.name,
+    ...(('alias' in task && task.alias) ? { alias: task.alias } : {}),
+    queue: task.queue,
+    description: task.description,
+    schema: z.toJSONSchema(task.payload, { io: 'input' }),
+  }));
+}
+
+const back = (path: string, notice: string) => `${path}${path.includes('?') ? '&' : '?'}notice=${encodeURIComponent(notice)}`;
+
+/**
+ * Flower's place on port 5555: the HTML dashboard and the JSON API the `taskq` CLI uses,
+ * both over the same operations.
+ */
+export async function startDashboard(operations: TaskOperations, port: number): Promise<{ url: string; server: Server; stop(): Promise<void> }> {
+  const router = apiRoutes(new Router(), operations, catalogueView);
+  const page = (title: string, render: (url: URL, params: Record<string, string>) => Promise<ReturnType<typeof overviewPage> | string>) =>
+    async (_request: unknown, response: Parameters<typeof sendHtml>[0], params: Record<string, string>, url: URL) => {
+      const body = await render(url, params);
+      if (typeof body === 'string') return sendHtml(response, 200, body);
+      sendHtml(response, 200, layout(title, body, { notice: url.searchParams.get('notice'), error: url.searchParams.get('error') }));
+    };
+
+  router
+    .on('GET', '/', page('Overview', async () => {
+      const [queues, stats] = await Promise.all([operations.queues(), operations.stats(60)]);
+      return overviewPage(queues, stats, operations.schedules(1));
+    }))
+    .on('GET', '/tasks', page('Tasks', async (url) => {
+      const filter = historyFilter(url.searchParams);
+      const list = await operations.history(filter);
+      if (url.searchParams.get('rows') === '1') return taskRows(list).text;
+      return tasksPage(list, filter, Object.keys(tasks));
+    }))
+    .on('GET', '/tasks/:id', async (_request, response, params, url) => {
+      const task = await operations.result(params.id!);
+      const options = { notice: url.searchParams.get('notice'), error: url.searchParams.get('error') };
+      if (!task) return sendHtml(response, 404, layout(`Task ${params.id}`, unknownTaskPage(params.id!), options));
+      sendHtml(response, 200, layout(`Task ${task.id}`, taskPage(task), options));
+    })
+    .on('GET', '/dlq/:queue', page('Dead letters', async (_url, params) => deadLettersPage(params.queue!, await operations.deadLetters(queueParam(params.queue!)))))
+    .on('GET', '/send', page('Send a task', async () => sendPage(catalogueView())))
+    .on('POST', '/actions/send', async (request, response) => {
+      const form = await readForm(request);
+      const task = form.get('task') ?? '';
+      try {
+        const countdown = Number(form.get('countdown') || 0);
+        const sent = await operations.send(task, JSON.parse(form.get('payload') || '{}'), {
+          ...(countdown > 0 ? { countdown } : {}),
+          ...(form.get('id') ? { id: form.get('id')! } : {}),
+        });
+        redirect(response, back(`/tasks/${encodeURIComponent(sent.id)}`, `Sent ${task} as ${sent.id}`));
+      } catch (error) {
+        sendHtml(response, 400, layout('Send a task', sendPage(catalogueView(), { task, payload: form.get('payload') ?? '' }), { error: (error as Error).message }));
+      }
+    })
+    .on('POST', '/actions/tasks/:id/revoke', async (request, response, params) => {
+      const reason = (await readForm(request)).get('reason') || 'revoked';
+      const { status } = await operations.revoke(params.id!, reason);
+      redirect(response, back(`/tasks/${encodeURIComponent(params.id!)}`, status === 'REVOKED' ? 'Revoked' : `Not revoked: the task is ${status}`));
+    })
+    .on('POST', '/actions/tasks/:id/retry', async (_request, response, params) => {
+      await operations.retry(params.id!);
+      redirect(response, back(`/tasks/${encodeURIComponent(params.id!)}`, 'Sent again'));
+    })
+    .on('POST', '/actions/dlq/:queue/redrive', async (request, response, params) => {
+      const form = await readForm(request);
+      const taskIds = form.getAll('taskId');
+      if (form.get('scope') === 'selected' && taskIds.length === 0) return redirect(response, `/dlq/${params.queue}?error=${encodeURIComponent('Select at least one message')}`);
+      const { moved } = await operations.redrive(queueParam(params.queue!), form.get('scope') === 'all' ? {} : { taskIds });
+      redirect(response, back(`/dlq/${params.queue}`, `Redrove ${moved} message${moved === 1 ? '' : 's'} to ${params.queue}`));
+    })
+    .on('POST', '/actions/dlq/:queue/purge', async (request, response, params) => {
+      if ((await readForm(request)).get('confirm') !== 'yes') return redirect(response, `/dlq/${params.queue}?error=${encodeURIComponent('Tick the box to confirm the purge')}`);
+      const { purged } = await operations.purge(queueParam(params.queue!));
+      redirect(response, back(`/dlq/${params.queue}`, `Purged ${purged} message${purged === 1 ? '' : 's'}`));
+    })
+    .on('POST', '/actions/schedules/:name/run', async (_request, response, params) => {
+      const { id } = await operations.runSchedule(params.name!);
+      redirect(response, back('/', `Fired ${params.name} as ${id}`));
+    });
+
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const route = router.match(request.method ?? 'GET', url.pathname);
+    if (!route) return sendJson(response, 404, { error: `no route ${request.method} ${url.pathname}` });
+    route.handler(request, response, route.params, url).catch((error: unknown) => {
+      const status = statusOf(error);
+      const message = error instanceof Error ? error.message : String(error);
+      if (response.headersSent) return response.end();
+      if (url.pathname.startsWith('/api/')) return sendJson(response, status, { error: message });
+      sendHtml(response, status, layout('Something went wrong', html`<p><a href="/">Back to the overview</a></p>`, { error: message }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
