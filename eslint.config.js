@@ -14,7 +14,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['shared/local/**', 'test/**', 'infra/**'],
+    files: ['shared/local/**', 'shared/cli/**', 'test/**', 'infra/**'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
 );

@@ -5,7 +5,8 @@ import { PermanentError } from '../errors.ts';
 import { NotFoundError, type TaskOperations } from '../operations/index.ts';
 import { isTaskStatus, type HistoryFilter } from '../results/queries.ts';
 import type { TaskStatus } from '../results/schema.ts';
-import { HttpError, readJson, Router, sendJson } from './http.ts';
+import type { Router} from './http.ts';
+import { HttpError, readJson, sendJson } from './http.ts';
 
 /** The local cloud's JSON API: the operations of `taskq`, over HTTP. */
 export function apiRoutes(router: Router, operations: TaskOperations, catalogue: () => unknown): Router {
@@ -40,11 +41,17 @@ export function apiRoutes(router: Router, operations: TaskOperations, catalogue:
     }))
     .on('POST', '/api/tasks/:id/retry', json(({ params }) => operations.retry(params.id!)))
     .on('GET', '/api/dlq/:queue', json(({ params, url }) => operations.deadLetters(queueParam(params.queue!), Number(url.searchParams.get('limit') ?? 100))))
-    .on('POST', '/api/dlq/:queue/redrive', json(async ({ params, body }) => {
-      const input = await body();
+    .on('POST', '/api/dlq/:queue/redrive', async (request, response, params) => {
+      const input = await readJson(request);
       const taskIds = Array.isArray(input.taskIds) ? input.taskIds.filter((id): id is string => typeof id === 'string') : undefined;
-      return operations.redrive(queueParam(params.queue!), taskIds ? { taskIds } : {});
-    }))
+      const queue = queueParam(params.queue!);
+      // Progress as newline-delimited JSON, one line per batch moved, then the outcome.
+      response.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+      const outcome = await operations
+        .redrive(queue, { ...(taskIds ? { taskIds } : {}), onProgress: (done, total) => response.write(`${JSON.stringify({ done, total })}\n`) })
+        .catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }));
+      response.end(`${JSON.stringify(outcome)}\n`);
+    })
     .on('POST', '/api/dlq/:queue/purge', json(({ params }) => operations.purge(queueParam(params.queue!))))
     .on('GET', '/api/schedules', json(async () => operations.schedules()))
     .on('POST', '/api/schedules/:name/run', json(({ params }) => operations.runSchedule(params.name!)))

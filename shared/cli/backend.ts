@@ -1,0 +1,154 @@
+import type { QueueName } from '../catalogue/index.ts';
+import type { DeadLetterView, Progress, QueueDepth, ScheduleView, TaskOperations } from '../operations/index.ts';
+import type { SendOptions } from '../producer/send.ts';
+import type { HistoryFilter, TaskDetail, TaskSummary } from '../results/queries.ts';
+import type { TaskStatus } from '../results/schema.ts';
+
+/** What the CLI needs: the local cloud's API, or the operations run directly against AWS. */
+export interface Backend {
+  send(task: string, payload: unknown, options: SendOptions): Promise<{ id: string; queue: QueueName; eta: string | null }>;
+  result(id: string, waitMs?: number): Promise<TaskDetail | undefined>;
+  revoke(id: string, reason: string): Promise<{ id: string; status: TaskStatus }>;
+  queues(): Promise<QueueDepth[]>;
+  deadLetters(queue: QueueName, limit: number): Promise<DeadLetterView[]>;
+  redrive(queue: QueueName, options: { taskIds?: readonly string[]; onProgress?: Progress }): Promise<{ moved: number; method: string }>;
+  purge(queue: QueueName): Promise<{ purged: number }>;
+  history(filter: HistoryFilter): Promise<TaskSummary[]>;
+  schedules(): Promise<ScheduleView[]>;
+  runSchedule(name: string): Promise<{ id: string }>;
+  close(): Promise<void>;
+}
+
+/** The endpoint could not be reached: one line for the user, never a stack trace. */
+export class UnreachableError extends Error {
+  override name = 'UnreachableError';
+}
+
+/** The local cloud's JSON API on the dashboard's port. */
+export class HttpBackend implements Backend {
+  readonly #base: string;
+
+  constructor(base: string) {
+    this.#base = base.replace(/\/$/, '');
+  }
+
+  send(task: string, payload: unknown, options: SendOptions) {
+    return this.#call<{ id: string; queue: QueueName; eta: string | null }>('POST', '/api/tasks', { task, payload, ...options });
+  }
+
+  async result(id: string, waitMs = 0) {
+    try {
+      return await this.#call<TaskDetail>('GET', `/api/tasks/${encodeURIComponent(id)}${waitMs > 0 ? `?wait=${waitMs}` : ''}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  revoke(id: string, reason: string) {
+    return this.#call<{ id: string; status: TaskStatus }>('POST', `/api/tasks/${encodeURIComponent(id)}/revoke`, { reason });
+  }
+
+  queues() {
+    return this.#call<QueueDepth[]>('GET', '/api/queues');
+  }
+
+  deadLetters(queue: QueueName, limit: number) {
+    return this.#call<DeadLetterView[]>('GET', `/api/dlq/${queue}?limit=${limit}`);
+  }
+
+  async redrive(queue: QueueName, options: { taskIds?: readonly string[]; onProgress?: Progress }) {
+    const response = await this.#fetch('POST', `/api/dlq/${queue}/redrive`, options.taskIds ? { taskIds: options.taskIds } : {});
+    let outcome: { moved: number; method: string } | { error: string } | undefined;
+    let buffer = '';
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      buffer += Buffer.from(chunk).toString('utf8');
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = JSON.parse(buffer.slice(0, newline)) as { done?: number; total?: number } & typeof outcome;
+        buffer = buffer.slice(newline + 1);
+        if (line && 'done' in line && line.done !== undefined) options.onProgress?.(line.done, line.total);
+        else outcome = line;
+      }
+    }
+    if (!outcome) throw new ApiError(500, 'the redrive ended without an outcome');
+    if ('error' in outcome) throw new ApiError(500, outcome.error);
+    return outcome;
+  }
+
+  purge(queue: QueueName) {
+    return this.#call<{ purged: number }>('POST', `/api/dlq/${queue}/purge`);
+  }
+
+  history(filter: HistoryFilter) {
+    const query = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)]));
+    return this.#call<TaskSummary[]>('GET', `/api/tasks?${query}`);
+  }
+
+  schedules() {
+    return this.#call<ScheduleView[]>('GET', '/api/schedules');
+  }
+
+  runSchedule(name: string) {
+    return this.#call<{ id: string }>('POST', `/api/schedules/${encodeURIComponent(name)}/run`);
+  }
+
+  async close() {}
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.#fetch(method, path, body);
+    return (await response.json()) as T;
+  }
+
+  async #fetch(method: string, path: string, body?: unknown): Promise<Response> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.#base}${path}`, {
+        method,
+        ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
+      const reason = cause?.code ?? cause?.errors?.[0]?.code ?? (error as Error).message;
+      throw new UnreachableError(`cannot reach the local cloud at ${this.#base} (${reason}): is \`npm start\` running? Use --url or --stage for another.`);
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { error?: string }).error ?? text;
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new ApiError(response.status, message);
+    }
+    return response;
+  }
+}
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: number;
+
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** The operations themselves, against a deployed stage. */
+export function directBackend(operations: TaskOperations, close: () => Promise<void>): Backend {
+  return {
+    send: (task, payload, options) => operations.send(task, payload, options),
+    result: (id, waitMs = 0) => (waitMs > 0 ? operations.wait(id, waitMs) : operations.result(id)),
+    revoke: (id, reason) => operations.revoke(id, reason),
+    queues: () => operations.queues(),
+    deadLetters: (queue, limit) => operations.deadLetters(queue, limit),
+    redrive: (queue, options) => operations.redrive(queue, options),
+    purge: (queue) => operations.purge(queue),
+    history: (filter) => operations.history(filter),
+    schedules: async () => operations.schedules(),
+    runSchedule: (name) => operations.runSchedule(name),
+    close,
+  };
+}

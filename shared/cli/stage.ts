@@ -1,0 +1,51 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { queueNames, type QueueName } from '../catalogue/index.ts';
+import { createSqsClient } from '../aws.ts';
+import { TaskOperations, type QueueEndpoints } from '../operations/index.ts';
+import { openDatabase } from '../results/database.ts';
+import { directBackend, UnreachableError, type Backend } from './backend.ts';
+
+/**
+ * A deployed stage, found from what its stack publishes: queue URLs in SSM
+ * (`/datacleanup/<stage>/queues/…`) and the result store's ARNs in the stack outputs.
+ */
+export async function stageBackend(stage: string, region: string | undefined): Promise<Backend> {
+  const clientConfig = region ? { region } : {};
+  const ssm = new SSMClient(clientConfig);
+  const cloudFormation = new CloudFormationClient(clientConfig);
+  try {
+    const parameters = new Map<string, string>();
+    let next: string | undefined;
+    do {
+      const page = await ssm.send(new GetParametersByPathCommand({ Path: `/datacleanup/${stage}/queues/`, Recursive: true, ...(next ? { NextToken: next } : {}) }));
+      for (const parameter of page.Parameters ?? []) parameters.set(parameter.Name!, parameter.Value!);
+      next = page.NextToken;
+    } while (next);
+    const queues: Partial<Record<QueueName, QueueEndpoints>> = {};
+    for (const name of queueNames) {
+      const url = parameters.get(`/datacleanup/${stage}/queues/${name}/url`);
+      const deadLetterUrl = parameters.get(`/datacleanup/${stage}/queues/${name}/dlq-url`);
+      if (url && deadLetterUrl) queues[name] = { url, deadLetterUrl };
+    }
+    if (Object.keys(queues).length === 0) throw new UnreachableError(`no queues are published under /datacleanup/${stage}/queues/: is stage ${stage} deployed in this account and region?`);
+    const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: `DataCleanupTasks-${stage}` }));
+    const outputs = new Map((Stacks[0]?.Outputs ?? []).map((output) => [output.OutputKey!, output.OutputValue!]));
+    const resourceArn = outputs.get('ResultStoreClusterArn');
+    const secretArn = outputs.get('ResultStoreSecretArn');
+    if (!resourceArn || !secretArn) throw new UnreachableError(`stack DataCleanupTasks-${stage} has no result store outputs`);
+    const resolvedRegion = await ssm.config.region();
+    const database = await openDatabase({ kind: 'data-api', resourceArn, secretArn, database: 'tasks', region: resolvedRegion });
+    const sqs = createSqsClient({ region: resolvedRegion, endpoint: undefined });
+    return directBackend(new TaskOperations({ sqs, database, queues }), async () => {
+      sqs.destroy();
+      await database.close();
+    });
+  } catch (error) {
+    if (error instanceof UnreachableError) throw error;
+    throw new UnreachableError(`cannot reach stage ${stage} in AWS: ${(error as Error).message}`);
+  } finally {
+    ssm.destroy();
+    cloudFormation.destroy();
+  }
+}
