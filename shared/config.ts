@@ -11,6 +11,8 @@ const environment = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   /** Where PGlite keeps its files; in memory when unset. */
   PGLITE_DIR: z.string().min(1).optional(),
+  /** A schema of its own on PostgreSQL or PGlite, so several local clouds can share one server. */
+  DB_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
   /** Aurora through the RDS Data API, as the stack configures the Lambdas. */
   DB_CLUSTER_ARN: z.string().startsWith('arn:').optional(),
   DB_SECRET_ARN: z.string().startsWith('arn:').optional(),
@@ -53,8 +55,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ...(e.AWS_ENDPOINT_URL_RDS_DATA ? { endpoint: e.AWS_ENDPOINT_URL_RDS_DATA } : {}),
       }
     : e.DATABASE_URL
-      ? { kind: 'postgres', url: e.DATABASE_URL }
-      : { kind: 'pglite', ...(e.PGLITE_DIR ? { dataDir: e.PGLITE_DIR } : {}) };
+      ? { kind: 'postgres', url: e.DATABASE_URL, ...(e.DB_SCHEMA ? { schema: e.DB_SCHEMA } : {}) }
+      : { kind: 'pglite', ...(e.PGLITE_DIR ? { dataDir: e.PGLITE_DIR } : {}), ...(e.DB_SCHEMA ? { schema: e.DB_SCHEMA } : {}) };
   const urls = (prefix: string) =>
     Object.fromEntries(queueNames.flatMap((q) => {
       const url = env[`${prefix}_${q.toUpperCase()}`];

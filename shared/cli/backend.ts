@@ -108,8 +108,8 @@ export class HttpBackend implements Backend {
         ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
-      const reason = cause?.code ?? cause?.errors?.[0]?.code ?? (error as Error).message;
+      const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+      const reason = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message;
       throw new UnreachableError(`cannot reach the local cloud at ${this.#base} (${reason}): is \`npm start\` running? Use --url or --stage for another.`);
     }
     if (!response.ok) {

@@ -157,13 +157,13 @@ function prepare(name: string, args: string[], values: Values): Plan {
           return 0;
         }
         if (!json) out(sent.id);
-        return printResult(await backend.result(sent.id, timeout * 1000), sent.id, json, out);
+        return printResult(await backend.result(sent.id, timeout * 1000), sent.id, json, out, true);
       };
     }
     case 'result': {
       const id = one(args, 'result <id>');
       const timeout = number(values, 'timeout', 60)!;
-      return async (backend, json, out) => printResult(await backend.result(id, values.wait ? timeout * 1000 : 0), id, json, out);
+      return async (backend, json, out) => printResult(await backend.result(id, values.wait ? timeout * 1000 : 0), id, json, out, values.wait === true);
     }
     case 'revoke': {
       const id = one(args, 'revoke <id>');
@@ -256,7 +256,8 @@ function prepare(name: string, args: string[], values: Values): Plan {
   }
 }
 
-function printResult(task: TaskDetail | undefined, id: string, json: boolean, out: (text: string) => void): number {
+/** Exit code: 1 when nothing is recorded, or when a wait ends other than in SUCCESS (Celery's `get()` raising). */
+function printResult(task: TaskDetail | undefined, id: string, json: boolean, out: (text: string) => void, waited: boolean): number {
   if (!task) {
     out(json ? JSON.stringify({ id, status: 'PENDING' }) : `${id} PENDING (not picked up yet)`);
     return 1;
@@ -267,7 +268,7 @@ function printResult(task: TaskDetail | undefined, id: string, json: boolean, ou
     if (task.result !== null) out(JSON.stringify(task.result, null, 2));
     if (task.error) out(`error: ${task.error}`);
   }
-  return task.status === 'SUCCESS' ? 0 : 1;
+  return waited && task.status !== 'SUCCESS' ? 1 : 0;
 }
 
 try {

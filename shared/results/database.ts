@@ -8,8 +8,8 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** Where the result store lives; exactly one of the three. */
 export type DatabaseTarget =
   | { readonly kind: 'data-api'; readonly resourceArn: string; readonly secretArn: string; readonly database: string; readonly region?: string; readonly endpoint?: string }
-  | { readonly kind: 'postgres'; readonly url: string }
-  | { readonly kind: 'pglite'; readonly dataDir?: string };
+  | { readonly kind: 'postgres'; readonly url: string; readonly schema?: string }
+  | { readonly kind: 'pglite'; readonly dataDir?: string; readonly schema?: string };
 
 export interface DatabaseOptions {
   /** A schema of its own (created if missing): tests and side-by-side stacks share one server. */
@@ -37,7 +37,7 @@ const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
  * Lambda bundle that only speaks the Data API never initialises PGlite or node-postgres.
  */
 export async function openDatabase(target: DatabaseTarget, options: DatabaseOptions = {}): Promise<Database> {
-  const schemaName = options.schema ?? 'public';
+  const schemaName = options.schema ?? (target.kind === 'data-api' ? undefined : target.schema) ?? 'public';
   if (!identifier.test(schemaName)) throw new Error(`invalid schema name: ${schemaName}`);
   const logger = options.onStatement ? { logQuery: (query: string) => options.onStatement?.(query) } : undefined;
   const config = { schema, ...(logger ? { logger } : {}) };

@@ -1,32 +1,18 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
-import { migrateDatabase, openDatabase } from '../../shared/results/database.ts';
-import { databaseKind, taskRow } from '../support/database.ts';
+import { databaseKind } from '../support/database.ts';
+import { startLocalCloudProcess } from '../support/local-cloud.ts';
 import { waitFor } from '../support/wait.ts';
 
-it(`npm start runs a message sent by any SQS client to the printed endpoint, and keeps its row after Ctrl-C (${databaseKind})`, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'taskq-local-'));
-  const child = spawn(process.execPath, ['shared/local/start.ts'], {
-    env: { ...process.env, LOCAL_CLOUD_PORT: '0', LOCAL_CLOUD_DIR: dir, POWERTOOLS_LOG_LEVEL: 'ERROR' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  try {
-    const ready = await new Promise<string>((resolve, reject) => {
-      const lines = createInterface({ input: child.stdout });
-      lines.on('line', (line) => line.startsWith('local cloud ready') && resolve(line));
-      child.on('exit', () => reject(new Error('the local cloud exited before it was ready')));
-    });
-    const endpoint = /SQS (http:\/\/\S+)/.exec(ready)![1]!;
-    expect(ready).toMatch(/default=\S+local-default ai=\S+local-ai data=\S+local-data billing=\S+local-billing/);
+const api = async <T>(base: string, path: string): Promise<T> => (await fetch(`${base}${path}`)).json() as Promise<T>;
 
-    const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'any', secretAccessKey: 'any' } });
+it(`npm start runs what any SQS client sends, stops on Ctrl-C, and keeps results and queued messages across a restart (${databaseKind})`, async () => {
+  const first = await startLocalCloudProcess();
+  try {
+    expect(first.ready).toMatch(/local cloud ready in [\d.]+ s · dashboard http:\/\/\S+ · SQS\+S3 http:\/\/\S+ · Stripe webhook http:\/\/\S+\/webhook · bucket local-datacleanup-files · default=\S+local-default ai=\S+ data=\S+ billing=\S+/);
+
+    const sqs = new SQSClient({ endpoint: first.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'any', secretAccessKey: 'any' } });
     const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'local-default' }));
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }));
     expect(Attributes).toMatchObject({ VisibilityTimeout: '1800', MaximumMessageSize: '1048576' });
@@ -34,23 +20,31 @@ it(`npm start runs a message sent by any SQS client to the printed endpoint, and
 
     const task = newEnvelope('default.noop', { echo: 'hello' });
     await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(task) }));
-    await waitFor(async () => {
-      const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
-      return a.ApproximateNumberOfMessages === '0' && a.ApproximateNumberOfMessagesNotVisible === '0';
-    }, 20_000, 'the message to be consumed');
+    const done = await waitFor(async () => {
+      const response = await fetch(`${first.dashboardUrl}/api/tasks/${task.id}`);
+      return response.ok ? ((await response.json()) as { status: string; result: unknown }) : undefined;
+    }, 20_000, 'the task to finish');
+    expect(done).toMatchObject({ status: 'SUCCESS', result: { echo: 'hello' } });
+
+    const later = newEnvelope('default.noop', { echo: 'after the restart' });
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(later), DelaySeconds: 2 }));
     sqs.destroy();
+    expect(await first.stop()).toBe(0);
 
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-
-    const database = await openDatabase(process.env.DATABASE_URL ? { kind: 'postgres', url: process.env.DATABASE_URL } : { kind: 'pglite', dataDir: join(dir, 'pglite') });
-    await migrateDatabase(database);
-    const row = await taskRow(database, task.id);
-    await database.close();
-    expect(row).toMatchObject({ status: 'SUCCESS', attempts: 1, name: 'default.noop' });
-    expect(JSON.parse(row!.result!)).toEqual({ echo: 'hello' });
+    const second = await startLocalCloudProcess({ LOCAL_CLOUD_DIR: first.dir, ...(first.schema ? { DB_SCHEMA: first.schema } : {}) });
+    try {
+      expect(second.ready).toContain('1 queued messages restored');
+      expect(await api(second.dashboardUrl, `/api/tasks/${task.id}`)).toMatchObject({ status: 'SUCCESS' });
+      const restored = await waitFor(async () => {
+        const response = await fetch(`${second.dashboardUrl}/api/tasks/${later.id}`);
+        return response.ok ? ((await response.json()) as { status: string; result: unknown }) : undefined;
+      }, 20_000, 'the restored message to run');
+      expect(restored).toMatchObject({ status: 'SUCCESS', result: { echo: 'after the restart' } });
+      expect(await second.stop()).toBe(0);
+    } finally {
+      await second.cleanUp();
+    }
   } finally {
-    child.kill('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
+    await first.cleanUp();
   }
-}, 60_000);
+}, 90_000);

@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+
+/**
+ * `npm start` in a process of its own, on free ports, with a data folder (PGlite) or a
+ * schema (PostgreSQL) of its own. Resolves once it prints its ready line.
+ */
+export async function startLocalCloudProcess(extraEnv: Record<string, string> = {}) {
+  const dir = await mkdtemp(join(tmpdir(), 'taskq-cloud-'));
+  const schema = process.env.DATABASE_URL ? `cloud_${randomUUID().replaceAll('-', '').slice(0, 10)}` : undefined;
+  const child = spawn(process.execPath, ['shared/local/start.ts'], {
+    env: {
+      ...process.env,
+      LOCAL_CLOUD_PORT: '0',
+      DASHBOARD_PORT: '0',
+      WEBHOOK_PORT: '0',
+      LOCAL_CLOUD_DIR: dir,
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+      ...(schema ? { DB_SCHEMA: schema } : {}),
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const ready = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => line.startsWith('local cloud ready') && resolve(line));
+    child.on('exit', (code) => reject(new Error(`the local cloud exited (${code}) before it was ready`)));
+  });
+  const field = (pattern: RegExp) => pattern.exec(ready)?.[1] ?? '';
+  return {
+    ready,
+    dir,
+    schema,
+    endpoint: field(/SQS\+S3 (http:\/\/\S+)/),
+    dashboardUrl: field(/dashboard (http:\/\/\S+)/),
+    webhookUrl: field(/Stripe webhook (http:\/\/\S+)/),
+    queueUrl: (queue: string) => field(new RegExp(`${queue}=(\\S+)`)),
+    /** Ctrl-C, then the exit code. */
+    async stop(): Promise<number | null> {
+      child.kill('SIGINT');
+      return exited;
+    },
+    async cleanUp() {
+      child.kill('SIGKILL');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+      if (schema) {
+        const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+        await client.connect();
+        await client.query(`drop schema if exists ${schema} cascade`);
+        await client.end();
+      }
+    },
+  };
+}
