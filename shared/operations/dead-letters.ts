@@ -94,7 +94,8 @@ export async function redriveDeadLetters(
         moved += done.length;
         options.onProgress?.(moved, total);
       }
-      if (wanted && moved >= wanted.size) break;
+      // Messages that fail again come back to the dead-letter queue: stop at what was there.
+      if (moved >= total) break;
     }
   } finally {
     await release(sqs, options.deadLetterUrl, skipped);

@@ -119,12 +119,15 @@ export interface TaskStats {
 /** Throughput and latency over the last `minutes` minutes. */
 export async function taskStats(database: Database, minutes: number): Promise<TaskStats> {
   const perMinute = await database.rows<{ minute: string; succeeded: number; failed: number; retried: number }>(sql`
-    select to_char(date_trunc('minute', a.finished_at) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"') as minute,
-      count(*) filter (where a.status = 'SUCCESS')::int as succeeded,
-      count(*) filter (where a.status = 'FAILURE')::int as failed,
-      count(*) filter (where a.status = 'RETRY')::int as retried
-    from task_attempts a
-    where a.finished_at >= now() - ${minutes}::int * interval '1 minute'
+    select to_char(minute at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"') as minute,
+      sum(succeeded)::int as succeeded, sum(failed)::int as failed, sum(retried)::int as retried
+    from (
+      select date_trunc('minute', date_done) as minute, (status = 'SUCCESS')::int as succeeded, (status = 'FAILURE')::int as failed, 0 as retried
+      from task_results where date_done >= now() - ${minutes}::int * interval '1 minute'
+      union all
+      select date_trunc('minute', finished_at), 0, 0, 1
+      from task_attempts where status = 'RETRY' and finished_at >= now() - ${minutes}::int * interval '1 minute'
+    ) outcomes
     group by 1 order by 1`);
   const [latency] = await database.rows<{ wait50: number | null; wait95: number | null; run50: number | null; run95: number | null }>(sql`
     select

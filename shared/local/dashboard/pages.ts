@@ -141,10 +141,11 @@ export function deadLettersPage(queue: string, letters: readonly DeadLetterView[
 export function sendPage(tasks: readonly { name: string; alias?: string; queue: string; description: string; schema: unknown }[], values: { task?: string; payload?: string } = {}): Html {
   return html`
 <form method="post" action="/actions/send">
-  <label>Task <select name="task" id="task-select">${tasks.map((t) => html`<option value="${t.name}" ${t.name === values.task ? 'selected' : ''}>${t.name}</option>`)}</select></label>
+  <label for="task-select">Task</label>
+  <select name="task" id="task-select">${tasks.map((t) => html`<option value="${t.name}" ${t.name === values.task ? 'selected' : ''}>${t.name}</option>`)}</select>
   <p><label for="payload">Payload (JSON)</label><br><textarea id="payload" name="payload" rows="8" cols="70">${values.payload ?? '{}'}</textarea></p>
-  <label>Countdown (s) <input name="countdown" type="number" min="0" step="1"></label>
-  <label>Task id (optional) <input name="id" type="text"></label>
+  <label for="countdown">Countdown (s)</label> <input id="countdown" name="countdown" type="number" min="0" step="1">
+  <label for="task-id">Task id (optional)</label> <input id="task-id" name="id" type="text">
   <p><button type="submit">Send</button></p>
 </form>
 <h2>Payload schemas</h2>

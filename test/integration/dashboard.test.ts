@@ -1,0 +1,112 @@
+import { mkdir } from 'node:fs/promises';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseKind } from '../support/database.ts';
+import { startLocalCloudProcess } from '../support/local-cloud.ts';
+import { waitFor } from '../support/wait.ts';
+
+/** Screenshots land here, for CI to keep. */
+const artifacts = 'test-artifacts';
+
+describe(`the dashboard in headless Chromium (${databaseKind})`, () => {
+  let cloud: Awaited<ReturnType<typeof startLocalCloudProcess>>;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    cloud = await startLocalCloudProcess();
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage();
+    await mkdir(artifacts, { recursive: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await cloud?.cleanUp();
+  });
+
+  const statusOf = async (id: string) => ((await (await fetch(`${cloud.dashboardUrl}/api/tasks/${id}`)).json()) as { status?: string }).status;
+
+  it('sends a task from the form, watches it succeed, and opens it', async () => {
+    await page.goto(`${cloud.dashboardUrl}/send`);
+    await page.getByLabel('Task', { exact: true }).selectOption('default.noop');
+    await expect.poll(() => page.locator('details[data-task="default.noop"]').getAttribute('open')).not.toBeNull();
+    await page.getByLabel('Payload (JSON)').fill('{"echo": "from the browser"}');
+    await page.getByRole('button', { name: 'Send' }).click();
+
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(/^Sent default.noop as /);
+    const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    await waitFor(async () => (await statusOf(id)) === 'SUCCESS', 20_000, 'the task to succeed');
+
+    await page.goto(`${cloud.dashboardUrl}/tasks`);
+    const row = page.getByRole('row').filter({ hasText: id });
+    await expect.poll(() => row.textContent()).toContain('SUCCESS');
+    await row.getByRole('link', { name: id }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe(`Task ${id}`);
+    expect(await page.locator('pre').first().textContent()).toContain('from the browser');
+    expect(await page.getByRole('table').last().textContent()).toMatch(/1\s*SUCCESS/);
+    await page.screenshot({ path: `${artifacts}/dashboard-task-${databaseKind}.png`, fullPage: true });
+  });
+
+  it('updates the task list live as tasks arrive', async () => {
+    await page.goto(`${cloud.dashboardUrl}/tasks?task=default.noop`);
+    const sent = (await (await fetch(`${cloud.dashboardUrl}/api/tasks`, { method: 'POST', body: JSON.stringify({ task: 'default.noop', payload: { echo: 'live' } }) })).json()) as { id: string };
+
+    await expect.poll(() => page.locator('#task-rows').textContent(), { timeout: 15_000 }).toContain(sent.id);
+  });
+
+  it('revokes a queued task, which then never runs', async () => {
+    await page.goto(`${cloud.dashboardUrl}/send`);
+    await page.getByLabel('Task', { exact: true }).selectOption('default.noop');
+    await page.getByLabel('Countdown (s)').fill('4');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const id = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    expect(await page.locator('main').textContent()).toContain('No task');
+
+    await page.getByRole('button', { name: 'Revoke' }).click();
+
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('Revoked');
+    const task = await waitFor(async () => {
+      const current = (await (await fetch(`${cloud.dashboardUrl}/api/tasks/${id}`)).json()) as { status: string; name: string; attempts: number };
+      return current.name ? current : undefined;
+    }, 20_000, 'the revoked task to be picked up');
+    expect(task).toMatchObject({ status: 'REVOKED', name: 'default.noop', attempts: 0 });
+  });
+
+  it('redrives a message from the dead-letter queue and retries a failed task', async () => {
+    const sent = (await (await fetch(`${cloud.dashboardUrl}/api/tasks`, { method: 'POST', body: JSON.stringify({ task: 'ai.process_ai_request', payload: { userId: 7, prompt: 'hi' } }) })).json()) as { id: string };
+    await waitFor(async () => (await statusOf(sent.id)) === 'FAILURE', 20_000, 'the undeployed task to fail');
+
+    await page.goto(cloud.dashboardUrl);
+    await page.getByRole('link', { name: /dead letters on ai/ }).click();
+    await expect.poll(() => page.locator('main').textContent()).toContain("no code is deployed for task 'ai.process_ai_request'");
+    await page.screenshot({ path: `${artifacts}/dashboard-dlq-${databaseKind}.png`, fullPage: true });
+    const doneAt = async () => ((await (await fetch(`${cloud.dashboardUrl}/api/tasks/${sent.id}`)).json()) as { dateDone: string }).dateDone;
+    const failedAt = await doneAt();
+    await page.getByLabel(`Select ${sent.id}`).check();
+    await page.getByRole('button', { name: 'Redrive selected' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('Redrove 1 message to ai');
+
+    // Still undeployed, it is rejected again: a later dateDone shows it went through the consumer once more.
+    const redriven = await waitFor(async () => {
+      const at = await doneAt();
+      return at > failedAt ? at : undefined;
+    }, 20_000, 'the redriven task to run again');
+    await page.goto(`${cloud.dashboardUrl}/tasks/${sent.id}`);
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('Sent again');
+    await waitFor(async () => (await doneAt()) > redriven, 20_000, 'the retried task to run');
+  });
+
+  it('shows queues, per-minute charts, latency percentiles and schedules on the overview', async () => {
+    await page.goto(cloud.dashboardUrl);
+    const main = await page.locator('main').textContent();
+    for (const text of ['Queues', 'Succeeded per minute', 'Failed per minute', 'Wait (sent → started)', 'cleanup-temp-files', 'rate(5 minutes)']) expect(main).toContain(text);
+    expect(await page.locator('svg rect').count()).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Run cleanup-task-results now' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(/^Fired cleanup-task-results as cleanup-task-results:/);
+    await page.screenshot({ path: `${artifacts}/dashboard-overview-${databaseKind}.png`, fullPage: true });
+  });
+});
