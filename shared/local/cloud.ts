@@ -132,6 +132,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     database,
     queues: provisioned,
     scheduleAnchor: scheduler.now(),
+    clock: () => scheduler.now(),
     oldestAge: async (queue) => {
       const state = emulator?.inspectQueue(physicalQueueName(config.stage, queue));
       const sent = (state?.messages.ready as { sentTimestamp?: number }[] | undefined)?.map((m) => m.sentTimestamp ?? Date.now());

@@ -36,6 +36,7 @@ export class TaskOperations {
   readonly #queues: Readonly<Partial<Record<QueueName, QueueEndpoints>>>;
   readonly #oldestAge: ((queue: QueueName) => Promise<number | null>) | undefined;
   readonly #scheduleAnchor: Date;
+  readonly #clock: () => Date;
 
   constructor(options: {
     sqs: SQSClient;
@@ -44,12 +45,15 @@ export class TaskOperations {
     oldestAge?: (queue: QueueName) => Promise<number | null>;
     /** When rate() schedules started counting. @default now */
     scheduleAnchor?: Date;
+    /** The schedules' clock (compressed in tests). @default the real one */
+    clock?: () => Date;
   }) {
     this.#sqs = options.sqs;
     this.#database = options.database;
     this.#queues = options.queues;
     this.#oldestAge = options.oldestAge;
     this.#scheduleAnchor = options.scheduleAnchor ?? new Date();
+    this.#clock = options.clock ?? (() => new Date());
   }
 
   async send(task: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string; queue: QueueName; eta: string | null }> {
@@ -114,7 +118,7 @@ export class TaskOperations {
     return taskStats(this.#database, minutes);
   }
 
-  schedules(count = 3, now = new Date()): ScheduleView[] {
+  schedules(count = 3, now = this.#clock()): ScheduleView[] {
     return Object.values(schedules).map((schedule: ScheduleDefinition) => ({
       name: schedule.name,
       description: schedule.description,
@@ -125,7 +129,7 @@ export class TaskOperations {
   }
 
   /** Fires a schedule now, as Scheduler would at this minute. */
-  async runSchedule(name: string, now = new Date()): Promise<{ id: string }> {
+  async runSchedule(name: string, now = this.#clock()): Promise<{ id: string }> {
     const schedule = (schedules as Record<string, ScheduleDefinition>)[name];
     if (!schedule) throw new NotFoundError(`no schedule ${name}; the schedules are ${Object.keys(schedules).join(', ')}`);
     const envelope = scheduledEnvelope(schedule, schedulerTime(now));

@@ -48,3 +48,24 @@ it(`npm start runs what any SQS client sends, stops on Ctrl-C, and keeps results
     await first.cleanUp();
   }
 }, 90_000);
+
+it(`fires every catalogue schedule onto its queue at its interval, on a compressed clock (${databaseKind})`, async () => {
+  // 720×: five minutes pass in 0.42 s, an hour in 5 s.
+  const cloud = await startLocalCloudProcess({ SCHEDULE_TIME_SCALE: '720' });
+  try {
+    type Summary = { id: string; name: string };
+    const fired = await waitFor(async () => {
+      const tasks = await api<Summary[]>(cloud.dashboardUrl, '/api/tasks?limit=1000');
+      const of = (name: string) => tasks.filter((t) => t.id.startsWith(`${name}:`));
+      return of('cleanup-temp-files').length >= 1 && of('process-webhooks').length >= 10 ? { hourly: of('cleanup-temp-files'), fiveMinutes: of('process-webhooks') } : undefined;
+    }, 30_000, 'the schedules to fire');
+    expect(fired.hourly[0]!.name).toBe('data.cleanup_temp_files');
+    expect(fired.fiveMinutes[0]!.name).toBe('billing.process_pending_webhooks');
+    const times = fired.fiveMinutes.map((t) => Date.parse(t.id.slice('process-webhooks:'.length))).sort((a, b) => a - b);
+    expect(new Set(times.slice(1).map((time, i) => time - times[i]!))).toEqual(new Set([300_000]));
+    const schedules = await api<{ name: string; nextRuns: string[] }[]>(cloud.dashboardUrl, '/api/schedules');
+    expect(schedules.find((s) => s.name === 'cleanup-task-results')!.nextRuns[0]).toMatch(/T03:00:00.000Z$/);
+  } finally {
+    await cloud.cleanUp();
+  }
+}, 60_000);
