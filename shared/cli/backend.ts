@@ -3,6 +3,7 @@ import type { DeadLetterView, Progress, QueueDepth, ScheduleView, TaskOperations
 import type { SendOptions } from '../producer/send.ts';
 import type { HistoryFilter, TaskDetail, TaskSummary } from '../results/queries.ts';
 import type { TaskStatus } from '../results/schema.ts';
+import { HttpError } from '../local/http.ts';
 
 /** What the CLI needs: the local cloud's API, or the operations run directly against AWS. */
 export interface Backend {
@@ -40,7 +41,7 @@ export class HttpBackend implements Backend {
     try {
       return await this.#call<TaskDetail>('GET', `/api/tasks/${encodeURIComponent(id)}${waitMs > 0 ? `?wait=${waitMs}` : ''}`);
     } catch (error) {
-      if (error instanceof ApiError && error.status === 404) return undefined;
+      if (error instanceof HttpError && error.status === 404) return undefined;
       throw error;
     }
   }
@@ -71,8 +72,8 @@ export class HttpBackend implements Backend {
         else outcome = line;
       }
     }
-    if (!outcome) throw new ApiError(500, 'the redrive ended without an outcome');
-    if ('error' in outcome) throw new ApiError(500, outcome.error);
+    if (!outcome) throw new HttpError(500, 'the redrive ended without an outcome');
+    if ('error' in outcome) throw new HttpError(500, outcome.error);
     return outcome;
   }
 
@@ -120,21 +121,14 @@ export class HttpBackend implements Backend {
       } catch {
         // not JSON: keep the text
       }
-      throw new ApiError(response.status, message);
+      throw new HttpError(response.status, message);
     }
     return response;
   }
 }
 
-export class ApiError extends Error {
-  override name = 'ApiError';
-  readonly status: number;
-
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
+/** An error answer of the API, with its HTTP status. */
+export { HttpError as ApiError };
 
 /** The operations themselves, against a deployed stage. */
 export function directBackend(operations: TaskOperations, close: () => Promise<void>): Backend {
