@@ -45,7 +45,7 @@ export function coerceError(thrown: unknown): Error {
 
 /** One line a person can read: `Name: message`, with the cause's when there is one. */
 export function describeError(error: Error): string {
-  const cause = error.cause instanceof Error ? ` (caused by ${error.cause.name}: ${error.cause.message})` : '';
+  const cause = error.cause instanceof Error && !error.message.includes(error.cause.message) ? ` (caused by ${error.cause.name}: ${error.cause.message})` : '';
   return `${error.name}: ${error.message}${cause}`;
 }
 

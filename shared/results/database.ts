@@ -18,6 +18,12 @@ export interface DatabaseOptions {
   readonly onStatement?: (sql: string) => void;
 }
 
+/** Statements inside a transaction; `savepoint` nests one that can fail alone. */
+export interface Transaction {
+  rows<Row>(query: SQL): Promise<Row[]>;
+  savepoint<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
+}
+
 export interface Database {
   readonly db: Db;
   readonly target: DatabaseTarget['kind'];
@@ -25,7 +31,20 @@ export interface Database {
   readonly schema: string;
   /** Runs one statement and returns its rows as plain objects, whichever driver is underneath. */
   rows<Row>(query: SQL): Promise<Row[]>;
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+type Executor = Pick<Db, 'execute' | 'transaction'>;
+
+function transactionOf(executor: Executor): Transaction {
+  return {
+    async rows<Row>(query: SQL) {
+      return ((await executor.execute(query)) as unknown as { rows: Row[] }).rows;
+    },
+    savepoint: (work) => executor.transaction((inner) => work(transactionOf(inner as unknown as Executor))),
+  };
 }
 
 export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -92,6 +111,7 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
       const result = (await db.execute(query)) as unknown as { rows: Row[] };
       return result.rows;
     },
+    transaction: (work) => db.transaction((tx) => work(transactionOf(tx as unknown as Executor))),
     close,
   };
 }

@@ -6,6 +6,7 @@ import type { QueueDefinition } from '../catalogue/index.ts';
 import { describeError, PermanentError, RetryLaterError } from '../errors.ts';
 import { MetricUnit, taskMetrics } from '../observability/index.ts';
 import type { Database } from '../results/database.ts';
+import { createServices, type TaskServices } from '../services.ts';
 import { claimTasks, finishTasks, type ClaimResult, type TaskOutcomeRow } from '../results/statements.ts';
 import { outageDelaySeconds, retryDelaySeconds } from './backoff.ts';
 import { executeTask } from './execute.ts';
@@ -24,6 +25,8 @@ export interface ConsumerSettings {
   readonly metrics: Metrics;
   /** Source of jitter. @default Math.random */
   readonly random?: () => number;
+  /** The SaaS clients tasks use. @default built from the environment */
+  readonly services?: TaskServices;
 }
 
 /** What becomes of a message once its batch is recorded. */
@@ -70,6 +73,7 @@ class RecordNotDone extends Error {
 export class BatchRun {
   readonly #settings: ConsumerSettings;
   readonly #random: () => number;
+  readonly #services: TaskServices;
   /** When the invocation ends. */
   readonly #end: number;
   /** When the tasks must have settled, leaving time to record them before the invocation ends. */
@@ -83,6 +87,7 @@ export class BatchRun {
   constructor(settings: ConsumerSettings, records: readonly SQSRecord[], context: Pick<Context, 'getRemainingTimeInMillis'>) {
     this.#settings = settings;
     this.#random = settings.random ?? Math.random;
+    this.#services = settings.services ?? defaultServices();
     const reserveMs = Math.min(5_000, settings.queue.timeoutSeconds * 100);
     this.#end = Date.now() + context.getRemainingTimeInMillis();
     this.#deadline = this.#end - reserveMs;
@@ -175,7 +180,7 @@ export class BatchRun {
     const execution = await executeTask(
       implementation,
       payload,
-      { id: envelope.id, name: task.name, queue, attempt, maxRetries: task.retry.maxRetries, logger, envelope, database: await this.#settings.database() },
+      { id: envelope.id, name: task.name, queue, attempt, maxRetries: task.retry.maxRetries, logger, envelope, database: await this.#settings.database(), services: this.#services },
       {
         softLimitMs: Math.min(task.softTimeLimitSeconds * 1000, remaining),
         hardLimitMs: Math.min(task.timeLimitSeconds * 1000, remaining),
@@ -317,6 +322,13 @@ export class BatchRun {
   #outageDelay(record: SQSRecord): number {
     return outageDelaySeconds(Number(record.attributes.ApproximateReceiveCount) || 1, this.#random);
   }
+}
+
+let processServices: TaskServices | undefined;
+
+/** One set of clients per process when the settings bring none. */
+function defaultServices(): TaskServices {
+  return (processServices ??= createServices());
 }
 
 function jsonResult(value: unknown): { ok: true; value: unknown } | { ok: false; error: Error } {

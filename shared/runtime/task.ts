@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { TaskDefinition } from '../catalogue/index.ts';
 import type { Envelope } from '../envelope/envelope.ts';
 import type { Database } from '../results/database.ts';
+import type { TaskServices } from '../services.ts';
 
 /** What a running task knows about itself. */
 export interface TaskContext {
@@ -17,6 +18,7 @@ export interface TaskContext {
   readonly logger: Logger;
   readonly envelope: Envelope;
   readonly database: Database;
+  readonly services: TaskServices;
 }
 
 export type TaskRun<Payload> = (payload: Payload, context: TaskContext) => unknown;

@@ -1,5 +1,13 @@
 import type { TaskImplementation } from '../runtime/task.ts';
+import { processPendingWebhooks, processRefund, sendInvoice, syncSubscriptionStatus } from './billing.ts';
 import { cleanupTaskResults, noop } from './default.ts';
 
 /** The code deployed for catalogue tasks; a catalogue task without an entry is dead-lettered with that reason. */
-export const implementations: readonly TaskImplementation[] = [noop, cleanupTaskResults];
+export const implementations: readonly TaskImplementation[] = [
+  noop,
+  cleanupTaskResults,
+  processPendingWebhooks,
+  syncSubscriptionStatus,
+  sendInvoice,
+  processRefund,
+];

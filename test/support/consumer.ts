@@ -9,6 +9,7 @@ import type { Database } from '../../shared/results/database.ts';
 import { createConsumer } from '../../shared/runtime/consumer.ts';
 import { TaskDirectory } from '../../shared/runtime/parse.ts';
 import type { TaskImplementation } from '../../shared/runtime/task.ts';
+import type { TaskServices } from '../../shared/services.ts';
 import { region, type TestQueue } from './emulator.ts';
 import { testQueueDefinition } from './tasks.ts';
 
@@ -22,18 +23,22 @@ export function startConsumer(options: {
   random?: () => number;
   logger?: Logger;
   metrics?: Metrics;
+  /** Another catalogue queue, with the test queue's short limits. @default 'default' */
+  queueName?: string;
+  services?: TaskServices;
 }) {
-  const queueDefinition = { ...testQueueDefinition, batchSize: options.batchSize ?? testQueueDefinition.batchSize };
+  const queueDefinition = { ...testQueueDefinition, name: options.queueName ?? 'default', batchSize: options.batchSize ?? testQueueDefinition.batchSize };
   const handler = createConsumer({
     queue: queueDefinition,
     queueUrl: options.queue.url,
     deadLetterQueueUrl: options.queue.deadLetterUrl,
-    directory: new TaskDirectory('default', options.implementations, Object.values(tasks)),
+    directory: new TaskDirectory(queueDefinition.name, options.implementations, Object.values(tasks)),
     sqs: options.sqs,
     database: async () => options.database,
     logger: options.logger ?? createLogger('default'),
     metrics: options.metrics ?? createMetrics('default'),
     ...(options.random ? { random: options.random } : {}),
+    ...(options.services ? { services: options.services } : {}),
   });
   const invocations: InvocationReport[] = [];
   const poller = new EventSourcePoller({

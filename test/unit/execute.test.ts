@@ -9,7 +9,7 @@ import { tasks } from '../../shared/catalogue/index.ts';
 
 const context = {
   id: 't1', name: 'default.noop', queue: 'default', attempt: 1, maxRetries: 3,
-  logger: createLogger('default'), envelope: newEnvelope('default.noop', {}), database: undefined as never,
+  logger: createLogger('default'), envelope: newEnvelope('default.noop', {}), database: undefined as never, services: undefined as never,
 } satisfies Omit<TaskContext, 'signal'>;
 const run = (fn: (signal: AbortSignal) => unknown, limits = { softLimitMs: 50, hardLimitMs: 200 }) =>
   executeTask(implement(tasks['default.noop'], (_payload, { signal }) => fn(signal)), {}, context, limits);
