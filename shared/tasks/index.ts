@@ -1,4 +1,5 @@
 import type { TaskImplementation } from '../runtime/task.ts';
+import { generateEmbeddings, processAiRequest } from './ai.ts';
 import { processPendingWebhooks, processRefund, sendInvoice, syncSubscriptionStatus } from './billing.ts';
 import { cleanupTaskResults, noop } from './default.ts';
 
@@ -10,4 +11,6 @@ export const implementations: readonly TaskImplementation[] = [
   syncSubscriptionStatus,
   sendInvoice,
   processRefund,
+  processAiRequest,
+  generateEmbeddings,
 ];

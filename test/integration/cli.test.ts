@@ -68,18 +68,18 @@ describe(`taskq against the local cloud (${databaseKind})`, () => {
   });
 
   it('lists, redrives and purges dead letters, with their failure reason', async () => {
-    const poison = newEnvelope('ai.process_ai_request', { userId: 1, prompt: 'hello' });
+    const poison = newEnvelope('ai.process_ai_request', { userId: 1 });
     await sqs.send(new SendMessageCommand({ QueueUrl: cloud.queueUrl('ai'), MessageBody: JSON.stringify(poison) }));
     const letters = await waitFor(async () => {
       const list = await json<{ taskId: string; reason: string; task: string }[]>('dlq', 'list', 'ai');
       return list.length > 0 ? list : undefined;
     }, 20_000, 'the dead letter');
-    expect(letters).toEqual([expect.objectContaining({ taskId: poison.id, task: 'ai.process_ai_request', reason: "no code is deployed for task 'ai.process_ai_request' on queue 'ai'" })]);
-    expect((await cli('dlq', 'list', 'ai')).stdout).toContain('no code is deployed');
+    expect(letters).toEqual([expect.objectContaining({ taskId: poison.id, task: 'ai.process_ai_request', reason: expect.stringMatching(/^invalid payload for ai.process_ai_request: prompt: /) })]);
+    expect((await cli('dlq', 'list', 'ai')).stdout).toContain('invalid payload for ai.process_ai_request');
 
     const redriven = await cli('dlq', 'redrive', 'ai', '--ids', poison.id);
     expect(redriven).toMatchObject({ code: 0, stdout: "moved 1 message from ai's dead-letter queue back to ai\n" });
-    // Still undeployed, so it fails again: the redrive ran it once more under the same id.
+    // Still invalid, so it fails again: the redrive ran it once more under the same id.
     const again = await waitFor(async () => {
       const task = await json<{ status: string; attemptHistory: unknown[] }>('result', poison.id);
       const list = await json<unknown[]>('dlq', 'list', 'ai');

@@ -1,5 +1,7 @@
 import { mkdir } from 'node:fs/promises';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { newEnvelope } from '../../shared/envelope/envelope.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKind } from '../support/database.ts';
 import { startLocalCloudProcess } from '../support/local-cloud.ts';
@@ -76,12 +78,16 @@ describe(`the dashboard in headless Chromium (${databaseKind})`, () => {
   });
 
   it('redrives a message from the dead-letter queue and retries a failed task', async () => {
-    const sent = (await (await fetch(`${cloud.dashboardUrl}/api/tasks`, { method: 'POST', body: JSON.stringify({ task: 'ai.process_ai_request', payload: { userId: 7, prompt: 'hi' } }) })).json()) as { id: string };
-    await waitFor(async () => (await statusOf(sent.id)) === 'FAILURE', 20_000, 'the undeployed task to fail');
+    // A producer's malformed message: the prompt is missing.
+    const sent = newEnvelope('ai.process_ai_request', { userId: 7 });
+    const sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    await sqs.send(new SendMessageCommand({ QueueUrl: cloud.queueUrl('ai'), MessageBody: JSON.stringify(sent) }));
+    sqs.destroy();
+    await waitFor(async () => (await statusOf(sent.id)) === 'FAILURE', 20_000, 'the malformed task to fail');
 
     await page.goto(cloud.dashboardUrl);
     await page.getByRole('link', { name: /dead letters on ai/ }).click();
-    await expect.poll(() => page.locator('main').textContent()).toContain("no code is deployed for task 'ai.process_ai_request'");
+    await expect.poll(() => page.locator('main').textContent()).toContain('invalid payload for ai.process_ai_request: prompt:');
     await page.screenshot({ path: `${artifacts}/dashboard-dlq-${databaseKind}.png`, fullPage: true });
     const doneAt = async () => ((await (await fetch(`${cloud.dashboardUrl}/api/tasks/${sent.id}`)).json()) as { dateDone: string }).dateDone;
     const failedAt = await doneAt();
@@ -89,7 +95,7 @@ describe(`the dashboard in headless Chromium (${databaseKind})`, () => {
     await page.getByRole('button', { name: 'Redrive selected' }).click();
     await expect.poll(() => page.getByRole('status').textContent()).toBe('Redrove 1 message to ai');
 
-    // Still undeployed, it is rejected again: a later dateDone shows it went through the consumer once more.
+    // Still malformed, it is rejected again: a later dateDone shows it went through the consumer once more.
     const redriven = await waitFor(async () => {
       const at = await doneAt();
       return at > failedAt ? at : undefined;
