@@ -58,8 +58,10 @@ describe('sample events', () => {
     }
   });
 
-  it('include one envelope per queue, each valid', async () => {
-    for (const file of await readdir('events/envelopes')) {
+  it('include one envelope per catalogue task, each valid', async () => {
+    const files = await readdir('events/envelopes');
+    expect(files.sort()).toEqual(Object.keys(tasks).map((name) => `${name}.json`).sort());
+    for (const file of files) {
       const body = await readFile(join('events/envelopes', file), 'utf8');
       const parsed = parseMessage(sqsRecordFactory(body), directory(file.split('.')[0]!));
       expect(parsed, file).toMatchObject({ ok: true });
