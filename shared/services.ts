@@ -1,4 +1,7 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import type OpenAI from 'openai';
+import { localCredentials } from './aws.ts';
+import { ConfigError } from './config.ts';
 import type Stripe from 'stripe';
 import { createOpenAi } from './ai/openai.ts';
 import { createStripe } from './billing/stripe.ts';
@@ -7,11 +10,28 @@ import { createStripe } from './billing/stripe.ts';
 export interface TaskServices {
   stripe(): Promise<Stripe>;
   openai(): Promise<OpenAI>;
+  /** The files bucket: uploads, exports and temporary files. */
+  files(): { s3: S3Client; bucket: string };
   readonly env: NodeJS.ProcessEnv;
 }
 
 export function createServices(env: NodeJS.ProcessEnv = process.env): TaskServices {
-  return { stripe: once(() => createStripe(env)), openai: once(() => createOpenAi(env)), env };
+  let files: { s3: S3Client; bucket: string } | undefined;
+  return {
+    stripe: once(() => createStripe(env)),
+    openai: once(() => createOpenAi(env)),
+    files() {
+      const bucket = env.FILES_BUCKET;
+      if (!bucket) throw new ConfigError('FILES_BUCKET is not set');
+      const endpoint = env.AWS_ENDPOINT_URL;
+      files ??= {
+        bucket,
+        s3: new S3Client({ region: env.AWS_REGION ?? 'us-east-1', ...(endpoint ? { endpoint, forcePathStyle: true } : {}), ...localCredentials(endpoint) }),
+      };
+      return files;
+    },
+    env,
+  };
 }
 
 /** Builds on first call and keeps the result; a failure is not kept, so a fixed secret is picked up. */

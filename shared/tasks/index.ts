@@ -2,6 +2,7 @@ import type { TaskImplementation } from '../runtime/task.ts';
 import { generateEmbeddings, processAiRequest } from './ai.ts';
 import { processPendingWebhooks, processRefund, sendInvoice, syncSubscriptionStatus } from './billing.ts';
 import { cleanupTaskResults, noop } from './default.ts';
+import { cleanupTempFiles, exportData, processFileUpload } from './data.ts';
 
 /** The code deployed for catalogue tasks; a catalogue task without an entry is dead-lettered with that reason. */
 export const implementations: readonly TaskImplementation[] = [
@@ -13,4 +14,7 @@ export const implementations: readonly TaskImplementation[] = [
   processRefund,
   processAiRequest,
   generateEmbeddings,
+  processFileUpload,
+  exportData,
+  cleanupTempFiles,
 ];
