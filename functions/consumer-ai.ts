@@ -1,4 +1,5 @@
 import { createQueueConsumer } from '../shared/runtime/queue-consumer.ts';
+import { aiTasks } from '../shared/tasks/ai.ts';
 
 /** Consumer of the `ai` queue. */
-export const handler = createQueueConsumer('ai');
+export const handler = createQueueConsumer('ai', aiTasks);

@@ -1,4 +1,5 @@
 import { createQueueConsumer } from '../shared/runtime/queue-consumer.ts';
+import { billingTasks } from '../shared/tasks/billing.ts';
 
 /** Consumer of the `billing` queue. */
-export const handler = createQueueConsumer('billing');
+export const handler = createQueueConsumer('billing', billingTasks);

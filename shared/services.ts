@@ -3,8 +3,6 @@ import type OpenAI from 'openai';
 import { localCredentials } from './aws.ts';
 import { ConfigError } from './config.ts';
 import type Stripe from 'stripe';
-import { createOpenAi } from './ai/openai.ts';
-import { createStripe } from './billing/stripe.ts';
 
 /** The SaaS clients tasks use, each built on first use and kept for the process. */
 export interface TaskServices {
@@ -18,8 +16,9 @@ export interface TaskServices {
 export function createServices(env: NodeJS.ProcessEnv = process.env): TaskServices {
   let files: { s3: S3Client; bucket: string } | undefined;
   return {
-    stripe: once(() => createStripe(env)),
-    openai: once(() => createOpenAi(env)),
+    // Loaded on first use: a consumer whose tasks never call Stripe or OpenAI never initialises their SDKs.
+    stripe: once(async () => (await import('./billing/stripe.ts')).createStripe(env)),
+    openai: once(async () => (await import('./ai/openai.ts')).createOpenAi(env)),
     files() {
       const bucket = env.FILES_BUCKET;
       if (!bucket) throw new ConfigError('FILES_BUCKET is not set');

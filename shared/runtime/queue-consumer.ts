@@ -3,15 +3,15 @@ import { createSqsClient } from '../aws.ts';
 import { ConfigError, readConfig } from '../config.ts';
 import { createLogger, createMetrics } from '../observability/index.ts';
 import { sharedDatabase } from '../results/shared-database.ts';
-import { implementations } from '../tasks/index.ts';
 import { createConsumer } from './consumer.ts';
 import { TaskDirectory } from './parse.ts';
+import type { TaskImplementation } from './task.ts';
 
 /**
  * The consumer of one catalogue queue, configured from the environment: what each
  * `functions/consumer-<queue>.ts` exports as its handler, in Lambda and in the local cloud.
  */
-export function createQueueConsumer(queue: QueueName, env: NodeJS.ProcessEnv = process.env) {
+export function createQueueConsumer(queue: QueueName, implementations: readonly TaskImplementation[], env: NodeJS.ProcessEnv = process.env) {
   const config = readConfig(env);
   const queueUrl = config.queueUrls[queue];
   const deadLetterQueueUrl = config.deadLetterQueueUrls[queue];

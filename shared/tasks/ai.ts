@@ -80,3 +80,6 @@ function* batches<T extends { content: string }>(items: readonly T[]): Generator
   }
   if (batch.length > 0) yield batch;
 }
+
+/** The `ai` queue's tasks. */
+export const aiTasks = [processAiRequest, generateEmbeddings];

@@ -41,3 +41,6 @@ export const processRefund = implement(tasks['billing.process_refund'], async ({
   await upsertRefund(database, refund, id);
   return { refundId: refund.id, amount: refund.amount, status: refund.status };
 });
+
+/** The `billing` queue's tasks. */
+export const billingTasks = [processPendingWebhooks, syncSubscriptionStatus, sendInvoice, processRefund];

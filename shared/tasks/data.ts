@@ -195,3 +195,6 @@ export const cleanupTempFiles = implement(tasks['data.cleanup_temp_files'], asyn
     with gone as (delete from uploads where expires_at < now() returning 1) select count(*)::int as n from gone`);
   return { deletedObjects: deleted, expiredUploads: Number(expired[0]?.n ?? 0) };
 });
+
+/** The `data` queue's tasks. */
+export const dataTasks = [processFileUpload, exportData, cleanupTempFiles];

@@ -16,3 +16,6 @@ export const cleanupTaskResults = implement(tasks['default.cleanup_task_results'
     select count(*)::int as deleted from gone`);
   return { deleted: Number(rows[0]?.deleted ?? 0) };
 });
+
+/** The `default` queue's tasks. */
+export const defaultTasks = [noop, cleanupTaskResults];

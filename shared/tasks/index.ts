@@ -1,20 +1,11 @@
 import type { TaskImplementation } from '../runtime/task.ts';
-import { generateEmbeddings, processAiRequest } from './ai.ts';
-import { processPendingWebhooks, processRefund, sendInvoice, syncSubscriptionStatus } from './billing.ts';
-import { cleanupTaskResults, noop } from './default.ts';
-import { cleanupTempFiles, exportData, processFileUpload } from './data.ts';
+import { aiTasks } from './ai.ts';
+import { billingTasks } from './billing.ts';
+import { dataTasks } from './data.ts';
+import { defaultTasks } from './default.ts';
 
-/** The code deployed for catalogue tasks; a catalogue task without an entry is dead-lettered with that reason. */
-export const implementations: readonly TaskImplementation[] = [
-  noop,
-  cleanupTaskResults,
-  processPendingWebhooks,
-  syncSubscriptionStatus,
-  sendInvoice,
-  processRefund,
-  processAiRequest,
-  generateEmbeddings,
-  processFileUpload,
-  exportData,
-  cleanupTempFiles,
-];
+/**
+ * Every task's code. Each consumer imports only its own queue's module, so a Lambda
+ * bundle carries only the SDKs its tasks use.
+ */
+export const implementations: readonly TaskImplementation[] = [...defaultTasks, ...aiTasks, ...dataTasks, ...billingTasks];
