@@ -1,86 +1,60 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createServices } from '../../shared/services.ts';
-import { generateEmbeddings, processAiRequest } from '../../shared/tasks/ai.ts';
-import { envelope, sendBodies, startConsumer } from '../support/consumer.ts';
-import { databaseKind, openTestDatabase, taskRow } from '../support/database.ts';
-import { createTestQueue, startEmulator, type TestQueue } from '../support/emulator.ts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { aiTasks } from '../../shared/tasks/ai.ts';
+import { envelope, sendBodies } from '../support/consumer.ts';
+import { databaseKind } from '../support/database.ts';
 import { startOpenAiFixture } from '../support/openai-fixture.ts';
-import { waitFor } from '../support/wait.ts';
+import { taskSuite } from '../support/task-suite.ts';
 
 describe(`AI tasks through the OpenAI SDK against a local double (${databaseKind})`, () => {
-  let emulator: Awaited<ReturnType<typeof startEmulator>>;
   let openai: Awaited<ReturnType<typeof startOpenAiFixture>>;
-  let db: Awaited<ReturnType<typeof openTestDatabase>>;
-  let queue: TestQueue;
-  let consumer: ReturnType<typeof startConsumer> | undefined;
-
   beforeAll(async () => {
-    emulator = await startEmulator();
     openai = await startOpenAiFixture();
   });
-  afterAll(async () => {
-    await openai.stop();
-    await emulator.stop();
-  });
-  beforeEach(async () => {
-    db = await openTestDatabase();
-    queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
+  afterAll(async () => openai.stop());
+  beforeEach(() => {
     openai.state.failures.length = 0;
-    consumer = startConsumer({
-      sqs: emulator.sqs,
-      queue,
-      database: db.database,
-      queueName: 'ai',
-      implementations: [processAiRequest, generateEmbeddings],
-      services: createServices({ OPENAI_API_KEY: 'sk-test-local', OPENAI_BASE_URL: openai.baseUrl }),
-    });
   });
-  afterEach(async () => {
-    await consumer?.stop();
-    await db.close();
+  const { suite, finished } = taskSuite({
+    queueName: 'ai',
+    implementations: aiTasks,
+    env: () => ({ OPENAI_API_KEY: 'sk-test-local', OPENAI_BASE_URL: openai.baseUrl }),
   });
-
-  const finished = (id: string, status = 'SUCCESS') =>
-    waitFor(async () => {
-      const row = await taskRow(db.database, id);
-      return row?.status === status ? row : undefined;
-    }, 20_000, `${id} to be ${status}`);
 
   it('answers a prompt and stores the answer and token usage for the user', async () => {
     const task = envelope('app.tasks.ai_tasks.process_ai_request', { userId: 42, prompt: 'summarise three rows', model: 'gpt-test', options: { temperature: 0.2 } });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(task)]);
 
     const row = await finished(task.id);
 
     expect(JSON.parse(row.result!)).toEqual({ answer: 'echo: summarise three rows', model: 'gpt-test', usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 } });
     expect(openai.state.requests.at(-1)!.body).toMatchObject({ model: 'gpt-test', temperature: 0.2, messages: [{ role: 'user', content: 'summarise three rows' }] });
-    expect(await db.database.rows(sql`select user_id, answer, total_tokens from ai_requests where task_id = ${task.id}`)).toEqual([{ user_id: 42, answer: 'echo: summarise three rows', total_tokens: 7 }]);
+    expect(await suite.db.database.rows(sql`select user_id, answer, total_tokens from ai_requests where task_id = ${task.id}`)).toEqual([{ user_id: 42, answer: 'echo: summarise three rows', total_tokens: 7 }]);
   });
 
   it("waits out a 429 for as long as Retry-After says, without the policy's back-off", async () => {
     openai.state.failures.push({ status: 429, retryAfter: 2 });
     const task = envelope('ai.process_ai_request', { userId: 1, prompt: 'hello' });
     const sentAt = Date.now();
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(task)]);
 
     const row = await finished(task.id);
 
     expect(row.attempts).toBe(2);
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(2_000);
-    const [first] = await db.database.rows<{ error: string }>(sql`select error from task_attempts where task_id = ${task.id} and attempt = 1`);
+    const [first] = await suite.db.database.rows<{ error: string }>(sql`select error from task_attempts where task_id = ${task.id} and attempt = 1`);
     expect(first!.error).toMatch(/^RetryLaterError: OpenAI 429 rate_limit_exceeded/);
   });
 
   it('retries a server error and fails a bad request at once', async () => {
     openai.state.failures.push({ status: 503 });
     const retried = envelope('ai.process_ai_request', { userId: 1, prompt: 'again' });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(retried)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(retried)]);
     expect((await finished(retried.id)).attempts).toBe(2);
 
     openai.state.failures.push({ status: 400 });
     const refused = envelope('ai.process_ai_request', { userId: 1, prompt: 'bad' });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(refused)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(refused)]);
     const row = await finished(refused.id, 'FAILURE');
     expect(row.attempts).toBe(1);
     expect(row.error).toMatch(/^PermanentError: OpenAI 400 invalid_request_error/);
@@ -89,27 +63,27 @@ describe(`AI tasks through the OpenAI SDK against a local double (${databaseKind
   it('embeds texts in batches and replaces rather than duplicates them when run again', async () => {
     const texts = Array.from({ length: 5 }, (_, i) => `text number ${i}`);
     const first = envelope('ai.generate_embeddings', { userId: 5, texts });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(first)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(first)]);
     expect(JSON.parse((await finished(first.id)).result!)).toEqual({ embedded: 5, requests: 1, model: 'text-embedding-3-small' });
 
     const again = envelope('ai.generate_embeddings', { userId: 5, texts: texts.slice(0, 3) });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(again)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(again)]);
     await finished(again.id);
 
-    const rows = await db.database.rows<{ n: number; first: number[] }>(sql`select count(*)::int as n, (select vector from embeddings where user_id = 5 order by content limit 1) as first from embeddings where user_id = 5`);
+    const rows = await suite.db.database.rows<{ n: number; first: number[] }>(sql`select count(*)::int as n, (select vector from embeddings where user_id = 5 order by content limit 1) as first from embeddings where user_id = 5`);
     expect(rows[0]!.n).toBe(5);
     expect(rows[0]!.first.map(Number)).toEqual([13, 0, 0.5]);
   });
 
   it("embeds a user's document in chunks, and only that user's", async () => {
-    await db.database.rows(sql`insert into documents (id, user_id, content) values ('doc-1', 9, ${'x'.repeat(13_000)})`);
+    await suite.db.database.rows(sql`insert into documents (id, user_id, content) values ('doc-1', 9, ${'x'.repeat(13_000)})`);
     const mine = envelope('ai.generate_embeddings', { userId: 9, documentId: 'doc-1' });
     const theirs = envelope('ai.generate_embeddings', { userId: 10, documentId: 'doc-1' });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(mine), JSON.stringify(theirs)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(mine), JSON.stringify(theirs)]);
 
     expect(JSON.parse((await finished(mine.id)).result!)).toMatchObject({ embedded: 3, requests: 1 });
     expect((await finished(theirs.id, 'FAILURE')).error).toContain('user 10 has no document doc-1');
-    expect(await db.database.rows(sql`select chunk, length(content) as length from embeddings where source = 'document:doc-1' order by chunk`)).toEqual([
+    expect(await suite.db.database.rows(sql`select chunk, length(content) as length from embeddings where source = 'document:doc-1' order by chunk`)).toEqual([
       { chunk: 0, length: 6000 },
       { chunk: 1, length: 6000 },
       { chunk: 2, length: 1000 },

@@ -1,53 +1,31 @@
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { sql } from 'drizzle-orm';
 import ExcelJS from 'exceljs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createServices } from '../../shared/services.ts';
-import { cleanupTempFiles, exportData, processFileUpload } from '../../shared/tasks/data.ts';
-import { envelope, sendBodies, startConsumer } from '../support/consumer.ts';
-import { databaseKind, openTestDatabase, taskRow } from '../support/database.ts';
-import { createTestQueue, startEmulator, type TestQueue } from '../support/emulator.ts';
-import { waitFor } from '../support/wait.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataTasks } from '../../shared/tasks/data.ts';
+import { envelope, sendBodies } from '../support/consumer.ts';
+import { databaseKind } from '../support/database.ts';
+import { taskSuite } from '../support/task-suite.ts';
 
 describe(`data tasks on the S3 emulator (${databaseKind})`, () => {
-  let emulator: Awaited<ReturnType<typeof startEmulator>>;
   let s3: S3Client;
-  let db: Awaited<ReturnType<typeof openTestDatabase>>;
-  let queue: TestQueue;
-  let consumer: ReturnType<typeof startConsumer> | undefined;
   const bucket = 'test-files';
-  const env = (extra: Record<string, string> = {}) => ({ FILES_BUCKET: bucket, AWS_ENDPOINT_URL: emulator.endpoint, ...extra });
-
+  const { suite, start, finished } = taskSuite({
+    queueName: 'data',
+    implementations: dataTasks,
+    env: () => ({ FILES_BUCKET: bucket, AWS_ENDPOINT_URL: suite.emulator.endpoint }),
+    startConsumer: false,
+  });
   beforeAll(async () => {
-    emulator = await startEmulator();
-    s3 = new S3Client({ endpoint: emulator.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    s3 = new S3Client({ endpoint: suite.emulator.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   });
-  afterAll(async () => {
-    s3.destroy();
-    await emulator.stop();
-  });
-  beforeEach(async () => {
-    db = await openTestDatabase();
-    queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
-  });
-  afterEach(async () => {
-    await consumer?.stop();
-    consumer = undefined;
-    await db.close();
-  });
+  afterAll(() => s3.destroy());
 
-  const start = (extra: Record<string, string> = {}) =>
-    (consumer = startConsumer({ sqs: emulator.sqs, queue, database: db.database, queueName: 'data', implementations: [processFileUpload, exportData, cleanupTempFiles], services: createServices(env(extra)) }));
-  const finished = (id: string, status = 'SUCCESS') =>
-    waitFor(async () => {
-      const row = await taskRow(db.database, id);
-      return row?.status === status ? row : undefined;
-    }, 20_000, `${id} to be ${status}`);
   const text = async (key: string) => (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
   const uploadFile = async (id: string, key: string, body: string | Buffer) => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-    await db.database.rows(sql`insert into uploads (id, user_id, key, filename) values (${id}, 7, ${key}, ${key.split('/').pop()!})`);
+    await suite.db.database.rows(sql`insert into uploads (id, user_id, key, filename) values (${id}, 7, ${key}, ${key.split('/').pop()!})`);
   };
 
   it('cleans an uploaded CSV: headers, trimming, nulls, duplicates, invalid rows, types; writes the file, the report and the summary', async () => {
@@ -55,7 +33,7 @@ describe(`data tasks on the S3 emulator (${databaseKind})`, () => {
     await uploadFile('up-1', 'uploads/7/customers.csv', `\uFEFF${csv}\n`);
     start();
     const task = envelope('app.tasks.data_tasks.process_file_upload', { uploadId: 'up-1' });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(task)]);
 
     const row = await finished(task.id);
 
@@ -64,7 +42,7 @@ describe(`data tasks on the S3 emulator (${databaseKind})`, () => {
     const report = JSON.parse(await text('reports/7/up-1.json'));
     expect(report.invalidRows).toEqual([{ line: 5, reason: 'expected 3 fields, found 2' }]);
     expect(report.columns.map((c: { name: string; type: string }) => [c.name, c.type])).toEqual([['name', 'string'], ['e_mail', 'string'], ['age', 'integer']]);
-    expect(await db.database.rows(sql`select status, rows_in, rows_out, rows_invalid, duplicates from uploads where id = 'up-1'`)).toEqual([{ status: 'processed', rows_in: 5, rows_out: 3, rows_invalid: 1, duplicates: 1 }]);
+    expect(await suite.db.database.rows(sql`select status, rows_in, rows_out, rows_invalid, duplicates from uploads where id = 'up-1'`)).toEqual([{ status: 'processed', rows_in: 5, rows_out: 3, rows_invalid: 1, duplicates: 1 }]);
   });
 
   it('cleans an Excel workbook the same way', async () => {
@@ -74,7 +52,7 @@ describe(`data tasks on the S3 emulator (${databaseKind})`, () => {
     await uploadFile('up-2', 'uploads/7/customers.xlsx', Buffer.from(await workbook.xlsx.writeBuffer()));
     start();
     const task = envelope('data.process_file_upload', { uploadId: 'up-2' });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(task)]);
 
     expect(JSON.parse((await finished(task.id)).result!)).toMatchObject({ rowsIn: 3, rowsOut: 2, duplicates: 1 });
     expect(await text('cleaned/7/up-2.csv')).toBe('name,joined\nAda,2026-01-02\nBob,2026-02-03\n');
@@ -86,20 +64,20 @@ describe(`data tasks on the S3 emulator (${databaseKind})`, () => {
     start();
     const csv = envelope('data.process_file_upload', { uploadId: 'up-3' });
     const xlsx = envelope('data.process_file_upload', { uploadId: 'up-4' });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(csv), JSON.stringify(xlsx)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(csv), JSON.stringify(xlsx)]);
 
     const csvRow = await finished(csv.id, 'FAILURE');
     expect(csvRow.attempts).toBe(1);
     expect(csvRow.error).toMatch(/^PermanentError: malformed CSV: .*quote/i);
     expect((await finished(xlsx.id, 'FAILURE')).error).toMatch(/^PermanentError: malformed XLSX/);
-    expect(await db.database.rows(sql`select id, status from uploads where id in ('up-3', 'up-4') order by id`)).toEqual([{ id: 'up-3', status: 'failed' }, { id: 'up-4', status: 'failed' }]);
+    expect(await suite.db.database.rows(sql`select id, status from uploads where id in ('up-3', 'up-4') order by id`)).toEqual([{ id: 'up-3', status: 'failed' }, { id: 'up-4', status: 'failed' }]);
   });
 
   it.each(['csv', 'json', 'xlsx'] as const)('exports only that user’s data as %s behind a presigned link', async (format) => {
-    await db.database.rows(sql`insert into ai_requests (task_id, user_id, model, prompt, answer, total_tokens) values ('t-1', 7, 'm', 'mine, "quoted"', 'a1', 3), ('t-2', 7, 'm', 'mine too', 'a2', 4), ('t-3', 8, 'm', 'not mine', 'a3', 5)`);
+    await suite.db.database.rows(sql`insert into ai_requests (task_id, user_id, model, prompt, answer, total_tokens) values ('t-1', 7, 'm', 'mine, "quoted"', 'a1', 3), ('t-2', 7, 'm', 'mine too', 'a2', 4), ('t-3', 8, 'm', 'not mine', 'a3', 5)`);
     start({ EXPORT_URL_TTL_SECONDS: '600' });
     const task = envelope('data.export_data', { userId: 7, format });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(task)]);
 
     const result = JSON.parse((await finished(task.id)).result!) as { key: string; url: string; rows: number };
     expect(result).toMatchObject({ key: `exports/7/${task.id}.${format}`, rows: 2, expiresInSeconds: 600 });
@@ -118,17 +96,17 @@ describe(`data tasks on the S3 emulator (${databaseKind})`, () => {
   it('deletes old temporary files and expired uploads, and nothing else', async () => {
     for (let i = 0; i < 25; i++) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `tmp/${i}.part`, Body: 'x' }));
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'uploads/7/keep.csv', Body: 'x' }));
-    await db.database.rows(sql`insert into uploads (id, user_id, key, filename, expires_at) values ('old', 7, 'k', 'f', now() - interval '1 day'), ('new', 7, 'k', 'f', now() + interval '1 day')`);
+    await suite.db.database.rows(sql`insert into uploads (id, user_id, key, filename, expires_at) values ('old', 7, 'k', 'f', now() - interval '1 day'), ('new', 7, 'k', 'f', now() + interval '1 day')`);
     await new Promise((resolve) => setTimeout(resolve, 1100));
     start({ TEMP_FILE_MAX_AGE_HOURS: '0' });
     const tasks = [envelope('data.cleanup_temp_files', {}), envelope('data.cleanup_temp_files', {})];
-    await sendBodies(emulator.sqs, queue.url, tasks.map((task) => JSON.stringify(task)));
+    await sendBodies(suite.emulator.sqs, suite.queue.url, tasks.map((task) => JSON.stringify(task)));
 
     await Promise.all(tasks.map((task) => finished(task.id)));
 
     const left = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
     expect((left.Contents ?? []).map((o) => o.Key).filter((key) => key!.startsWith('tmp/'))).toEqual([]);
     expect((left.Contents ?? []).map((o) => o.Key)).toContain('uploads/7/keep.csv');
-    expect(await db.database.rows(sql`select id from uploads order by id`)).toEqual([{ id: 'new' }]);
+    expect(await suite.db.database.rows(sql`select id from uploads order by id`)).toEqual([{ id: 'new' }]);
   });
 });
