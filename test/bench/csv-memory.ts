@@ -1,12 +1,17 @@
 /**
  * Peak memory of `data.process_file_upload` on a large CSV: the file is made and served
- * by an emulator in another process, and the task runs in a process of its own, so the
- * figure is the cleaning alone. `npm run bench:csv -- --mb 200` (default 200).
+ * by an emulator in another process, and the task runs in a process of its own, bundled
+ * the way the stack bundles the Lambda functions, so the figure is what Lambda would see.
+ * `npm run bench:csv -- --mb 200` (default 200).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { cp } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { build } from 'esbuild';
+import { lambdaDefaults } from '../../infra/constructs/bundling.ts';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -32,7 +37,7 @@ const port = Number(await firstLine(emulator));
 try {
   const endpoint = `http://127.0.0.1:${port}`;
   const { bytes, rows } = await uploadCsv(endpoint, megabytes * 1048576);
-  const worker = child(['test/bench/csv-memory-worker.ts'], { BENCH_ENDPOINT: endpoint });
+  const worker = child([await bundleWorker()], { BENCH_ENDPOINT: endpoint });
   const result = { bytes, rows, ...(JSON.parse(await firstLine(worker)) as { seconds: number; peakRssMb: number; baselineRssMb: number }) };
   await once(worker, 'exit');
   if (values.json) console.log(JSON.stringify(result));
@@ -69,4 +74,27 @@ async function uploadCsv(endpoint: string, targetBytes: number): Promise<{ bytes
   await new Upload({ client: s3, params: { Bucket: 'bench', Key: 'uploads/1/big.csv', Body: csv } }).done();
   s3.destroy();
   return { bytes, rows };
+}
+
+/** The worker as one minified ESM file, with the stack's esbuild settings. */
+async function bundleWorker(): Promise<string> {
+  const bundling = lambdaDefaults().bundling!;
+  // Inside the project, so the drivers the stack leaves out of its bundles (pg) still resolve.
+  const outfile = join('node_modules', '.cache', 'taskq-bench', 'worker.mjs');
+  await build({
+    entryPoints: ['test/bench/csv-memory-worker.ts'],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: bundling.target ?? 'node24',
+    minify: true,
+    external: [...(bundling.externalModules ?? [])],
+    banner: { js: bundling.banner ?? '' },
+    mainFields: [...(bundling.mainFields ?? ['module', 'main'])],
+    logLevel: 'warning',
+  });
+  // As the stack's migration function does: the migrator reads the SQL next to the bundle.
+  await cp('shared/results/migrations', join('node_modules', '.cache', 'taskq-bench', 'migrations'), { recursive: true });
+  return outfile;
 }
