@@ -88,8 +88,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const physicalNames = queueNames.flatMap((name) => [physicalQueueName(config.stage, name), physicalQueueName(config.stage, name, true)]);
   const urlOf = new Map(Object.values(provisioned).flatMap((q) => [[physicalQueueName(config.stage, q.name), q.url], [physicalQueueName(config.stage, q.name, true), q.deadLetterUrl]] as const));
   const restoredMessages = emulator ? await restoreSnapshot(sqs, snapshotPath, (name) => urlOf.get(name)) : 0;
-  const snapshot = async () => {
-    if (emulator) await saveSnapshot(snapshotPath, captureQueues(emulator, physicalNames));
+  // One save at a time: a tick and the shutdown's final save share the file.
+  let saving: Promise<void> = Promise.resolve();
+  const snapshot = () => {
+    saving = saving.catch(() => undefined).then(async () => {
+      if (emulator) await saveSnapshot(snapshotPath, captureQueues(emulator, physicalNames));
+    });
+    return saving;
   };
   const snapshots = setInterval(() => snapshot().catch((error: unknown) => options.onError?.('snapshot', error)), snapshotEveryMs);
 
