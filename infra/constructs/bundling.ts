@@ -23,7 +23,7 @@ export function lambdaDefaults(): Pick<NodejsFunctionProps, 'runtime' | 'archite
       sourcesContent: false,
       forceDockerBundling: false,
       // The local-only drivers load lazily and never run in Lambda; the SDK is bundled so its version is ours.
-      externalModules: ['@electric-sql/pglite', 'pg', 'pg-native', 'fauxqs'],
+      externalModules: ['@electric-sql/pglite', '@electric-sql/pglite-pgvector', 'pg', 'pg-native', 'fauxqs'],
       mainFields: ['module', 'main'],
       banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
     },

@@ -93,8 +93,13 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
       break;
     }
     case 'pglite': {
-      const [{ drizzle }, { PGlite }] = await Promise.all([import('drizzle-orm/pglite'), import('@electric-sql/pglite')]);
-      const client = await PGlite.create(target.dataDir);
+      const [{ drizzle }, { PGlite }, { vector }] = await Promise.all([
+        import('drizzle-orm/pglite'),
+        import('@electric-sql/pglite'),
+        import('@electric-sql/pglite-pgvector'),
+      ]);
+      // pgvector is offered as Aurora offers it; migration 0006 turns it on.
+      const client = await PGlite.create(target.dataDir, { extensions: { vector } });
       if (schemaName !== 'public') {
         await client.exec(`create schema if not exists ${schemaName}; set search_path to ${schemaName}`);
       }

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { hasPgvector, nearestEmbeddings } from '../../shared/ai/similarity.ts';
 import { aiTasks } from '../../shared/tasks/ai.ts';
 import { envelope, sendBodies } from '../support/consumer.ts';
 import { databaseKind } from '../support/database.ts';
@@ -70,9 +71,31 @@ describe(`AI tasks through the OpenAI SDK against a local double (${databaseKind
     await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(again)]);
     await finished(again.id);
 
-    const rows = await suite.db.database.rows<{ n: number; first: number[] }>(sql`select count(*)::int as n, (select vector from embeddings where user_id = 5 order by content limit 1) as first from embeddings where user_id = 5`);
+    const rows = await suite.db.database.rows<{ n: number; first: string }>(sql`select count(*)::int as n, (select vector::text from embeddings where user_id = 5 order by content limit 1) as first from embeddings where user_id = 5`);
     expect(rows[0]!.n).toBe(5);
-    expect(rows[0]!.first.map(Number)).toEqual([13, 0, 0.5]);
+    // pgvector prints `[13,0,0.5]`, a float8[] prints `{13,0,0.5}`.
+    expect(JSON.parse(rows[0]!.first.replace('{', '[').replace('}', ']'))).toEqual([13, 0, 0.5]);
+  });
+
+  it(`stores vectors as ${databaseKind === 'pglite' ? "pgvector's vector type" : 'double precision[] (this server has no pgvector)'} and finds a user's nearest chunks`, async () => {
+    const texts = ['a', 'bb', 'ccc', 'dddd'];
+    const mine = envelope('ai.generate_embeddings', { userId: 7, texts });
+    const theirs = envelope('ai.generate_embeddings', { userId: 8, texts: ['ddd'] });
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(mine), JSON.stringify(theirs)]);
+    await finished(mine.id);
+    await finished(theirs.id);
+
+    // PGlite ships pgvector, as Aurora does; Debian's PostgreSQL 15 here does not.
+    expect(await hasPgvector(suite.db.database)).toBe(databaseKind === 'pglite');
+    // The double embeds a text as [length, index in its request, 0.5].
+    const nearest = await nearestEmbeddings(suite.db.database, { userId: 7, vector: [3, 2, 0.5], model: 'text-embedding-3-small', limit: 3 });
+    expect(nearest.map((row) => row.content)).toEqual(['ccc', 'dddd', 'bb']);
+    expect(nearest[0]!.distance).toBeCloseTo(0, 6);
+    const cosine = (a: number[], b: number[]) => 1 - a.reduce((sum, x, i) => sum + x * b[i]!, 0) / (Math.hypot(...a) * Math.hypot(...b));
+    expect(nearest[1]!.distance).toBeCloseTo(cosine([4, 3, 0.5], [3, 2, 0.5]), 6);
+    expect(await nearestEmbeddings(suite.db.database, { userId: 7, vector: [3, 2, 0.5], model: 'another-model' })).toEqual([]);
+    expect(await nearestEmbeddings(suite.db.database, { userId: 7, vector: [3, 2], model: 'text-embedding-3-small' })).toEqual([]);
+    await expect(nearestEmbeddings(suite.db.database, { userId: 7, vector: [], model: 'text-embedding-3-small' })).rejects.toThrow(/non-empty/);
   });
 
   it("embeds a user's document in chunks, and only that user's", async () => {
