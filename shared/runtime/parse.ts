@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
+import { base64KombuMessage, celeryToEnvelope, isKombuMessage } from '../envelope/celery.ts';
 import { envelopeV1, taskId, type Envelope } from '../envelope/envelope.ts';
 import type { TaskImplementation } from './task.ts';
 import type { TaskDefinition } from '../catalogue/index.ts';
@@ -58,7 +59,14 @@ export function parseMessage(record: SQSRecord, directory: TaskDirectory): Parse
   try {
     json = parseJson(record.body);
   } catch (error) {
-    return reject(record, {}, `invalid JSON: ${(error as Error).message}`);
+    json = base64KombuMessage(record.body, parseJson);
+    if (json === undefined) return reject(record, {}, `invalid JSON: ${(error as Error).message}`);
+  }
+  if (isKombuMessage(json)) {
+    // A Celery producer during a migration: mapped to an envelope, then checked like any other.
+    const celery = celeryToEnvelope(json, { sentAt: sentAt(record), parseJson, payloadSchema: (task) => payloadSchema(directory, task) });
+    if (!celery.ok) return reject(record, celery.known, `invalid Celery message: ${celery.reason}`);
+    json = celery.envelope;
   }
   const loose = looseEnvelope.safeParse(json);
   const known = loose.success ? loose.data : {};
@@ -73,6 +81,17 @@ export function parseMessage(record: SQSRecord, directory: TaskDirectory): Parse
     return reject(record, known, `invalid payload for ${implementation.definition.name}: ${summarise(payload.error)}`);
   }
   return { ok: true, envelope: envelope.data, implementation, payload: payload.data };
+}
+
+/** When SQS received the message: a Celery message's `createdAt`. */
+function sentAt(record: SQSRecord): string {
+  const ms = Number(record.attributes.SentTimestamp);
+  return new Date(Number.isFinite(ms) && ms > 0 ? ms : Date.now()).toISOString();
+}
+
+function payloadSchema(directory: TaskDirectory, task: string): z.ZodType | string {
+  const implementation = directory.resolve(task);
+  return typeof implementation === 'string' ? implementation : implementation.definition.payload;
 }
 
 /**
