@@ -16,10 +16,11 @@ import { EventSourcePoller, type InvocationReport, type SqsHandler } from './pol
 import { provisionQueues, type ProvisionedQueue } from './queues.ts';
 import { LocalScheduler } from './scheduler.ts';
 import { captureQueues, restoreSnapshot, saveSnapshot } from './snapshot.ts';
+import { startSqsQueryProtocol } from './sqs-query-protocol.ts';
 import { startWebhookServer } from './webhook-server.ts';
 
 export interface LocalCloudOptions {
-  /** Port of the embedded SQS+S3 emulator (0 picks a free one); ignored with `AWS_ENDPOINT_URL`. @default 4566 */
+  /** Port of the embedded SQS+S3 endpoint, SQS over the JSON and query protocols (0 picks a free one); ignored with `AWS_ENDPOINT_URL`. @default 4566 */
   readonly port?: number;
   /** The dashboard and the CLI's API (Flower's port). @default 5555 */
   readonly dashboardPort?: number;
@@ -58,8 +59,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   // The handler modules configure themselves from the process environment, as in Lambda.
   const env = process.env;
   const external = env.AWS_ENDPOINT_URL;
-  const emulator = external ? undefined : await startFauxqs({ port: options.port ?? 4566, logger: false });
-  const endpoint = external ?? `http://127.0.0.1:${emulator!.port}`;
+  // fauxqs speaks SQS's JSON protocol only: it sits on a free port behind a front that also accepts the query protocol.
+  const emulator = external ? undefined : await startFauxqs({ port: 0, logger: false });
+  const front = emulator ? await startSqsQueryProtocol({ port: options.port ?? 4566, upstreamPort: emulator.port }) : undefined;
+  const endpoint = external ?? front!.url;
 
   const dataDir = resolve(options.dataDir ?? '.local');
   await mkdir(dataDir, { recursive: true });
@@ -170,6 +173,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       await snapshot();
       sqs.destroy();
       await closeSharedDatabases();
+      await front?.stop();
       await emulator?.stop();
     },
   };

@@ -10,6 +10,7 @@ import { startLocalCloud } from './cloud.ts';
 
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const started = performance.now();
+const embedded = !process.env.AWS_ENDPOINT_URL;
 const cloud = await startLocalCloud({
   port: port('LOCAL_CLOUD_PORT', 4566),
   dashboardPort: port('DASHBOARD_PORT', 5555),
@@ -23,7 +24,8 @@ const queueList = Object.values(cloud.queues).map((queue) => `${queue.name}=${qu
 console.log(
   `local cloud ready in ${((performance.now() - started) / 1000).toFixed(1)} s · dashboard ${cloud.dashboardUrl} · SQS+S3 ${cloud.endpoint} · ` +
     `Stripe webhook ${cloud.webhookUrl} · bucket ${cloud.bucket} · ${queueList} · results in ${cloud.database}` +
-    `${cloud.restoredMessages ? ` · ${cloud.restoredMessages} queued messages restored` : ''} · Ctrl-C stops`,
+    `${cloud.restoredMessages ? ` · ${cloud.restoredMessages} queued messages restored` : ''}` +
+    `${embedded ? ' · SQS over the JSON and query protocols' : ''} · Ctrl-C stops`,
 );
 
 let stopping = false;
