@@ -27,6 +27,11 @@ export class SoftTimeLimitExceeded extends TaskError {
   override name = 'SoftTimeLimitExceeded';
 }
 
+/** The task was revoked while it ran and gave up at its next check (Celery's `TaskRevokedError`). */
+export class TaskRevokedError extends TaskError {
+  override name = 'TaskRevokedError';
+}
+
 /** A message the runtime cannot even start: bad JSON, envelope or payload, unknown task. */
 export class InvalidMessageError extends PermanentError {
   override name = 'InvalidMessageError';

@@ -46,6 +46,28 @@ export interface TaskDefinition<
   readonly timeLimitSeconds: number;
   /** Tasks this one sends; its consumer is allowed to send to their queues. @default [] */
   readonly enqueues?: readonly string[];
+  /**
+   * Celery's `rate_limit`, e.g. `"60/m"`: at most this many starts per second, minute or
+   * hour across every consumer. An over-limit message waits without spending an attempt.
+   */
+  readonly rateLimit?: string;
+}
+
+export interface RateLimit {
+  readonly perSecond: number;
+  /** Starts allowed at once after a quiet spell: one second's worth, and at least one. */
+  readonly burst: number;
+}
+
+const rateUnits = { s: 1, m: 60, h: 3600 } as const;
+
+/** Reads a Celery rate limit (`"10/s"`, `"60/m"`, `"100/h"`); undefined when malformed. */
+export function parseRateLimit(text: string): RateLimit | undefined {
+  const match = /^(\d+(?:\.\d+)?)\/([smh])$/.exec(text);
+  if (!match) return undefined;
+  const perSecond = Number(match[1]) / rateUnits[match[2] as keyof typeof rateUnits];
+  if (!(perSecond > 0)) return undefined;
+  return { perSecond, burst: Math.max(1, Math.floor(perSecond)) };
 }
 
 export interface ScheduleDefinition {

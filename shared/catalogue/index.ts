@@ -1,11 +1,11 @@
-import type { QueueDefinition, ScheduleDefinition, TaskDefinition } from './define.ts';
+import { parseRateLimit, type QueueDefinition, type ScheduleDefinition, type TaskDefinition } from './define.ts';
 import { deriveQueueSettings, type QueueSettings } from './derive.ts';
 import { queues, queueNames, type QueueName } from './queues.ts';
 import { schedules } from './schedules.ts';
 import { tasks, type TaskName, type TaskPayload } from './tasks.ts';
 
-export type { QueueDefinition, RetryPolicy, ScheduleDefinition, TaskDefinition } from './define.ts';
-export { defineQueue, defineTask } from './define.ts';
+export type { QueueDefinition, RateLimit, RetryPolicy, ScheduleDefinition, TaskDefinition } from './define.ts';
+export { defineQueue, defineTask, parseRateLimit } from './define.ts';
 export {
   deadLetterQueueAttributes,
   deriveQueueSettings,
@@ -80,6 +80,9 @@ export function catalogueErrors(
       errors.push(`task ${key}: back-off needs 0 < base ≤ max`);
     }
     if (backoffMaxSeconds > 43_200) errors.push(`task ${key}: backoffMaxSeconds exceeds SQS's 12 h visibility limit`);
+    if (task.rateLimit !== undefined && !parseRateLimit(task.rateLimit)) {
+      errors.push(`task ${key}: rateLimit must look like "10/s", "60/m" or "100/h"`);
+    }
     for (const target of task.enqueues ?? []) {
       if (!catalogue.tasks[target]) errors.push(`task ${key}: enqueues unknown task ${target}`);
     }

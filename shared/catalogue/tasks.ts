@@ -15,6 +15,13 @@ const retry = {
 /** The seed's `task_soft_time_limit` and `task_time_limit`. */
 const limits = { softTimeLimitSeconds: 240, timeLimitSeconds: 300 } as const;
 
+/**
+ * The seed's practice: rate-limit calls to external APIs. These hold across every
+ * consumer. OpenAI's request limits are per organisation and tier; Stripe allows 100
+ * operations a second in live mode, and the web app needs the other half.
+ */
+const rateLimits = { openai: '300/m', stripe: '50/s' } as const;
+
 const userId = z.int().positive().describe('DataCleanup Pro user id');
 const noArguments = z.strictObject({});
 
@@ -51,6 +58,7 @@ export const tasks = {
       options: z.record(z.string(), z.json()).optional(),
     }),
     retry: retry.ai,
+    rateLimit: rateLimits.openai,
     ...limits,
   }),
   'ai.generate_embeddings': defineTask({
@@ -63,6 +71,7 @@ export const tasks = {
       z.strictObject({ userId, texts: z.array(z.string().min(1)).min(1).max(2048) }),
     ]),
     retry: retry.ai,
+    rateLimit: rateLimits.openai,
     ...limits,
   }),
 
@@ -110,6 +119,7 @@ export const tasks = {
     description: "Reads a user's subscriptions from Stripe and stores them",
     payload: z.strictObject({ userId }),
     retry: retry.billing,
+    rateLimit: rateLimits.stripe,
     ...limits,
   }),
   'billing.send_invoice': defineTask({
@@ -119,6 +129,7 @@ export const tasks = {
     description: 'Sends a Stripe invoice to its customer',
     payload: z.strictObject({ invoiceId: z.string().min(1) }),
     retry: retry.billing,
+    rateLimit: rateLimits.stripe,
     ...limits,
   }),
   'billing.process_refund': defineTask({
@@ -132,6 +143,7 @@ export const tasks = {
       reason: z.enum(['duplicate', 'fraudulent', 'requested_by_customer']),
     }),
     retry: retry.billing,
+    rateLimit: rateLimits.stripe,
     ...limits,
   }),
 } as const satisfies Record<string, TaskDefinition>;

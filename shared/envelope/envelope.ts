@@ -12,6 +12,23 @@ export const taskId = z
   .max(128)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'letters, digits and _ . : - only');
 
+/** A payload field name that receives the previous result. */
+const fieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a field name');
+
+/** A task to send later (Celery's signature): its id is fixed when the workflow is built, so sending it twice runs it once. */
+export const signature = z
+  .strictObject({
+    id: taskId,
+    task: z.string().min(1).max(200),
+    payload: z.record(z.string(), z.json()),
+    resultAs: fieldName
+      .optional()
+      .describe('put the previous result in this payload field; without it an object result is merged under the payload'),
+  })
+  .meta({ id: 'TaskSignature' });
+
+export type Signature = z.infer<typeof signature>;
+
 /** Envelope v1: the SQS message body every producer sends. Unknown fields are rejected. */
 export const envelopeV1 = z
   .strictObject({
@@ -29,6 +46,17 @@ export const envelopeV1 = z
       .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
       .optional()
       .describe('W3C trace context of the producer'),
+    chain: z.array(signature).min(1).max(100).optional().describe('tasks to run after this one succeeds, in order, each given the result before it'),
+    group: z
+      .strictObject({
+        id: taskId,
+        index: z.int().min(0),
+        size: z.int().min(1).max(10_000),
+        callback: signature.optional().describe("a chord's callback: sent once, when every member has succeeded, with their results in order"),
+      })
+      .refine((group) => group.index < group.size, 'index must be below size')
+      .optional()
+      .describe('this task is member `index` of a group of `size`'),
   })
   .meta({ id: 'EnvelopeV1', title: 'DataCleanup Pro task envelope, version 1' });
 

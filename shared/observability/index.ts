@@ -12,6 +12,10 @@ export const taskMetrics = {
   retried: 'TaskRetried',
   rejected: 'TaskRejected',
   duplicate: 'TaskDuplicate',
+  /** Revoked before or while running, or expired at pick-up (the seed's `task_revoked` handler). */
+  revoked: 'TaskRevoked',
+  /** Held back by the task's rate limit, without spending an attempt. */
+  throttled: 'TaskThrottled',
   duration: 'TaskDuration',
   attempts: 'TaskAttempts',
 } as const;

@@ -17,6 +17,9 @@ export interface SendOptions {
   readonly rootId?: string;
 }
 
+/** What a workflow adds to a member's envelope. */
+export type WorkflowFields = Pick<Envelope, 'chain' | 'group'>;
+
 export class UnknownTaskError extends PermanentError {
   override name = 'UnknownTaskError';
 }
@@ -43,14 +46,26 @@ export interface TaskMessage {
   readonly envelope: Envelope;
   /** SQS `DelaySeconds` (at most 900); a later ETA is honoured by the consumer. */
   readonly delaySeconds: number;
+  /** Seconds from now until the ETA (0 when none): beyond 900 a producer may use EventBridge Scheduler. */
+  readonly waitSeconds: number;
   readonly body: string;
 }
 
 /** Checks the payload against the task's schema and builds the message, without sending it. */
-export function buildTaskMessage(name: string, payload: unknown, options: SendOptions = {}, now = new Date()): TaskMessage {
-  const task = resolveTask(name);
+export function buildTaskMessage(
+  name: string,
+  payload: unknown,
+  options: SendOptions = {},
+  now = new Date(),
+  resolve: (name: string) => TaskDefinition = resolveTask,
+  workflow: Partial<WorkflowFields> = {},
+): TaskMessage {
+  const task = resolve(name);
   const checked = task.payload.safeParse(payload);
   if (!checked.success) throw new InvalidPayloadError(`invalid payload for ${task.name}: ${z.prettifyError(checked.error)}`);
+  if (options.countdown !== undefined && !(Number.isFinite(options.countdown) && options.countdown >= 0)) {
+    throw new InvalidPayloadError('countdown must be a number of seconds ≥ 0');
+  }
   const eta = options.eta !== undefined ? new Date(options.eta) : options.countdown ? new Date(now.getTime() + options.countdown * 1000) : undefined;
   if (eta && Number.isNaN(eta.getTime())) throw new InvalidPayloadError('eta is not a valid time');
   const expires = options.expires !== undefined ? new Date(options.expires) : undefined;
@@ -61,11 +76,13 @@ export function buildTaskMessage(name: string, payload: unknown, options: SendOp
     ...(expires ? { expires: expires.toISOString() } : {}),
     ...(options.parentId ? { parentId: options.parentId } : {}),
     ...(options.rootId ? { rootId: options.rootId } : {}),
+    ...(workflow.chain?.length ? { chain: workflow.chain } : {}),
+    ...(workflow.group ? { group: workflow.group } : {}),
   });
   const body = JSON.stringify(envelope);
   assertMessageFits(body);
-  const delaySeconds = eta ? Math.min(sqsLimits.maxDelaySeconds, Math.max(0, Math.ceil((eta.getTime() - now.getTime()) / 1000))) : 0;
-  return { queue: task.queue as QueueName, envelope, delaySeconds, body };
+  const waitSeconds = eta ? Math.max(0, Math.ceil((eta.getTime() - now.getTime()) / 1000)) : 0;
+  return { queue: task.queue as QueueName, envelope, delaySeconds: Math.min(sqsLimits.maxDelaySeconds, waitSeconds), waitSeconds, body };
 }
 
 /** Sends a task with a plain SQS `SendMessage`, as any other service may. */

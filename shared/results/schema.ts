@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { check, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** Celery's task states, kept as text with a check (drizzle sends enums uncast over the Data API). */
 export const taskStatuses = ['PENDING', 'STARTED', 'RETRY', 'SUCCESS', 'FAILURE', 'REVOKED'] as const;
@@ -25,8 +25,12 @@ export const taskResults = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'string' }),
     dateDone: timestamp('date_done', { withTimezone: true, mode: 'string' }),
     runtimeMs: integer('runtime_ms'),
+    /** The group (or chord header) this task belongs to, and its place in the group's result list. */
+    groupId: text('group_id'),
+    groupIndex: integer('group_index'),
   },
   (table) => [
+    index('task_results_group_idx').on(table.groupId, table.groupIndex),
     index('task_results_date_done_idx').on(table.dateDone),
     index('task_results_status_idx').on(table.status),
     index('task_results_name_created_idx').on(table.name, table.createdAt),
@@ -52,3 +56,28 @@ export const taskAttempts = pgTable(
   },
   (table) => [primaryKey({ columns: [table.taskId, table.attempt] })],
 );
+
+/**
+ * A chord's counter: members that have succeeded. Each member's move to SUCCESS happens
+ * once (the write is fenced by its attempt), and it adds one here in the same statement,
+ * so exactly one member sees the count reach `size` and sends the callback.
+ */
+export const chordCounters = pgTable('chord_counters', {
+  groupId: text('group_id').primaryKey(),
+  size: integer('size').notNull(),
+  succeeded: integer('succeeded').notNull().default(0),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  completedAt: timestamp('completed_at', { withTimezone: true, mode: 'string' }),
+});
+
+/** Token buckets of the tasks with a rate limit, shared by every consumer (Celery's `rate_limit`, made global). */
+export const rateLimitBuckets = pgTable('rate_limit_buckets', {
+  task: text('task').primaryKey(),
+  /** The limit as last applied; a changed catalogue takes effect at the next take. */
+  perSecond: doublePrecision('per_second').notNull(),
+  burst: doublePrecision('burst').notNull(),
+  tokens: doublePrecision('tokens').notNull(),
+  refilledAt: timestamp('refilled_at', { withTimezone: true, mode: 'string' }).notNull(),
+  /** Tokens the last statement granted, so it can return them. */
+  granted: integer('granted').notNull().default(0),
+});

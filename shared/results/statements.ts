@@ -9,6 +9,11 @@ export interface ClaimRequest {
   readonly queue: string;
   readonly payload: unknown;
   readonly createdAt: string;
+  /** Membership of a group, recorded so the group's results can be read in order. */
+  readonly groupId?: string;
+  readonly groupIndex?: number;
+  /** Return the result when the task already succeeded: a workflow's next step is sent again. */
+  readonly wantsResult?: boolean;
 }
 
 export interface ClaimResult {
@@ -18,6 +23,8 @@ export interface ClaimResult {
   readonly attemptBase: number | null;
   /** The row's status before the claim, when it existed. */
   readonly priorStatus: TaskStatus | null;
+  /** The stored result of a task that already succeeded, when the request wanted it. */
+  readonly priorResult: unknown;
 }
 
 /**
@@ -33,23 +40,26 @@ export async function claimTasks(
 ): Promise<ClaimResult[]> {
   if (requests.length === 0) return [];
   const input = JSON.stringify(requests.map((r) => ({ ...r, payload: storablePayload(r.payload) })));
-  const rows = await database.rows<{ id: string; attempts: number | null; attempt_base: number | null; prior_status: TaskStatus | null }>(sql`
+  const rows = await database.rows<{ id: string; attempts: number | null; attempt_base: number | null; prior_status: TaskStatus | null; prior_result: string | null }>(sql`
     with input as (
       select * from jsonb_to_recordset(${input}::jsonb)
-        as x(id text, name text, queue text, payload jsonb, "createdAt" timestamptz)
+        as x(id text, name text, queue text, payload jsonb, "createdAt" timestamptz, "groupId" text, "groupIndex" int, "wantsResult" boolean)
     ),
     prior as (
-      select r.id, r.status from task_results r join input i on i.id = r.id
+      select r.id, r.status, case when i."wantsResult" and r.status = 'SUCCESS' then r.result end as result
+      from task_results r join input i on i.id = r.id
     ),
     claimed as (
-      insert into task_results as r (id, name, queue, status, payload, attempts, attempt_base, created_at, started_at)
-      select id, name, queue, 'STARTED', payload, 1, 0, "createdAt", now() from input
+      insert into task_results as r (id, name, queue, status, payload, attempts, attempt_base, created_at, started_at, group_id, group_index)
+      select id, name, queue, 'STARTED', payload, 1, 0, "createdAt", now(), "groupId", "groupIndex" from input
       on conflict (id) do update set
         status = 'STARTED',
         attempts = r.attempts + 1,
         attempt_base = case when r.status = 'FAILURE' then r.attempts else r.attempt_base end,
         started_at = now(),
-        date_done = null
+        date_done = null,
+        group_id = coalesce(r.group_id, excluded.group_id),
+        group_index = coalesce(r.group_index, excluded.group_index)
       where r.status in ('PENDING', 'RETRY', 'FAILURE')
          or (r.status = 'STARTED' and r.started_at < now() - ${leaseSeconds}::int * interval '1 second')
       returning r.id, r.attempts, r.attempt_base
@@ -64,7 +74,7 @@ export async function claimTasks(
       select id, attempts, 'STARTED', now() from claimed
       on conflict (task_id, attempt) do update set status = 'STARTED', started_at = now(), finished_at = null, error = null
     )
-    select i.id, c.attempts, c.attempt_base, p.status as prior_status
+    select i.id, c.attempts, c.attempt_base, p.status as prior_status, p.result::text as prior_result
     from input i
     left join claimed c on c.id = i.id
     left join prior p on p.id = i.id`);
@@ -73,6 +83,7 @@ export async function claimTasks(
     attempts: row.attempts === null ? null : Number(row.attempts),
     attemptBase: row.attempt_base === null ? null : Number(row.attempt_base),
     priorStatus: row.prior_status,
+    priorResult: row.prior_result === null ? undefined : JSON.parse(row.prior_result),
   }));
 }
 
@@ -91,16 +102,25 @@ export interface TaskOutcomeRow {
   /** For messages that never started (rejected at pick-up). */
   readonly payload?: unknown;
   readonly createdAt?: string;
+  /** A chord member: its SUCCESS counts towards the chord's callback. */
+  readonly chord?: { readonly groupId: string; readonly size: number };
+}
+
+export interface FinishResult {
+  /** Fenced writes that did not apply, with the status the task has instead. */
+  readonly superseded: ReadonlyMap<string, TaskStatus>;
+  /** Chords whose last member succeeded in this statement: their callbacks are due, once. */
+  readonly completedChords: ReadonlySet<string>;
 }
 
 /**
- * Records a batch's outcomes, and closes their attempt rows, in one statement. Claimed tasks are fenced by their attempt
- * number, so a late write from an attempt that lost its lease changes nothing; rejected
- * messages are upserted without overwriting a task that succeeded or is running.
- * Returns the ids whose fenced write did not apply.
+ * Records a batch's outcomes, closes their attempt rows and counts chord members, in one
+ * statement. Claimed tasks are fenced by their attempt number, so a late write from an
+ * attempt that lost its lease changes nothing; rejected messages are upserted without
+ * overwriting a task that succeeded or is running.
  */
-export async function finishTasks(database: Database, outcomes: readonly TaskOutcomeRow[]): Promise<Set<string>> {
-  if (outcomes.length === 0) return new Set();
+export async function finishTasks(database: Database, outcomes: readonly TaskOutcomeRow[]): Promise<FinishResult> {
+  if (outcomes.length === 0) return { superseded: new Map(), completedChords: new Set() };
   const input = JSON.stringify(
     outcomes.map((o) => ({
       ...o,
@@ -108,13 +128,16 @@ export async function finishTasks(database: Database, outcomes: readonly TaskOut
       payload: o.payload === undefined ? null : storablePayload(o.payload),
       error: o.error === undefined ? null : clip(o.error, maxErrorLength),
       traceback: o.traceback === undefined ? null : clip(o.traceback, maxTracebackLength),
+      chordId: o.chord?.groupId ?? null,
+      chordSize: o.chord?.size ?? null,
+      chord: undefined,
     })),
   );
-  const rows = await database.rows<{ id: string }>(sql`
+  const rows = await database.rows<{ kind: 'superseded' | 'chord'; id: string; status: TaskStatus | null }>(sql`
     with input as (
       select * from jsonb_to_recordset(${input}::jsonb)
         as x(id text, name text, queue text, status text, result jsonb, error text, traceback text,
-             "runtimeMs" int, fence int, payload jsonb, "createdAt" timestamptz)
+             "runtimeMs" int, fence int, payload jsonb, "createdAt" timestamptz, "chordId" text, "chordSize" int)
     ),
     finished as (
       update task_results r set
@@ -141,10 +164,85 @@ export async function finishTasks(database: Database, outcomes: readonly TaskOut
         status = excluded.status, error = excluded.error, traceback = excluded.traceback, date_done = excluded.date_done
       where r.status not in ('SUCCESS', 'STARTED')
       returning r.id
+    ),
+    chord_increments as (
+      select i."chordId" as group_id, max(i."chordSize") as size, count(*)::int as added
+      from finished f join input i on i.id = f.id
+      where i.status = 'SUCCESS' and i."chordId" is not null
+      group by i."chordId"
+    ),
+    chords as (
+      -- The row lock serialises concurrent members: exactly one statement sees the count reach the size.
+      insert into chord_counters as c (group_id, size, succeeded)
+      select group_id, size, added from chord_increments
+      on conflict (group_id) do update set succeeded = c.succeeded + excluded.succeeded,
+        completed_at = case when c.succeeded + excluded.succeeded >= c.size then coalesce(c.completed_at, now()) end
+      returning c.group_id, c.size, c.succeeded
     )
-    select i.id from input i
-    where i.fence is not null and i.id not in (select id from finished)`);
-  return new Set(rows.map((row) => row.id));
+    select 'superseded' as kind, i.id, r.status from input i left join task_results r on r.id = i.id
+    where i.fence is not null and i.id not in (select id from finished)
+    union all
+    select 'chord', c.group_id, null from chords c join chord_increments n on n.group_id = c.group_id
+    where c.succeeded >= c.size and c.succeeded - n.added < c.size`);
+  return {
+    superseded: new Map(rows.filter((row) => row.kind === 'superseded').map((row) => [row.id, row.status ?? 'PENDING'])),
+    completedChords: new Set(rows.filter((row) => row.kind === 'chord').map((row) => row.id)),
+  };
+}
+
+/** Which of these running tasks have been revoked since they started. */
+export async function revokedAmong(database: Database, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await database.rows<{ id: string }>(sql`
+    select id from task_results where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)) and status = 'REVOKED'`);
+  return rows.map((row) => row.id);
+}
+
+/** The results of a group's members, in member order. */
+export async function groupResults(database: Database, groupId: string): Promise<{ id: string; status: TaskStatus; result: unknown }[]> {
+  const rows = await database.rows<{ id: string; status: TaskStatus; result: string | null }>(sql`
+    select id, status, result::text as result from task_results where group_id = ${groupId} order by group_index`);
+  return rows.map((row) => ({ id: row.id, status: row.status, result: row.result === null ? null : JSON.parse(row.result) }));
+}
+
+/** Whether a chord's every member has succeeded (for re-sending a callback whose first send was lost). */
+export async function chordCompleted(database: Database, groupId: string): Promise<boolean> {
+  const [row] = await database.rows<{ completed: boolean }>(sql`
+    select completed_at is not null as completed from chord_counters where group_id = ${groupId}`);
+  return row?.completed ?? false;
+}
+
+export interface RateRequest {
+  readonly task: string;
+  readonly wanted: number;
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+/**
+ * Takes start tokens from each task's bucket, in one statement: refills by the time
+ * elapsed, grants what is there (up to what is wanted) and returns the grants. The
+ * bucket's row lock makes the limit hold across every consumer.
+ */
+export async function takeRateTokens(database: Database, requests: readonly RateRequest[]): Promise<Map<string, number>> {
+  if (requests.length === 0) return new Map();
+  const rows = await database.rows<{ task: string; granted: number }>(sql`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(requests)}::jsonb)
+        as x(task text, wanted int, "perSecond" float8, burst float8)
+    )
+    insert into rate_limit_buckets as b (task, per_second, burst, tokens, refilled_at, granted)
+    select task, "perSecond", burst, burst - least(wanted, floor(burst)), now(), least(wanted, floor(burst)) from input
+    on conflict (task) do update set
+      per_second = excluded.per_second,
+      burst = excluded.burst,
+      -- excluded.granted is min(wanted, burst), and what is available never exceeds the burst.
+      granted = least(excluded.granted, floor(least(excluded.burst, b.tokens + extract(epoch from now() - b.refilled_at) * excluded.per_second))),
+      tokens = least(excluded.burst, b.tokens + extract(epoch from now() - b.refilled_at) * excluded.per_second)
+        - least(excluded.granted, floor(least(excluded.burst, b.tokens + extract(epoch from now() - b.refilled_at) * excluded.per_second))),
+      refilled_at = now()
+    returning b.task, b.granted`);
+  return new Map(rows.map((row) => [row.task, Number(row.granted)]));
 }
 
 /** Rows stay well inside the Data API's 64 KB per row when read back. */

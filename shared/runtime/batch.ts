@@ -2,16 +2,27 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
-import type { QueueDefinition } from '../catalogue/index.ts';
-import { describeError, PermanentError, RetryLaterError } from '../errors.ts';
+import { parseRateLimit, type QueueDefinition, type QueueName, type RateLimit } from '../catalogue/index.ts';
+import type { Envelope } from '../envelope/envelope.ts';
+import { describeError, PermanentError, RetryLaterError, TaskRevokedError } from '../errors.ts';
 import { MetricUnit, taskMetrics } from '../observability/index.ts';
 import type { Database } from '../results/database.ts';
 import { createServices, type TaskServices } from '../services.ts';
-import { claimTasks, finishTasks, type ClaimResult, type TaskOutcomeRow } from '../results/statements.ts';
+import {
+  chordCompleted,
+  claimTasks,
+  finishTasks,
+  groupResults,
+  revokedAmong,
+  takeRateTokens,
+  type ClaimResult,
+  type TaskOutcomeRow,
+} from '../results/statements.ts';
 import { outageDelaySeconds, retryDelaySeconds } from './backoff.ts';
 import { executeTask } from './execute.ts';
 import { parseMessage, type ParsedMessage, type RejectedMessage, type TaskDirectory } from './parse.ts';
-import { delayMessages, sendToDeadLetterQueue, type DeadLetter } from './queue-actions.ts';
+import { delayMessages, sendMessages, sendToDeadLetterQueue, type DeadLetter } from './queue-actions.ts';
+import { abandonedByFailure, chordCallback, hasFollowUps, nextInChain, type FollowUp } from './workflow.ts';
 
 export interface ConsumerSettings {
   readonly queue: QueueDefinition;
@@ -27,6 +38,10 @@ export interface ConsumerSettings {
   readonly random?: () => number;
   /** The SaaS clients tasks use. @default built from the environment */
   readonly services?: TaskServices;
+  /** Where a workflow's next steps go, by queue; this consumer's own queue is known anyway. */
+  readonly queueUrls?: Partial<Record<QueueName, string>>;
+  /** How often running tasks are checked for revocation. @default 5000 */
+  readonly revocationCheckMs?: number;
 }
 
 /** What becomes of a message once its batch is recorded. */
@@ -43,6 +58,12 @@ interface Outcome {
   readonly row?: TaskOutcomeRow;
   /** What to log and count once the row is recorded. */
   readonly report?: Report;
+  /** Workflow tasks that will never run because this one did not succeed. */
+  readonly abandoned?: readonly TaskOutcomeRow[];
+  /** Messages to send once the row is recorded: a chain's next step, a chord's callback. */
+  readonly followUps?: readonly FollowUp[];
+  /** A chord member's envelope: the callback is sent if this write completes the chord. */
+  readonly chordMember?: Envelope;
 }
 
 interface Report {
@@ -57,7 +78,7 @@ interface Report {
 
 type Plan =
   | RejectedMessage
-  | (ParsedMessage & { readonly duplicateInBatch: boolean });
+  | (ParsedMessage & { readonly duplicateInBatch: boolean; readonly timing: 'due' | 'early' | 'expired' });
 
 /** Raised per record so the batch processor reports it in `batchItemFailures`. */
 class RecordNotDone extends Error {
@@ -81,7 +102,10 @@ export class BatchRun {
   readonly #plans = new Map<SQSRecord, Plan>();
   readonly #outcomes = new Map<SQSRecord, Outcome>();
   readonly #finished = Promise.withResolvers<Map<SQSRecord, boolean>>();
-  #claims: Promise<Map<string, ClaimResult> | Error> | undefined;
+  #claims: Promise<Claims | Error> | undefined;
+  /** Running tasks by id, for revocation; checked while any runs. */
+  readonly #running = new Map<string, AbortController>();
+  #revocationWatch: NodeJS.Timeout | undefined;
   #pending: number;
 
   constructor(settings: ConsumerSettings, records: readonly SQSRecord[], context: Pick<Context, 'getRemainingTimeInMillis'>) {
@@ -96,9 +120,12 @@ export class BatchRun {
     // One row per id in each statement: later copies of a task are duplicates, and a
     // rejected message whose id another message of the batch uses is recorded under its SQS id.
     const seen = new Set<string>();
+    const now = Date.now();
     for (const [record, message] of parsed) {
       if (!message.ok) continue;
-      this.#plans.set(record, { ...message, duplicateInBatch: seen.has(message.envelope.id) });
+      const { eta, expires } = message.envelope;
+      const timing = expires && Date.parse(expires) <= now ? 'expired' : eta && Date.parse(eta) > now ? 'early' : 'due';
+      this.#plans.set(record, { ...message, duplicateInBatch: seen.has(message.envelope.id), timing });
       seen.add(message.envelope.id);
     }
     for (const [record, message] of parsed) {
@@ -140,27 +167,41 @@ export class BatchRun {
     if (plan.duplicateInBatch) {
       return { step: { kind: 'ack' }, report: { level: 'info', message: 'duplicate delivery in one batch acknowledged', task: task.name, metric: taskMetrics.duplicate, fields } };
     }
-    const now = Date.now();
-    if (envelope.expires && Date.parse(envelope.expires) <= now) {
+    if (plan.timing === 'expired') {
       return {
         step: { kind: 'ack' },
         row: { id: envelope.id, name: task.name, queue, status: 'REVOKED', error: 'expired', payload: envelope.payload, createdAt: envelope.createdAt },
-        report: { level: 'warn', message: 'task revoked: expired', task: task.name, fields: { ...fields, expires: envelope.expires } },
+        report: { level: 'warn', message: 'task revoked: expired', task: task.name, metric: taskMetrics.revoked, fields: { ...fields, expires: envelope.expires } },
+        abandoned: abandonedByFailure(this.#lookup, envelope, `revoked: expired at ${envelope.expires}`),
       };
     }
-    if (envelope.eta && Date.parse(envelope.eta) > now) {
-      return { step: { kind: 'delay', seconds: Math.ceil((Date.parse(envelope.eta) - now) / 1000) } };
+    if (plan.timing === 'early') {
+      // Beyond SQS's 15-minute delay the message comes back as often as it must (at most 12 h apart).
+      return { step: { kind: 'delay', seconds: Math.ceil((Date.parse(envelope.eta!) - Date.now()) / 1000) } };
     }
 
     const claims = await (this.#claims ??= this.#claimAll());
     if (claims instanceof Error) return { step: { kind: 'delay', seconds: this.#outageDelay(record) } };
-    const claim = claims.get(envelope.id);
+    const throttled = claims.throttled.get(record);
+    if (throttled !== undefined) {
+      return { step: { kind: 'delay', seconds: throttled }, report: { level: 'info', message: 'rate limit reached; the task waits without spending an attempt', task: task.name, metric: taskMetrics.throttled, fields: { ...fields, rateLimit: task.rateLimit, retryInSeconds: throttled } } };
+    }
+    const claim = claims.byId.get(envelope.id);
     if (!claim || claim.attempts === null || claim.attemptBase === null) {
       if (claim?.priorStatus === 'SUCCESS') {
-        return { step: { kind: 'ack' }, report: { level: 'info', message: 'task already succeeded; duplicate delivery acknowledged', task: task.name, metric: taskMetrics.duplicate, fields } };
+        return {
+          step: { kind: 'ack' },
+          report: { level: 'info', message: 'task already succeeded; duplicate delivery acknowledged', task: task.name, metric: taskMetrics.duplicate, fields },
+          // A first delivery may have recorded its success and lost its follow-ups; they are idempotent by id, so send again.
+          ...(hasFollowUps(envelope) ? await this.#resentFollowUps(envelope, claim.priorResult) : {}),
+        };
       }
       if (claim?.priorStatus === 'REVOKED') {
-        return { step: { kind: 'ack' }, report: { level: 'warn', message: 'task revoked', task: task.name, fields } };
+        return {
+          step: { kind: 'ack' },
+          report: { level: 'warn', message: 'task revoked', task: task.name, metric: taskMetrics.revoked, fields },
+          abandoned: abandonedByFailure(this.#lookup, envelope, 'revoked'),
+        };
       }
       // Another consumer holds it; look again once its attempt must have ended.
       return { step: { kind: 'delay', seconds: Math.min(60, this.#settings.queue.timeoutSeconds) } };
@@ -172,40 +213,61 @@ export class BatchRun {
     const maxAttempts = task.retry.maxRetries + 1;
     if (attempt > maxAttempts) {
       const reason = `WorkerLostError: ${maxAttempts} attempts ended without an outcome (time-outs or crashes)`;
-      return this.#failure(base, attemptFields, task.name, reason, undefined, claim.attempts);
+      return this.#failure(base, attemptFields, envelope, task.name, reason, undefined, claim.attempts);
     }
 
     const logger = this.#settings.logger.createChild({ persistentKeys: attemptFields });
     const remaining = this.#deadline - Date.now();
-    const execution = await executeTask(
-      implementation,
-      payload,
-      { id: envelope.id, name: task.name, queue, attempt, maxRetries: task.retry.maxRetries, logger, envelope, database: await this.#settings.database(), services: this.#services },
-      {
-        softLimitMs: Math.min(task.softTimeLimitSeconds * 1000, remaining),
-        hardLimitMs: Math.min(task.timeLimitSeconds * 1000, remaining),
-      },
-    );
+    const revocation = new AbortController();
+    this.#running.set(envelope.id, revocation);
+    this.#watchRevocations();
+    let execution;
+    try {
+      execution = await executeTask(
+        implementation,
+        payload,
+        {
+          id: envelope.id,
+          name: task.name,
+          queue,
+          attempt,
+          maxRetries: task.retry.maxRetries,
+          logger,
+          envelope,
+          database: await this.#settings.database(),
+          services: this.#services,
+        },
+        {
+          softLimitMs: Math.min(task.softTimeLimitSeconds * 1000, remaining),
+          hardLimitMs: Math.min(task.timeLimitSeconds * 1000, remaining),
+          revocation: revocation.signal,
+        },
+      );
+    } finally {
+      this.#running.delete(envelope.id);
+    }
 
     let error: Error;
     if (execution.ok) {
       const result = jsonResult(execution.value);
-      if (result.ok) {
-        return {
-          step: { kind: 'ack' },
-          row: { ...base, status: 'SUCCESS', result: result.value, runtimeMs: execution.runtimeMs },
-          report: { level: 'info', message: 'task succeeded', task: task.name, metric: taskMetrics.succeeded, runtimeMs: execution.runtimeMs, attempts: claim.attempts, fields: { ...attemptFields, state: 'SUCCESS', runtimeMs: execution.runtimeMs } },
-        };
-      }
+      if (result.ok) return this.#success(base, attemptFields, envelope, task.name, result.value, execution.runtimeMs, claim.attempts);
       error = result.error;
     } else {
       error = execution.error;
     }
 
+    if (error instanceof TaskRevokedError) {
+      // The revocation already wrote REVOKED; this attempt only stops.
+      return {
+        step: { kind: 'ack' },
+        report: { level: 'warn', message: 'task revoked while running; it stopped at its next check', task: task.name, metric: taskMetrics.revoked, runtimeMs: execution.runtimeMs, fields: { ...attemptFields, state: 'REVOKED' } },
+        abandoned: abandonedByFailure(this.#lookup, envelope, 'revoked'),
+      };
+    }
     const retryable = !(error instanceof PermanentError) && attempt < maxAttempts;
     if (!retryable) {
       const reason = error instanceof PermanentError ? describeError(error) : `retries exhausted after ${attempt} attempts: ${describeError(error)}`;
-      return this.#failure({ ...base, runtimeMs: execution.runtimeMs }, attemptFields, task.name, reason, error.stack, claim.attempts);
+      return this.#failure({ ...base, runtimeMs: execution.runtimeMs }, attemptFields, envelope, task.name, reason, error.stack, claim.attempts);
     }
     const seconds = error instanceof RetryLaterError ? error.countdownSeconds : retryDelaySeconds(task.retry, attempt, this.#random);
     return {
@@ -215,39 +277,133 @@ export class BatchRun {
     };
   }
 
-  #failure(base: Pick<TaskOutcomeRow, 'id' | 'name' | 'queue' | 'fence' | 'runtimeMs'>, fields: Record<string, unknown>, task: string, reason: string, stack: string | undefined, attempts: number): Outcome {
+  #success(base: Pick<TaskOutcomeRow, 'id' | 'name' | 'queue' | 'fence'>, fields: Record<string, unknown>, envelope: Envelope, task: string, result: unknown, runtimeMs: number, attempts: number): Outcome {
+    const report: Report = { level: 'info', message: 'task succeeded', task, metric: taskMetrics.succeeded, runtimeMs, attempts, fields: { ...fields, state: 'SUCCESS', runtimeMs } };
+    const row: TaskOutcomeRow = { ...base, status: 'SUCCESS', result, runtimeMs, ...(envelope.group?.callback ? { chord: { groupId: envelope.group.id, size: envelope.group.size } } : {}) };
+    let next: FollowUp | undefined;
+    try {
+      next = nextInChain(this.#lookup, envelope, result);
+    } catch (error) {
+      // The task did its work; the chain cannot go on, and its remaining steps say why.
+      const reason = `its result cannot start the next step: ${(error as Error).message}`;
+      return { step: { kind: 'ack' }, row, report, abandoned: abandonedByFailure(this.#lookup, { ...envelope, group: undefined }, reason) };
+    }
+    return { step: { kind: 'ack' }, row, report, ...(next ? { followUps: [next] } : {}), ...(envelope.group?.callback ? { chordMember: envelope } : {}) };
+  }
+
+  #failure(base: Pick<TaskOutcomeRow, 'id' | 'name' | 'queue' | 'fence' | 'runtimeMs'>, fields: Record<string, unknown>, envelope: Envelope, task: string, reason: string, stack: string | undefined, attempts: number): Outcome {
     return {
       step: { kind: 'dead-letter', reason, taskId: base.id, attempts },
       row: { ...base, status: 'FAILURE', error: reason, traceback: stack ?? '' },
       report: { level: 'error', message: 'task failed', task, metric: taskMetrics.failed, attempts, ...(base.runtimeMs !== undefined ? { runtimeMs: base.runtimeMs } : {}), fields: { ...fields, state: 'FAILURE', error: reason, traceback: stack } },
+      abandoned: abandonedByFailure(this.#lookup, envelope, reason),
     };
   }
 
-  async #claimAll(): Promise<Map<string, ClaimResult> | Error> {
-    const requests = [...this.#plans.values()].flatMap((plan) =>
-      plan.ok && !plan.duplicateInBatch
-        ? [{ id: plan.envelope.id, name: plan.implementation.definition.name, queue: this.#settings.queue.name, payload: plan.envelope.payload, createdAt: plan.envelope.createdAt }]
-        : [],
-    );
+  /** The follow-ups of a task that already succeeded, for a duplicate delivery to send again. */
+  async #resentFollowUps(envelope: Envelope, result: unknown): Promise<Pick<Outcome, 'followUps'>> {
+    const followUps: FollowUp[] = [];
+    try {
+      const next = nextInChain(this.#lookup, envelope, result);
+      if (next) followUps.push(next);
+      if (envelope.group?.callback) {
+        const database = await this.#settings.database();
+        if (await chordCompleted(database, envelope.group.id)) {
+          const callback = chordCallback(this.#lookup, envelope, (await groupResults(database, envelope.group.id)).map((member) => member.result));
+          if (callback) followUps.push(callback);
+        }
+      }
+    } catch (error) {
+      this.#settings.logger.warn('could not rebuild the follow-ups of a finished task', { taskId: envelope.id, error });
+    }
+    return followUps.length > 0 ? { followUps } : {};
+  }
+
+  readonly #lookup = (name: string) => this.#settings.directory.definition(name);
+
+  /**
+   * Claims the batch's due tasks in one statement. Tasks with a rate limit first take
+   * tokens (one more statement, only when the batch has such tasks); those that get none
+   * wait, unclaimed, for about when their turn comes.
+   */
+  async #claimAll(): Promise<Claims | Error> {
+    const due = [...this.#plans.entries()].flatMap(([record, plan]) => (plan.ok && !plan.duplicateInBatch && plan.timing === 'due' ? [{ record, plan }] : []));
     try {
       const database = await this.#settings.database();
+      const throttled = new Map<SQSRecord, number>();
+      const limited = new Map<string, { limit: RateLimit; records: SQSRecord[] }>();
+      for (const { record, plan } of due) {
+        const definition = plan.implementation.definition;
+        const limit = definition.rateLimit ? parseRateLimit(definition.rateLimit) : undefined;
+        if (!limit) continue;
+        const entry = limited.get(definition.name) ?? { limit, records: [] };
+        entry.records.push(record);
+        limited.set(definition.name, entry);
+      }
+      if (limited.size > 0) {
+        const granted = await takeRateTokens(
+          database,
+          [...limited].map(([task, { limit, records }]) => ({ task, wanted: records.length, perSecond: limit.perSecond, burst: limit.burst })),
+        );
+        for (const [task, { limit, records }] of limited) {
+          records.slice(granted.get(task) ?? 0).forEach((record, waiting) => {
+            // The n-th waiting message's token comes after about n / rate seconds; jitter spreads consumers apart.
+            throttled.set(record, Math.max(1, Math.ceil(((waiting + 1) / limit.perSecond) * (1 + this.#random()))));
+          });
+        }
+      }
+      const requests = due
+        .filter(({ record }) => !throttled.has(record))
+        .map(({ plan }) => ({
+          id: plan.envelope.id,
+          name: plan.implementation.definition.name,
+          queue: this.#settings.queue.name,
+          payload: plan.envelope.payload,
+          createdAt: plan.envelope.createdAt,
+          ...(plan.envelope.group ? { groupId: plan.envelope.group.id, groupIndex: plan.envelope.group.index } : {}),
+          ...(hasFollowUps(plan.envelope) ? { wantsResult: true } : {}),
+        }));
       const claims = await claimTasks(database, requests, this.#settings.queue.timeoutSeconds);
-      return new Map(claims.map((claim) => [claim.id, claim]));
+      return { byId: new Map(claims.map((claim) => [claim.id, claim])), throttled };
     } catch (error) {
       this.#settings.logger.warn('result store unavailable; backing off without spending attempts', { error });
       return error instanceof Error ? error : new Error(String(error));
     }
   }
 
+  /** While tasks run, looks every few seconds for revocations of them (one statement for all). */
+  #watchRevocations(): void {
+    if (this.#revocationWatch) return;
+    const check = async () => {
+      const ids = [...this.#running.keys()];
+      if (ids.length === 0) {
+        clearInterval(this.#revocationWatch);
+        this.#revocationWatch = undefined;
+        return;
+      }
+      try {
+        for (const id of await revokedAmong(await this.#settings.database(), ids)) {
+          this.#running.get(id)?.abort(new TaskRevokedError(`task ${id} was revoked while running`));
+        }
+      } catch (error) {
+        this.#settings.logger.warn('could not check for revocations', { error });
+      }
+    };
+    this.#revocationWatch = setInterval(() => void check(), this.#settings.revocationCheckMs ?? 5_000);
+    this.#revocationWatch.unref();
+  }
+
   /** Records every outcome in one statement, then dead-letters and delays; returns each record's fate. */
   async #finish(): Promise<Map<SQSRecord, boolean>> {
+    clearInterval(this.#revocationWatch);
     const { logger, sqs } = this.#settings;
-    const rows = [...this.#outcomes.values()].flatMap((outcome) => (outcome.row ? [outcome.row] : []));
+    const rows = uniqueRows([...this.#outcomes.values()].flatMap((outcome) => [...(outcome.row ? [outcome.row] : []), ...(outcome.abandoned ?? [])]));
     let recorded = true;
-    let superseded = new Set<string>();
+    let superseded: ReadonlyMap<string, string> = new Map();
+    let completedChords: ReadonlySet<string> = new Set();
     if (rows.length > 0) {
       try {
-        superseded = await this.#withRetries(async () => finishTasks(await this.#settings.database(), rows));
+        ({ superseded, completedChords } = await this.#withRetries(async () => finishTasks(await this.#settings.database(), rows)));
       } catch (error) {
         recorded = false;
         logger.error('could not record outcomes; the batch will be retried', { error });
@@ -258,14 +414,32 @@ export class BatchRun {
     const letters: DeadLetter[] = [];
     const delays: { record: SQSRecord; seconds: number }[] = [];
     const reports: Report[] = [];
+    const followUps = new Map<SQSRecord, FollowUp[]>();
     for (const [record, outcome] of this.#outcomes) {
       let step = outcome.step;
-      if (outcome.row && !recorded) step = { kind: 'delay', seconds: this.#outageDelay(record) };
-      else if (outcome.row?.fence !== undefined && superseded.has(outcome.row.id)) step = { kind: 'leave' };
-      else if (outcome.report) reports.push(outcome.report);
+      const written = (outcome.row || outcome.abandoned?.length) && recorded;
+      if ((outcome.row || outcome.abandoned?.length) && !recorded) step = { kind: 'delay', seconds: this.#outageDelay(record) };
+      else if (outcome.row?.fence !== undefined && superseded.has(outcome.row.id)) {
+        // Revoked while it ran: the revocation stands. Otherwise another attempt holds the task.
+        step = superseded.get(outcome.row.id) === 'REVOKED' ? { kind: 'ack' } : { kind: 'leave' };
+      } else {
+        if (outcome.report) reports.push(outcome.report);
+        if (outcome.followUps?.length && (written || !outcome.row)) followUps.set(record, [...outcome.followUps]);
+      }
       done.set(record, step.kind === 'ack' || step.kind === 'dead-letter');
       if (step.kind === 'dead-letter') letters.push({ record, reason: step.reason, taskId: step.taskId, attempts: step.attempts });
       if (step.kind === 'delay') delays.push({ record, seconds: step.seconds });
+    }
+    if (completedChords.size > 0) {
+      for (const record of await this.#addChordCallbacks(completedChords, followUps)) done.set(record, false);
+    }
+    if (followUps.size > 0) {
+      const unsent = await sendMessages(sqs, this.#queueUrls(), [...followUps].flatMap(([record, messages]) => messages.map((message) => ({ key: record, message }))));
+      for (const record of unsent) {
+        // The success is recorded; the message comes back as a duplicate, which sends again.
+        done.set(record, false);
+        logger.error('could not send a workflow follow-up; the message will be redelivered to send it again', { messageId: record.messageId });
+      }
     }
 
     if (letters.length > 0) {
@@ -283,6 +457,32 @@ export class BatchRun {
     }
     this.#publish(reports);
     return done;
+  }
+
+  /**
+   * Adds the callbacks of the chords this batch completed, built from their members'
+   * results. Returns the members whose callback could not be built: counted but not sent,
+   * they are redelivered, find the chord complete and send it then.
+   */
+  async #addChordCallbacks(groupIds: ReadonlySet<string>, followUps: Map<SQSRecord, FollowUp[]>): Promise<SQSRecord[]> {
+    const failed: SQSRecord[] = [];
+    for (const groupId of groupIds) {
+      const [record, outcome] = [...this.#outcomes].find(([, o]) => o.chordMember?.group?.id === groupId) ?? [];
+      if (!record || !outcome?.chordMember) continue;
+      try {
+        const results = await groupResults(await this.#settings.database(), groupId);
+        const callback = chordCallback(this.#lookup, outcome.chordMember, results.map((member) => member.result));
+        if (callback) followUps.set(record, [...(followUps.get(record) ?? []), callback]);
+      } catch (error) {
+        this.#settings.logger.error('could not build a chord callback; the member will be redelivered to try again', { groupId, error });
+        failed.push(record);
+      }
+    }
+    return failed;
+  }
+
+  #queueUrls(): Partial<Record<string, string>> {
+    return { ...this.#settings.queueUrls, [this.#settings.queue.name]: this.#settings.queueUrl };
   }
 
   /** Logs each outcome and emits one EMF document per task. */
@@ -322,6 +522,22 @@ export class BatchRun {
   #outageDelay(record: SQSRecord): number {
     return outageDelaySeconds(Number(record.attributes.ApproximateReceiveCount) || 1, this.#random);
   }
+}
+
+interface Claims {
+  readonly byId: ReadonlyMap<string, ClaimResult>;
+  /** Records held back by a rate limit, with how long each waits. */
+  readonly throttled: ReadonlyMap<SQSRecord, number>;
+}
+
+/** One row per id: a task's own outcome wins over a row abandoning it on another's behalf. */
+function uniqueRows(rows: readonly TaskOutcomeRow[]): TaskOutcomeRow[] {
+  const byId = new Map<string, TaskOutcomeRow>();
+  for (const row of rows) {
+    const kept = byId.get(row.id);
+    if (!kept || (kept.fence === undefined && row.fence !== undefined)) byId.set(row.id, row);
+  }
+  return [...byId.values()];
 }
 
 let processServices: TaskServices | undefined;

@@ -10,12 +10,15 @@ export interface ExecutionLimits {
   readonly softLimitMs: number;
   /** When the runtime stops waiting: the task's hard limit or the invocation's end, whichever is first. */
   readonly hardLimitMs: number;
+  /** Fires when the task is revoked while it runs; the task's own signal follows it. */
+  readonly revocation?: AbortSignal;
 }
 
 /**
  * Runs one task under its time limits. At the soft limit the signal fires and the task
  * may still return; at the hard limit the runtime records `TimeLimitExceeded` and moves
- * on (the attempt's late result is then fenced out of the result store).
+ * on (the attempt's late result is then fenced out of the result store). A revocation
+ * fires the same signal, with `TaskRevokedError` as its reason.
  */
 export async function executeTask(
   implementation: TaskImplementation,
@@ -29,6 +32,8 @@ export async function executeTask(
     () => controller.abort(new SoftTimeLimitExceeded(`soft time limit of ${Math.round(limits.softLimitMs / 1000)} s exceeded`)),
     Math.max(0, limits.softLimitMs),
   );
+  const revoked = () => controller.abort(limits.revocation?.reason);
+  limits.revocation?.addEventListener('abort', revoked, { once: true });
   let hard: NodeJS.Timeout | undefined;
   const deadline = new Promise<Execution>((resolve) => {
     hard = setTimeout(
@@ -55,5 +60,6 @@ export async function executeTask(
   } finally {
     clearTimeout(soft);
     clearTimeout(hard);
+    limits.revocation?.removeEventListener('abort', revoked);
   }
 }

@@ -40,6 +40,11 @@ export class TaskDirectory {
     }
   }
 
+  /** Any known task by name or alias, whichever queue runs it (a workflow's next step may run elsewhere). */
+  definition(name: string): TaskDefinition | undefined {
+    return this.#known.get(name);
+  }
+
   /** The implementation for a name or alias, or why there is none. */
   resolve(name: string): TaskImplementation | string {
     const definition = this.#known.get(name);

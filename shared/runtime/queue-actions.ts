@@ -86,6 +86,39 @@ export function* chunkBySize<Entry extends SendMessageBatchRequestEntry>(entries
   if (chunk.length > 0) yield chunk;
 }
 
+/**
+ * Sends messages to task queues by queue name, in batches. Returns the keys of the
+ * messages that could not be sent (or whose queue has no known URL).
+ */
+export async function sendMessages<Key>(
+  sqs: SQSClient,
+  queueUrls: Partial<Record<string, string>>,
+  messages: readonly { readonly key: Key; readonly message: { readonly queue: string; readonly body: string } }[],
+): Promise<Set<Key>> {
+  const unsent = new Set<Key>();
+  const byQueue = Map.groupBy(messages, (item) => item.message.queue);
+  for (const [queue, items] of byQueue) {
+    const queueUrl = queueUrls[queue];
+    if (!queueUrl) {
+      for (const item of items) unsent.add(item.key);
+      continue;
+    }
+    const entries = items.map((item, index) => ({ Id: `m${index}`, MessageBody: item.message.body, key: item.key }));
+    for (const chunk of chunkBySize(entries)) {
+      try {
+        const response = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map(({ Id, MessageBody }) => ({ Id, MessageBody })) }));
+        for (const failure of response.Failed ?? []) {
+          const entry = chunk.find((e) => e.Id === failure.Id);
+          if (entry) unsent.add(entry.key);
+        }
+      } catch {
+        for (const entry of chunk) unsent.add(entry.key);
+      }
+    }
+  }
+  return unsent;
+}
+
 export interface Delay {
   readonly record: SQSRecord;
   readonly seconds: number;

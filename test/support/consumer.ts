@@ -26,6 +26,7 @@ export function startConsumer(options: {
   /** Another catalogue queue, with the test queue's short limits. @default 'default' */
   queueName?: string;
   services?: TaskServices;
+  revocationCheckMs?: number;
 }) {
   const queueDefinition = { ...testQueueDefinition, name: options.queueName ?? 'default', batchSize: options.batchSize ?? testQueueDefinition.batchSize };
   const handler = createConsumer({
@@ -39,6 +40,7 @@ export function startConsumer(options: {
     metrics: options.metrics ?? createMetrics('default'),
     ...(options.random ? { random: options.random } : {}),
     ...(options.services ? { services: options.services } : {}),
+    ...(options.revocationCheckMs ? { revocationCheckMs: options.revocationCheckMs } : {}),
   });
   const invocations: InvocationReport[] = [];
   const poller = new EventSourcePoller({

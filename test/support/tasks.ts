@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineQueue, defineTask } from '../../shared/catalogue/index.ts';
-import { implement } from '../../shared/runtime/task.ts';
+import { setTimeout } from 'node:timers/promises';
+import { implement, retry } from '../../shared/runtime/task.ts';
 
 /** The `default` queue with short limits, so retries and time-outs play out in seconds. */
 export const testQueueDefinition = defineQueue({
@@ -43,6 +44,47 @@ export const testTaskDefinitions = {
     retry: quickRetry,
     ...limits,
   }),
+  add: defineTask({
+    name: 'default.test_add',
+    queue: 'default',
+    description: 'returns x + y (a chain step takes x from the step before)',
+    payload: z.strictObject({ x: z.number(), y: z.number() }),
+    retry: quickRetry,
+    ...limits,
+  }),
+  sum: defineTask({
+    name: 'default.test_sum',
+    queue: 'default',
+    description: "adds up a chord's results",
+    payload: z.strictObject({ results: z.array(z.number()), label: z.string().optional() }),
+    retry: quickRetry,
+    ...limits,
+  }),
+  sleep: defineTask({
+    name: 'default.test_sleep',
+    queue: 'default',
+    description: 'works for `ms`, checking its signal every 50 ms unless told to ignore it',
+    payload: z.strictObject({ ms: z.int().min(0), ignoreSignal: z.boolean().optional() }),
+    retry: { ...quickRetry, maxRetries: 0 },
+    ...limits,
+  }),
+  retryLater: defineTask({
+    name: 'default.test_retry_later',
+    queue: 'default',
+    description: 'asks for a retry in `countdown` seconds on its first attempt',
+    payload: z.strictObject({ countdown: z.int().min(1) }),
+    retry: quickRetry,
+    ...limits,
+  }),
+  limited: defineTask({
+    name: 'default.test_limited',
+    queue: 'default',
+    description: 'a no-op held to 5 starts a second across consumers',
+    payload: z.strictObject({ n: z.int() }),
+    retry: quickRetry,
+    rateLimit: '5/s',
+    ...limits,
+  }),
 };
 
 /** Each run of a test task, by task id: when it started and ended. */
@@ -71,6 +113,33 @@ export function testImplementations(journal: Journal) {
     implement(testTaskDefinitions.record, (payload, { id }) => {
       note(id).end = Date.now();
       return { n: payload.n };
+    }),
+    implement(testTaskDefinitions.add, ({ x, y }, { id }) => {
+      note(id).end = Date.now();
+      return x + y;
+    }),
+    implement(testTaskDefinitions.sum, ({ results }, { id }) => {
+      note(id).end = Date.now();
+      return results.reduce((total, n) => total + n, 0);
+    }),
+    implement(testTaskDefinitions.sleep, async ({ ms, ignoreSignal }, { id, signal }) => {
+      const run = note(id);
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        if (!ignoreSignal) signal.throwIfAborted();
+        await setTimeout(50);
+      }
+      run.end = Date.now();
+      return { slept: ms };
+    }),
+    implement(testTaskDefinitions.retryLater, ({ countdown }, { id, attempt }) => {
+      note(id).end = Date.now();
+      if (attempt === 1) throw retry({ countdown, reason: 'not yet' });
+      return { attempt };
+    }),
+    implement(testTaskDefinitions.limited, ({ n }, { id }) => {
+      note(id).end = Date.now();
+      return n;
     }),
   ];
 }

@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, type SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { QueueName } from '../catalogue/index.ts';
+import type { TaskMessage } from './send.ts';
+
+export interface LongDelaySettings {
+  readonly client: SchedulerClient;
+  /** The schedule group of one-time task schedules (the stack's `<stage>-task-etas`). */
+  readonly groupName: string;
+  /** The role EventBridge Scheduler assumes to send to the task queues. */
+  readonly roleArn: string;
+  /** Queue URLs by name; a schedule targets the queue's ARN, derived from its URL. */
+  readonly queueUrls: Partial<Record<QueueName, string>>;
+}
+
+/**
+ * Countdowns and ETAs beyond SQS's 15-minute `DelaySeconds`: a one-time EventBridge
+ * Scheduler `at()` schedule sends the message at its ETA and deletes itself. The schedule
+ * is named after the task id, so sending twice creates it once and revoking finds it.
+ */
+export class LongDelayScheduler {
+  readonly #settings: LongDelaySettings;
+
+  constructor(settings: LongDelaySettings) {
+    this.#settings = settings;
+  }
+
+  /** Creates the schedule that sends `message` at its ETA; false when it already existed. */
+  async schedule(message: TaskMessage): Promise<boolean> {
+    const { client, groupName, roleArn, queueUrls } = this.#settings;
+    const queueUrl = queueUrls[message.queue];
+    if (!queueUrl) throw new Error(`no URL known for queue ${message.queue}`);
+    if (!message.envelope.eta) throw new Error('only a message with an ETA can be scheduled');
+    try {
+      await client.send(
+        new CreateScheduleCommand({
+          Name: scheduleNameOf(message.envelope.id),
+          GroupName: groupName,
+          Description: `${message.envelope.task} ${message.envelope.id}`.slice(0, 512),
+          ScheduleExpression: `at(${message.envelope.eta.slice(0, 19)})`,
+          ScheduleExpressionTimezone: 'UTC',
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          ActionAfterCompletion: 'DELETE',
+          Target: {
+            Arn: queueArnOf(queueUrl),
+            RoleArn: roleArn,
+            Input: message.body,
+            // Scheduler's own retries if SQS refuses for a while; the message must not be lost.
+            RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConflictException) return false;
+      throw error;
+    }
+  }
+
+  /** Deletes a task's pending schedule; false when there was none (never scheduled, or already sent). */
+  async cancel(taskId: string): Promise<boolean> {
+    try {
+      await this.#settings.client.send(new DeleteScheduleCommand({ Name: scheduleNameOf(taskId), GroupName: this.#settings.groupName }));
+      return true;
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return false;
+      throw error;
+    }
+  }
+}
+
+/** Schedule names allow 64 characters of `[0-9A-Za-z_.-]`; a task id allows 128 and `:`, so the name is its digest. */
+export function scheduleNameOf(taskId: string): string {
+  return `task-${createHash('sha256').update(taskId).digest('hex').slice(0, 48)}`;
+}
+
+/** `https://sqs.<region>.amazonaws.com/<account>/<name>` → `arn:<partition>:sqs:<region>:<account>:<name>`. */
+export function queueArnOf(queueUrl: string): string {
+  const url = new URL(queueUrl);
+  const [account, name] = url.pathname.split('/').filter(Boolean);
+  if (!account || !name) throw new Error(`not a queue URL: ${queueUrl}`);
+  const region = /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname)?.[1] ?? process.env.AWS_REGION ?? 'us-east-1';
+  const partition = url.hostname.endsWith('.amazonaws.com.cn') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+  return `arn:${partition}:sqs:${region}:${account}:${name}`;
+}

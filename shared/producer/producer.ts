@@ -1,0 +1,162 @@
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { QueueName, TaskDefinition, TaskName, TaskPayload } from '../catalogue/index.ts';
+import type { Signature } from '../envelope/envelope.ts';
+import type { Database } from '../results/database.ts';
+import { findTask, revokeTask } from '../results/queries.ts';
+import { chunkBySize } from '../runtime/queue-actions.ts';
+import type { LongDelayScheduler } from './long-delay.ts';
+import { AsyncResult, GroupResult, type ResultSource } from './results.ts';
+import { buildTaskMessage, resolveTask, type SendOptions, type TaskMessage, type WorkflowFields } from './send.ts';
+import { group as groupOf, type Chain, type Chord, type Group, type Workflow } from './workflow.ts';
+
+export interface ProducerSettings {
+  readonly sqs: SQSClient;
+  readonly queueUrls: Partial<Record<QueueName, string>>;
+  /** The result store, for `AsyncResult.get()`, `status()` and `revoke()`; sending works without it. */
+  readonly database?: Database | (() => Promise<Database>);
+  /** For ETAs beyond 15 minutes; without it the consumer re-delays the message until its ETA. */
+  readonly longDelays?: LongDelayScheduler;
+  /** Tasks outside the catalogue (tests, plug-ins). */
+  readonly extraTasks?: readonly TaskDefinition[];
+}
+
+export interface BatchItem {
+  readonly task: string;
+  readonly payload: unknown;
+  readonly options?: SendOptions;
+}
+
+export class SendFailedError extends Error {
+  override name = 'SendFailedError';
+}
+
+/**
+ * The producer SDK: what a service uses to enqueue tasks, type-checked against the
+ * catalogue, with Celery's options and canvas. Everything it sends is a plain SQS message
+ * in the published envelope, which any other producer may send by hand.
+ */
+export class TaskProducer {
+  readonly #settings: ProducerSettings;
+  readonly #extra: ReadonlyMap<string, TaskDefinition>;
+  readonly #source: ResultSource;
+
+  constructor(settings: ProducerSettings) {
+    this.#settings = settings;
+    this.#extra = new Map((settings.extraTasks ?? []).flatMap((task) => [[task.name, task], ...(task.alias ? [[task.alias, task] as const] : [])]));
+    this.#source = {
+      find: async (id) => findTask(await this.#database(), id),
+      revoke: (id, reason) => this.revoke(id, reason),
+    };
+  }
+
+  /** Sends one task (Celery's `apply_async`); the payload's type is the task's schema. */
+  send<Name extends TaskName>(task: Name, payload: TaskPayload<Name>, options: SendOptions = {}): Promise<AsyncResult> {
+    return this.sendByName(task, payload, options);
+  }
+
+  /** `send` for a task named at run time; the payload is checked against the schema all the same. */
+  async sendByName(task: string, payload: unknown, options: SendOptions = {}, workflow: Partial<WorkflowFields> = {}): Promise<AsyncResult> {
+    const message = buildTaskMessage(task, payload, options, new Date(), this.#resolve, workflow);
+    await this.#dispatch([message]);
+    return this.result(message.envelope.id);
+  }
+
+  /** Sends many tasks with SendMessageBatch: 10 a call within SQS's size limit, grouped by queue. */
+  async sendBatch(items: readonly BatchItem[]): Promise<AsyncResult[]> {
+    const now = new Date();
+    const messages = items.map((item) => buildTaskMessage(item.task, item.payload, item.options ?? {}, now, this.#resolve));
+    await this.#dispatch(messages);
+    return messages.map((message) => this.result(message.envelope.id));
+  }
+
+  /** Starts a chain, group or chord; the handle is the chain's last step, the group, or the chord's callback. */
+  apply(workflow: Chain | Chord, options?: SendOptions): Promise<AsyncResult>;
+  apply(workflow: Group, options?: SendOptions): Promise<GroupResult>;
+  async apply(workflow: Workflow, options: SendOptions = {}): Promise<AsyncResult | GroupResult> {
+    const now = new Date();
+    switch (workflow.kind) {
+      case 'chain': {
+        const [first, ...rest] = workflow.steps as [Signature, ...Signature[]];
+        // Each step is checked now as far as its own arguments go; what the result fills in is checked when it arrives.
+        for (const step of rest) this.#resolve(step.task);
+        await this.#dispatch([this.#member(first, options, now, { chain: rest })]);
+        return this.result(workflow.steps.at(-1)!.id);
+      }
+      case 'group':
+        await this.#dispatch(this.#members(workflow, options, now));
+        return new GroupResult(workflow.id, workflow.members.map((member) => this.result(member.id)));
+      case 'chord':
+        this.#resolve(workflow.callback.task);
+        await this.#dispatch(this.#members(workflow.header, options, now, workflow.callback));
+        return this.result(workflow.callback.id);
+    }
+  }
+
+  /** A handle on any task by id. */
+  result(id: string): AsyncResult {
+    return new AsyncResult(id, this.#source);
+  }
+
+  /** A handle on a group sent earlier, from its id and member ids. */
+  groupResult(group: Group): GroupResult {
+    return new GroupResult(group.id, group.members.map((member) => this.result(member.id)));
+  }
+
+  /**
+   * Revokes a task: not yet picked up, it never runs; running, its signal fires at the
+   * next check; waiting on a long ETA, its schedule is deleted too.
+   */
+  async revoke(id: string, reason = 'revoked') {
+    await this.#settings.longDelays?.cancel(id);
+    return revokeTask(await this.#database(), id, reason);
+  }
+
+  #members(header: Group, options: SendOptions, now: Date, callback?: Signature): TaskMessage[] {
+    const size = header.members.length;
+    return header.members.map((member, index) => this.#member(member, options, now, { group: { id: header.id, index, size, ...(callback ? { callback } : {}) } }));
+  }
+
+  #member(step: Signature, options: SendOptions, now: Date, workflow: Partial<WorkflowFields>): TaskMessage {
+    return buildTaskMessage(step.task, step.payload, { ...options, id: step.id }, now, this.#resolve, workflow);
+  }
+
+  /** Sends messages: ETAs past 15 minutes through the scheduler when there is one, the rest in SQS batches. */
+  async #dispatch(messages: readonly TaskMessage[]): Promise<void> {
+    const direct: TaskMessage[] = [];
+    for (const message of messages) {
+      if (message.waitSeconds > 900 && this.#settings.longDelays) await this.#settings.longDelays.schedule(message);
+      else direct.push(message);
+    }
+    if (direct.length === 1) {
+      const [message] = direct as [TaskMessage];
+      await this.#settings.sqs.send(new SendMessageCommand({ QueueUrl: this.#queueUrl(message.queue), MessageBody: message.body, DelaySeconds: message.delaySeconds }));
+      return;
+    }
+    for (const [queue, batch] of Map.groupBy(direct, (message) => message.queue)) {
+      const entries = batch.map((message, index) => ({ Id: `m${index}`, MessageBody: message.body, DelaySeconds: message.delaySeconds }));
+      for (const chunk of chunkBySize(entries)) {
+        const response = await this.#settings.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.#queueUrl(queue), Entries: chunk }));
+        if (response.Failed?.length) {
+          const failures = response.Failed.map((failure) => `${batch[Number(failure.Id?.slice(1))]?.envelope.id}: ${failure.Code} ${failure.Message ?? ''}`.trim());
+          throw new SendFailedError(`${failures.length} of ${chunk.length} messages were not sent: ${failures.join('; ')}`);
+        }
+      }
+    }
+  }
+
+  #queueUrl(queue: QueueName): string {
+    const url = this.#settings.queueUrls[queue];
+    if (!url) throw new Error(`no URL known for queue ${queue} (set QUEUE_URL_${queue.toUpperCase()})`);
+    return url;
+  }
+
+  readonly #resolve = (name: string): TaskDefinition => this.#extra.get(name) ?? resolveTask(name);
+
+  async #database(): Promise<Database> {
+    const { database } = this.#settings;
+    if (!database) throw new Error('this producer has no result store: give it `database` to read results or revoke');
+    return typeof database === 'function' ? database() : database;
+  }
+}
+
+export { groupOf as group };
