@@ -19,6 +19,11 @@ const environment = z.object({
   DB_NAME: z.string().min(1).default('tasks'),
   /** Another RDS Data API endpoint (LocalStack's, or a test double); AWS's when unset. */
   AWS_ENDPOINT_URL_RDS_DATA: z.url().optional(),
+  /** Another EventBridge Scheduler endpoint; `AWS_ENDPOINT_URL` (the local cloud serves both) when unset. */
+  AWS_ENDPOINT_URL_SCHEDULER: z.url().optional(),
+  /** The schedule group and role for ETAs beyond 15 minutes; without them the consumer re-delays such messages. */
+  TASK_ETA_SCHEDULE_GROUP: z.string().regex(/^[0-9a-zA-Z-_.]{1,64}$/).optional(),
+  TASK_ETA_ROLE_ARN: z.string().startsWith('arn:').optional(),
 });
 
 export interface Config {
@@ -29,6 +34,8 @@ export interface Config {
   /** Queue URLs by queue name, from `QUEUE_URL_<QUEUE>` and `DLQ_URL_<QUEUE>`. */
   readonly queueUrls: Partial<Record<QueueName, string>>;
   readonly deadLetterQueueUrls: Partial<Record<QueueName, string>>;
+  /** One-time schedules for long ETAs, when configured. */
+  readonly longDelays: { readonly groupName: string; readonly roleArn: string; readonly endpoint: string | undefined } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -44,6 +51,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (Boolean(e.DB_CLUSTER_ARN) !== Boolean(e.DB_SECRET_ARN)) {
     throw new ConfigError('invalid environment: DB_CLUSTER_ARN and DB_SECRET_ARN go together');
+  }
+  if (Boolean(e.TASK_ETA_SCHEDULE_GROUP) !== Boolean(e.TASK_ETA_ROLE_ARN)) {
+    throw new ConfigError('invalid environment: TASK_ETA_SCHEDULE_GROUP and TASK_ETA_ROLE_ARN go together');
   }
   const database: DatabaseTarget = e.DB_CLUSTER_ARN && e.DB_SECRET_ARN
     ? {
@@ -69,6 +79,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database,
     queueUrls: urls('QUEUE_URL'),
     deadLetterQueueUrls: urls('DLQ_URL'),
+    longDelays: e.TASK_ETA_SCHEDULE_GROUP && e.TASK_ETA_ROLE_ARN
+      ? { groupName: e.TASK_ETA_SCHEDULE_GROUP, roleArn: e.TASK_ETA_ROLE_ARN, endpoint: e.AWS_ENDPOINT_URL_SCHEDULER ?? e.AWS_ENDPOINT_URL }
+      : undefined,
   };
 }
 

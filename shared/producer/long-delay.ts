@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
-import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, type SchedulerClient } from '@aws-sdk/client-scheduler';
+import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { localCredentials } from '../aws.ts';
 import type { QueueName } from '../catalogue/index.ts';
+import type { Config } from '../config.ts';
 import type { TaskMessage } from './send.ts';
 
 export interface LongDelaySettings {
@@ -67,6 +69,14 @@ export class LongDelayScheduler {
       throw error;
     }
   }
+}
+
+/** The configured long-delay scheduler, or none (then the consumer re-delays long ETAs, 15 minutes at a time). */
+export function longDelaysFromConfig(config: Pick<Config, 'longDelays' | 'region' | 'queueUrls'>): LongDelayScheduler | undefined {
+  if (!config.longDelays) return undefined;
+  const { endpoint, groupName, roleArn } = config.longDelays;
+  const client = new SchedulerClient({ region: config.region, ...(endpoint ? { endpoint } : {}), ...localCredentials(endpoint) });
+  return new LongDelayScheduler({ client, groupName, roleArn, queueUrls: config.queueUrls });
 }
 
 /** Schedule names allow 64 characters of `[0-9A-Za-z_.-]`; a task id allows 128 and `:`, so the name is its digest. */

@@ -24,6 +24,8 @@ export function createQueueConsumer(queue: QueueName, implementations: readonly 
     deadLetterQueueUrl,
     directory: new TaskDirectory(queue, implementations, Object.values(tasks)),
     sqs: createSqsClient(config),
+    // A workflow's next step may run on another queue.
+    queueUrls: config.queueUrls,
     database: () => sharedDatabase(config.database),
     logger: createLogger(queue),
     metrics: createMetrics(queue),
