@@ -13,7 +13,6 @@ import {
   catalogueErrors,
   queueNames,
   queues,
-  queuesSentToBy,
   schedules,
   settingsOfQueue,
   tasks,
@@ -22,7 +21,7 @@ import {
 } from '../shared/catalogue/index.ts';
 import { TasksDashboard } from './constructs/dashboard.ts';
 import { ResultStore } from './constructs/result-store.ts';
-import { TaskSchedules } from './constructs/schedules.ts';
+import { LongDelays, TaskSchedules } from './constructs/schedules.ts';
 import { ApiSecrets, FileStorage } from './constructs/storage.ts';
 import { TaskQueue } from './constructs/task-queue.ts';
 import type { StageSettings } from './stage.ts';
@@ -41,6 +40,7 @@ export class TaskPlatformStack extends Stack {
   readonly files: FileStorage;
   readonly secrets: ApiSecrets;
   readonly alarmTopic: Topic;
+  readonly longDelays: LongDelays;
 
   constructor(scope: Construct, id: string, props: TaskPlatformStackProps) {
     super(scope, id, props);
@@ -77,7 +77,9 @@ export class TaskPlatformStack extends Stack {
     for (const name of queueNames) {
       const { consumer } = this.taskQueues[name];
       this.resultStore.grantDataApiAccess(consumer);
-      for (const target of queuesSentToBy(name) as QueueName[]) {
+      // Any task may be a chain's next step or a chord's callback: every consumer may send to every task queue.
+      for (const target of queueNames) {
+        if (target === name) continue;
         this.taskQueues[target].grantSendMessages(consumer);
         consumer.addEnvironment(`QUEUE_URL_${target.toUpperCase()}`, this.taskQueues[target].queue.queueUrl);
       }
@@ -116,6 +118,12 @@ export class TaskPlatformStack extends Stack {
       tasks,
       queueOf: (queue) => this.taskQueues[queue as QueueName].queue,
     });
+    this.longDelays = new LongDelays(this, 'LongDelays', {
+      stage: stage.name,
+      removalPolicy: stage.removalPolicy,
+      queues: queueNames.map((name) => this.taskQueues[name].queue),
+      deadLetterQueue: taskSchedules.deadLetterQueue,
+    });
     new Alarm(this, 'ScheduleDeadLettersAlarm', {
       metric: taskSchedules.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 0,
@@ -140,6 +148,11 @@ export class TaskPlatformStack extends Stack {
       new CfnOutput(this, `${pascal(name)}QueueArn`, { value: queue.queueArn, exportName: `${stage.name}-datacleanup-${name}-queue-arn` });
       new CfnOutput(this, `${pascal(name)}DeadLetterQueueUrl`, { value: deadLetterQueue.queueUrl });
     }
+    const etas = this.longDelays.environment();
+    new StringParameter(this, 'TaskEtaGroupParameter', { parameterName: `/datacleanup/${stage.name}/task-etas/group`, stringValue: etas.TASK_ETA_SCHEDULE_GROUP!, description: 'schedule group of long task ETAs' });
+    new StringParameter(this, 'TaskEtaRoleParameter', { parameterName: `/datacleanup/${stage.name}/task-etas/role-arn`, stringValue: etas.TASK_ETA_ROLE_ARN!, description: 'role Scheduler uses to send long-delayed tasks' });
+    new CfnOutput(this, 'TaskEtaScheduleGroup', { value: etas.TASK_ETA_SCHEDULE_GROUP! });
+    new CfnOutput(this, 'TaskEtaRoleArn', { value: etas.TASK_ETA_ROLE_ARN! });
     new CfnOutput(this, 'FilesBucketName', { value: this.files.bucket.bucketName });
     new CfnOutput(this, 'ResultStoreClusterArn', { value: this.resultStore.cluster.clusterArn });
     new CfnOutput(this, 'ResultStoreSecretArn', { value: this.resultStore.cluster.secret!.secretArn });
@@ -147,9 +160,11 @@ export class TaskPlatformStack extends Stack {
 
   /**
    * Lets another service enqueue tasks on a queue with a plain `SendMessage`, e.g.
-   * `platform.grantSendTasks(apiFunction, 'billing')` in the producer's own stack.
+   * `platform.grantSendTasks(apiFunction, 'billing')` in the producer's own stack, and
+   * create the one-time schedules of ETAs beyond 15 minutes (give it `longDelays.environment()`).
    */
   grantSendTasks(grantee: IGrantable, queue: QueueName) {
+    this.longDelays.grantScheduling(grantee);
     return this.taskQueues[queue].grantSendMessages(grantee);
   }
 }

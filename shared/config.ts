@@ -24,6 +24,8 @@ const environment = z.object({
   /** The schedule group and role for ETAs beyond 15 minutes; without them the consumer re-delays such messages. */
   TASK_ETA_SCHEDULE_GROUP: z.string().regex(/^[0-9a-zA-Z-_.]{1,64}$/).optional(),
   TASK_ETA_ROLE_ARN: z.string().startsWith('arn:').optional(),
+  /** Where Scheduler puts a long-delayed task it could not deliver. */
+  TASK_ETA_DLQ_ARN: z.string().startsWith('arn:').optional(),
 });
 
 export interface Config {
@@ -35,7 +37,9 @@ export interface Config {
   readonly queueUrls: Partial<Record<QueueName, string>>;
   readonly deadLetterQueueUrls: Partial<Record<QueueName, string>>;
   /** One-time schedules for long ETAs, when configured. */
-  readonly longDelays: { readonly groupName: string; readonly roleArn: string; readonly endpoint: string | undefined } | undefined;
+  readonly longDelays:
+    | { readonly groupName: string; readonly roleArn: string; readonly deadLetterArn: string | undefined; readonly endpoint: string | undefined }
+    | undefined;
 }
 
 export class ConfigError extends Error {
@@ -80,7 +84,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queueUrls: urls('QUEUE_URL'),
     deadLetterQueueUrls: urls('DLQ_URL'),
     longDelays: e.TASK_ETA_SCHEDULE_GROUP && e.TASK_ETA_ROLE_ARN
-      ? { groupName: e.TASK_ETA_SCHEDULE_GROUP, roleArn: e.TASK_ETA_ROLE_ARN, endpoint: e.AWS_ENDPOINT_URL_SCHEDULER ?? e.AWS_ENDPOINT_URL }
+      ? { groupName: e.TASK_ETA_SCHEDULE_GROUP, roleArn: e.TASK_ETA_ROLE_ARN, deadLetterArn: e.TASK_ETA_DLQ_ARN, endpoint: e.AWS_ENDPOINT_URL_SCHEDULER ?? e.AWS_ENDPOINT_URL }
       : undefined,
   };
 }

@@ -1,4 +1,5 @@
-import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { Grant, Role, ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { ContextAttribute, Schedule, ScheduleExpression, ScheduleGroup, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { SqsSendMessage } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -54,5 +55,55 @@ export class TaskSchedules extends Construct {
         }),
       });
     });
+  }
+}
+
+export interface LongDelaysProps {
+  readonly stage: string;
+  readonly removalPolicy: RemovalPolicy;
+  readonly queues: readonly IQueue[];
+  /** Where Scheduler puts a message it could not deliver (the recurring schedules' DLQ, with its alarm). */
+  readonly deadLetterQueue: IQueue;
+}
+
+/**
+ * Countdowns and ETAs beyond SQS's 15 minutes: producers create a one-time `at()` schedule
+ * per task in this group (shared/producer/long-delay.ts), and Scheduler sends the message
+ * with this role when the time comes, then deletes the schedule.
+ */
+export class LongDelays extends Construct {
+  readonly group: ScheduleGroup;
+  readonly role: Role;
+  readonly deadLetterQueue: IQueue;
+
+  constructor(scope: Construct, id: string, props: LongDelaysProps) {
+    super(scope, id);
+    this.group = new ScheduleGroup(this, 'Group', { scheduleGroupName: `${props.stage}-task-etas`, removalPolicy: props.removalPolicy });
+    this.deadLetterQueue = props.deadLetterQueue;
+    const account = Stack.of(this).account;
+    this.role = new Role(this, 'SchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': account }, ArnLike: { 'aws:SourceArn': this.schedulesArn() } },
+      }),
+      description: 'EventBridge Scheduler sends long-delayed tasks to their queues',
+    });
+    for (const queue of props.queues) queue.grantSendMessages(this.role);
+    props.deadLetterQueue.grantSendMessages(this.role);
+  }
+
+  /** What a producer's code reads (shared/config.ts). */
+  environment(): Record<string, string> {
+    return { TASK_ETA_SCHEDULE_GROUP: this.group.scheduleGroupName, TASK_ETA_ROLE_ARN: this.role.roleArn, TASK_ETA_DLQ_ARN: this.deadLetterQueue.queueArn };
+  }
+
+  /** Lets a producer create and delete its tasks' one-time schedules, and hand Scheduler the role. */
+  grantScheduling(grantee: IGrantable): void {
+    Grant.addToPrincipal({ grantee, actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule'], resourceArns: [this.schedulesArn()] });
+    this.role.grantPassRole(grantee.grantPrincipal);
+  }
+
+  /** Every schedule in the group: their names are task-id digests, not known in advance. */
+  schedulesArn(): string {
+    return Stack.of(this).formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${this.group.scheduleGroupName}/*` });
   }
 }

@@ -44,8 +44,6 @@ export interface TaskDefinition<
   readonly softTimeLimitSeconds: number;
   /** Celery `time_limit`: the runtime stops waiting and records a time-limit failure. */
   readonly timeLimitSeconds: number;
-  /** Tasks this one sends; its consumer is allowed to send to their queues. @default [] */
-  readonly enqueues?: readonly string[];
   /**
    * Celery's `rate_limit`, e.g. `"60/m"`: at most this many starts per second, minute or
    * hour across every consumer. An over-limit message waits without spending an attempt.

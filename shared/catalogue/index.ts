@@ -22,12 +22,6 @@ export function tasksOfQueue(queue: string, from: readonly TaskDefinition[] = al
   return from.filter((task) => task.queue === queue);
 }
 
-/** The queues a queue's consumer sends to: those of the tasks its tasks enqueue. */
-export function queuesSentToBy(queue: string): string[] {
-  const targets = tasksOfQueue(queue).flatMap((task) => task.enqueues ?? []);
-  return [...new Set(targets.map((name) => (tasks as Record<string, TaskDefinition>)[name]?.queue).filter((q) => q !== undefined))];
-}
-
 /** A queue's SQS attributes, derived from the catalogue. */
 export function settingsOfQueue(queue: QueueName): QueueSettings {
   return deriveQueueSettings(queues[queue], tasksOfQueue(queue));
@@ -82,9 +76,6 @@ export function catalogueErrors(
     if (backoffMaxSeconds > 43_200) errors.push(`task ${key}: backoffMaxSeconds exceeds SQS's 12 h visibility limit`);
     if (task.rateLimit !== undefined && !parseRateLimit(task.rateLimit)) {
       errors.push(`task ${key}: rateLimit must look like "10/s", "60/m" or "100/h"`);
-    }
-    for (const target of task.enqueues ?? []) {
-      if (!catalogue.tasks[target]) errors.push(`task ${key}: enqueues unknown task ${target}`);
     }
   }
   for (const [key, schedule] of Object.entries(catalogue.schedules)) {

@@ -11,6 +11,8 @@ export interface LongDelaySettings {
   readonly groupName: string;
   /** The role EventBridge Scheduler assumes to send to the task queues. */
   readonly roleArn: string;
+  /** Where Scheduler puts a message it could not deliver. */
+  readonly deadLetterArn?: string;
   /** Queue URLs by name; a schedule targets the queue's ARN, derived from its URL. */
   readonly queueUrls: Partial<Record<QueueName, string>>;
 }
@@ -49,6 +51,7 @@ export class LongDelayScheduler {
             Input: message.body,
             // Scheduler's own retries if SQS refuses for a while; the message must not be lost.
             RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+            ...(this.#settings.deadLetterArn ? { DeadLetterConfig: { Arn: this.#settings.deadLetterArn } } : {}),
           },
         }),
       );
@@ -74,9 +77,9 @@ export class LongDelayScheduler {
 /** The configured long-delay scheduler, or none (then the consumer re-delays long ETAs, 15 minutes at a time). */
 export function longDelaysFromConfig(config: Pick<Config, 'longDelays' | 'region' | 'queueUrls'>): LongDelayScheduler | undefined {
   if (!config.longDelays) return undefined;
-  const { endpoint, groupName, roleArn } = config.longDelays;
+  const { endpoint, groupName, roleArn, deadLetterArn } = config.longDelays;
   const client = new SchedulerClient({ region: config.region, ...(endpoint ? { endpoint } : {}), ...localCredentials(endpoint) });
-  return new LongDelayScheduler({ client, groupName, roleArn, queueUrls: config.queueUrls });
+  return new LongDelayScheduler({ client, groupName, roleArn, queueUrls: config.queueUrls, ...(deadLetterArn ? { deadLetterArn } : {}) });
 }
 
 /** Schedule names allow 64 characters of `[0-9A-Za-z_.-]`; a task id allows 128 and `:`, so the name is its digest. */

@@ -125,18 +125,35 @@ describe('the stack, dev stage', () => {
     expect(alarms.filter((a) => a.Properties.MetricName === 'Errors')).toHaveLength(queueNames.length);
   });
 
-  it("gives a consumer no access to another category's queues", () => {
+  it("lets a consumer consume only its own queue, and only send to the others (a workflow's next step may be anywhere)", () => {
     for (const name of queueNames) {
       const roleId = logicalId(synthesized.stack.taskQueues[name].consumer.role!.node.defaultChild);
       const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(roleId));
-      const referenced = JSON.stringify(policies);
+      const statements = policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
       for (const other of queueNames.filter((q) => q !== name)) {
-        for (const id of queueIds(other)) expect(referenced, `${name} consumer reaches ${other}`).not.toContain(`"${id}"`);
+        const [queueId, dlqId] = queueIds(other);
+        const onOther = statements.filter((statement) => JSON.stringify(statement.Resource).includes(`"${queueId}"`));
+        expect(onOther.length, `${name} consumer sends to ${other}`).toBeGreaterThan(0);
+        for (const statement of onOther) expect([statement.Action].flat().every((action) => /^sqs:(SendMessage|GetQueueAttributes|GetQueueUrl)$/.test(action)), `${name} on ${other}: ${String(statement.Action)}`).toBe(true);
+        expect(JSON.stringify(statements), `${name} consumer reaches ${other}'s DLQ`).not.toContain(`"${dlqId}"`);
       }
       const [queueId, dlqId] = queueIds(name);
-      expect(referenced).toContain(`"${queueId}"`);
-      expect(referenced).toContain(`"${dlqId}"`);
+      const own = JSON.stringify(statements.filter((statement) => JSON.stringify(statement.Resource).includes(`"${queueId}"`)));
+      expect(own).toContain('sqs:ReceiveMessage');
+      expect(JSON.stringify(statements)).toContain(`"${dlqId}"`);
     }
+  });
+
+  it('gives long ETAs a schedule group and a role Scheduler alone may assume, which may send to every task queue', () => {
+    template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'dev-task-etas' });
+    const roleId = logicalId(synthesized.stack.longDelays.role.node.defaultChild);
+    const role = resources[roleId]!;
+    expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('scheduler.amazonaws.com');
+    expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('aws:SourceAccount');
+    const policies = JSON.stringify(Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(roleId)));
+    for (const name of queueNames) expect(policies).toContain(`"${queueIds(name)[0]}"`);
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/datacleanup/dev/task-etas/group' });
+    expect(Object.keys(template.toJSON().Outputs as object)).toEqual(expect.arrayContaining(['TaskEtaScheduleGroup', 'TaskEtaRoleArn']));
   });
 
   it('serves the Stripe webhook from a function URL that may only send to the billing queue', () => {
