@@ -1,8 +1,10 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { queueNames, type QueueName } from '../catalogue/index.ts';
 import { createSqsClient } from '../aws.ts';
 import { TaskOperations, type QueueEndpoints } from '../operations/index.ts';
+import { LongDelayScheduler } from '../producer/long-delay.ts';
 import { openDatabase } from '../results/database.ts';
 import { directBackend, UnreachableError, type Backend } from './backend.ts';
 
@@ -18,7 +20,7 @@ export async function stageBackend(stage: string, region: string | undefined): P
     const parameters = new Map<string, string>();
     let next: string | undefined;
     do {
-      const page = await ssm.send(new GetParametersByPathCommand({ Path: `/datacleanup/${stage}/queues/`, Recursive: true, ...(next ? { NextToken: next } : {}) }));
+      const page = await ssm.send(new GetParametersByPathCommand({ Path: `/datacleanup/${stage}/`, Recursive: true, ...(next ? { NextToken: next } : {}) }));
       for (const parameter of page.Parameters ?? []) parameters.set(parameter.Name!, parameter.Value!);
       next = page.NextToken;
     } while (next);
@@ -37,7 +39,11 @@ export async function stageBackend(stage: string, region: string | undefined): P
     const resolvedRegion = await ssm.config.region();
     const database = await openDatabase({ kind: 'data-api', resourceArn, secretArn, database: 'tasks', region: resolvedRegion });
     const sqs = createSqsClient({ region: resolvedRegion, endpoint: undefined });
-    return directBackend(new TaskOperations({ sqs, database, queues }), async () => {
+    const groupName = parameters.get(`/datacleanup/${stage}/task-etas/group`);
+    const roleArn = parameters.get(`/datacleanup/${stage}/task-etas/role-arn`);
+    const queueUrls = Object.fromEntries(Object.entries(queues).map(([name, endpoints]) => [name, endpoints.url]));
+    const longDelays = groupName && roleArn ? new LongDelayScheduler({ client: new SchedulerClient({ region: resolvedRegion }), groupName, roleArn, queueUrls }) : null;
+    return directBackend(new TaskOperations({ sqs, database, queues, longDelays }), async () => {
       sqs.destroy();
       await database.close();
     });

@@ -1,9 +1,12 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { queues as queueDefinitions, schedules, type QueueName, type ScheduleDefinition } from '../catalogue/index.ts';
 import { newEnvelope } from '../envelope/envelope.ts';
-import { resolveTask, sendTask, type SendOptions } from '../producer/send.ts';
+import { longDelaysFromConfig, type LongDelayScheduler } from '../producer/long-delay.ts';
+import { TaskProducer } from '../producer/producer.ts';
+import { resolveTask, type SendOptions } from '../producer/send.ts';
+import { readConfig } from '../config.ts';
 import type { Database } from '../results/database.ts';
-import { findTask, listTasks, revokeTask, taskStats, type HistoryFilter, type TaskDetail, type TaskStats, type TaskSummary } from '../results/queries.ts';
+import { findTask, listTasks, taskStats, type HistoryFilter, type TaskDetail, type TaskStats, type TaskSummary } from '../results/queries.ts';
 import type { TaskStatus } from '../results/schema.ts';
 import { scheduledEnvelope, schedulerTime, scheduleTimes } from '../scheduling.ts';
 import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterView, type Progress } from './dead-letters.ts';
@@ -37,6 +40,7 @@ export class TaskOperations {
   readonly #oldestAge: ((queue: QueueName) => Promise<number | null>) | undefined;
   readonly #scheduleAnchor: Date;
   readonly #clock: () => Date;
+  readonly #producer: TaskProducer;
 
   constructor(options: {
     sqs: SQSClient;
@@ -47,6 +51,8 @@ export class TaskOperations {
     scheduleAnchor?: Date;
     /** The schedules' clock (compressed in tests). @default the real one */
     clock?: () => Date;
+    /** One-time schedules for ETAs beyond 15 minutes. @default as the environment configures them, or none */
+    longDelays?: LongDelayScheduler | null;
   }) {
     this.#sqs = options.sqs;
     this.#database = options.database;
@@ -54,11 +60,13 @@ export class TaskOperations {
     this.#oldestAge = options.oldestAge;
     this.#scheduleAnchor = options.scheduleAnchor ?? new Date();
     this.#clock = options.clock ?? (() => new Date());
+    const queueUrls = Object.fromEntries(Object.entries(this.#queues).map(([name, endpoints]) => [name, endpoints.url])) as Partial<Record<QueueName, string>>;
+    const longDelays = options.longDelays === undefined ? longDelaysFromConfig({ ...readConfig(), queueUrls }) : (options.longDelays ?? undefined);
+    this.#producer = new TaskProducer({ sqs: this.#sqs, queueUrls, database: this.#database, ...(longDelays ? { longDelays } : {}) });
   }
 
   async send(task: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string; queue: QueueName; eta: string | null }> {
-    const urls = Object.fromEntries(Object.entries(this.#queues).map(([name, endpoints]) => [name, endpoints.url]));
-    const message = await sendTask(this.#sqs, urls, task, payload, options);
+    const message = await this.#producer.sendMessage(task, payload, options);
     return { id: message.envelope.id, queue: message.queue, eta: message.envelope.eta ?? null };
   }
 
@@ -77,7 +85,7 @@ export class TaskOperations {
   }
 
   async revoke(id: string, reason = 'revoked'): Promise<{ id: string; status: TaskStatus }> {
-    return { id, status: await revokeTask(this.#database, id, reason) };
+    return { id, status: await this.#producer.revoke(id, reason) };
   }
 
   /** Sends a failed or revoked task again under its id; the result store gives it a fresh retry budget. */
@@ -149,3 +157,4 @@ export class TaskOperations {
 function isTruncated(payload: unknown): boolean {
   return typeof payload === 'object' && payload !== null && (payload as { truncated?: unknown }).truncated === true;
 }
+

@@ -55,10 +55,15 @@ export class TaskProducer {
   }
 
   /** `send` for a task named at run time; the payload is checked against the schema all the same. */
-  async sendByName(task: string, payload: unknown, options: SendOptions = {}, workflow: Partial<WorkflowFields> = {}): Promise<AsyncResult> {
-    const message = buildTaskMessage(task, payload, options, new Date(), this.#resolve, workflow);
+  async sendByName(task: string, payload: unknown, options: SendOptions = {}): Promise<AsyncResult> {
+    return this.result((await this.sendMessage(task, payload, options)).envelope.id);
+  }
+
+  /** Sends and returns the message as sent: its queue, envelope and delay. */
+  async sendMessage(task: string, payload: unknown, options: SendOptions = {}): Promise<TaskMessage> {
+    const message = buildTaskMessage(task, payload, options, new Date(), this.#resolve);
     await this.#dispatch([message]);
-    return this.result(message.envelope.id);
+    return message;
   }
 
   /** Sends many tasks with SendMessageBatch: 10 a call within SQS's size limit, grouped by queue. */

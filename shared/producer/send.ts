@@ -1,4 +1,3 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { sqsLimits, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { assertMessageFits, newEnvelope, type Envelope } from '../envelope/envelope.ts';
@@ -83,19 +82,4 @@ export function buildTaskMessage(
   assertMessageFits(body);
   const waitSeconds = eta ? Math.max(0, Math.ceil((eta.getTime() - now.getTime()) / 1000)) : 0;
   return { queue: task.queue as QueueName, envelope, delaySeconds: Math.min(sqsLimits.maxDelaySeconds, waitSeconds), waitSeconds, body };
-}
-
-/** Sends a task with a plain SQS `SendMessage`, as any other service may. */
-export async function sendTask(
-  sqs: SQSClient,
-  queueUrls: Partial<Record<QueueName, string>>,
-  name: string,
-  payload: unknown,
-  options: SendOptions = {},
-): Promise<TaskMessage> {
-  const message = buildTaskMessage(name, payload, options);
-  const queueUrl = queueUrls[message.queue];
-  if (!queueUrl) throw new Error(`no URL known for queue ${message.queue}`);
-  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.body, DelaySeconds: message.delaySeconds }));
-  return message;
 }

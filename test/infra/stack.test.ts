@@ -129,7 +129,7 @@ describe('the stack, dev stage', () => {
     for (const name of queueNames) {
       const roleId = logicalId(synthesized.stack.taskQueues[name].consumer.role!.node.defaultChild);
       const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(roleId));
-      const statements = policies.flatMap((policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+      const statements = policies.flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: unknown }).Statement as { Action: string | string[]; Resource: unknown }[]);
       for (const other of queueNames.filter((q) => q !== name)) {
         const [queueId, dlqId] = queueIds(other);
         const onOther = statements.filter((statement) => JSON.stringify(statement.Resource).includes(`"${queueId}"`));
