@@ -24,6 +24,7 @@ export const signature = z
     resultAs: fieldName
       .optional()
       .describe('put the previous result in this payload field; without it an object result is merged under the payload'),
+    immutable: z.boolean().optional().describe("run with this payload alone, ignoring the previous result (Celery's `.si()`)"),
   })
   .meta({ id: 'TaskSignature' });
 

@@ -11,6 +11,8 @@ export interface SignatureOptions {
   readonly id?: string;
   /** The payload field that receives the previous result; without it an object result is merged in. */
   readonly resultAs?: string;
+  /** Ignore the previous result and run with this payload alone (Celery's `.si()`). */
+  readonly immutable?: boolean;
 }
 
 /** A task with (some of) its payload; a chain step or chord callback gets the rest from the result before it. */
@@ -20,7 +22,14 @@ export function signature<Name extends TaskName>(task: Name, payload: Partial<Ta
 
 /** `signature` for a task named at run time (the CLI, tests): the payload is checked when the message is built. */
 export function signatureByName(task: string, payload: Record<string, unknown> = {}, options: SignatureOptions = {}): Signature {
-  return { id: options.id ?? randomUUID(), task, payload: payload as Signature['payload'], ...(options.resultAs ? { resultAs: options.resultAs } : {}) };
+  if (options.resultAs && options.immutable) throw new Error('a signature either takes the previous result (resultAs) or ignores it (immutable)');
+  return {
+    id: options.id ?? randomUUID(),
+    task,
+    payload: payload as Signature['payload'],
+    ...(options.resultAs ? { resultAs: options.resultAs } : {}),
+    ...(options.immutable ? { immutable: true } : {}),
+  };
 }
 
 /** Runs one after another, each step given the result before it (Celery's `chain(a, b, c)`). */

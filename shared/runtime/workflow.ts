@@ -16,9 +16,11 @@ export type TaskLookup = (name: string) => TaskDefinition | undefined;
 /**
  * The payload a signature runs with once the result before it is known: in the field
  * `resultAs` names, or, without one, an object result's fields under the signature's own
- * (Celery's partial arguments: what the signature fixes wins).
+ * (Celery's partial arguments: what the signature fixes wins). An immutable signature
+ * ignores the result (Celery's `.si()`).
  */
 export function payloadWithResult(signature: Signature, result: unknown): Record<string, unknown> {
+  if (signature.immutable) return { ...signature.payload };
   if (signature.resultAs) return { ...signature.payload, [signature.resultAs]: result };
   if (typeof result === 'object' && result !== null && !Array.isArray(result)) return { ...(result as Record<string, unknown>), ...signature.payload };
   return { ...signature.payload };
