@@ -198,6 +198,14 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
     expect(await producer.result('hand-written-2').get({ timeout: 20_000 })).toBe(13);
   });
 
+  it('carries characters beyond U+FFFF (emoji) in a payload, as SQS does', async () => {
+    start();
+    const label = 'cleaned 🧹 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 😀';
+    const task = await producer.sendByName('default.test_sum', { results: [1, 2], label });
+    expect(await task.get({ timeout: 20_000 })).toBe(3);
+    expect((await task.info())!.payload).toEqual({ results: [1, 2], label });
+  });
+
   async function queueDepth() {
     const { GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
     const response = await emulator.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));

@@ -1,5 +1,6 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
+import '../../shared/local/fauxqs-fixes.ts';
 import { randomUUID } from 'node:crypto';
 
 export const region = 'us-east-1';

@@ -1,0 +1,15 @@
+/**
+ * fauxqs 2.4.1 checks message bodies with a regular expression that lacks the `u` flag,
+ * so it refuses every character beyond U+FFFF (emoji, many CJK ideographs) that SQS
+ * accepts (#x10000 to #x10FFFF). Until upstream fixes it, the emulator's one instance of
+ * that expression is given a correct `test`. The module is loaded by its file URL because
+ * the package exports only its entry point; importing it by the same URL yields the
+ * instance fauxqs itself uses.
+ */
+const sqsTypes = new URL('./sqs/sqsTypes.js', import.meta.resolve('fauxqs'));
+const { INVALID_MESSAGE_BODY_CHAR } = (await import(sqsTypes.href)) as { INVALID_MESSAGE_BODY_CHAR: RegExp };
+
+/** SQS's allowed characters, read per code point. */
+const invalidCharacter = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+INVALID_MESSAGE_BODY_CHAR.test = (text: string) => invalidCharacter.test(text);
