@@ -9,7 +9,8 @@
 const sqsTypes = new URL('./sqs/sqsTypes.js', import.meta.resolve('fauxqs'));
 const { INVALID_MESSAGE_BODY_CHAR } = (await import(sqsTypes.href)) as { INVALID_MESSAGE_BODY_CHAR: RegExp };
 
-/** SQS's allowed characters, read per code point. */
+/** SQS's allowed characters, read per code point (tab, line feed and carriage return are allowed on purpose). */
+// eslint-disable-next-line no-control-regex
 const invalidCharacter = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 INVALID_MESSAGE_BODY_CHAR.test = (text: string) => invalidCharacter.test(text);
