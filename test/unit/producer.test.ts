@@ -1,0 +1,41 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
+import { queueArnOf, scheduleNameOf } from '../../shared/producer/long-delay.ts';
+import { TaskProducer } from '../../shared/producer/producer.ts';
+import { buildTaskMessage, InvalidPayloadError, UnknownTaskError } from '../../shared/producer/send.ts';
+
+describe('the producer', () => {
+  it('type-checks payloads against the catalogue at compile time', () => {
+    const producer = new TaskProducer({ sqs: new SQSClient({ region: 'us-east-1' }), queueUrls: {} });
+    // Never called: `npm run typecheck` is the assertion.
+    const typed = () => {
+      // @ts-expect-error userId is a number
+      void producer.send('billing.sync_subscription_status', { userId: 'seven' });
+      // @ts-expect-error no such task
+      void producer.send('billing.nope', {});
+      void producer.send('billing.process_refund', { paymentIntentId: 'pi_1', reason: 'duplicate' });
+    };
+    expect(typed).toBeTypeOf('function');
+  });
+
+  it('checks payloads and options at run time, and caps DelaySeconds at 900', () => {
+    const now = new Date('2026-11-27T09:00:00Z');
+    expect(() => buildTaskMessage('billing.nope', {})).toThrow(UnknownTaskError);
+    expect(() => buildTaskMessage('billing.sync_subscription_status', { userId: 'seven' })).toThrow(InvalidPayloadError);
+    expect(() => buildTaskMessage('default.noop', {}, { countdown: -1 })).toThrow(/countdown/);
+    expect(() => buildTaskMessage('default.noop', {}, { eta: 'soon' })).toThrow(/eta/);
+    expect(buildTaskMessage('default.noop', {}, { countdown: 60 }, now)).toMatchObject({ delaySeconds: 60, waitSeconds: 60, envelope: { eta: '2026-11-27T09:01:00.000Z' } });
+    expect(buildTaskMessage('default.noop', {}, { countdown: 7200 }, now)).toMatchObject({ delaySeconds: 900, waitSeconds: 7200 });
+    expect(buildTaskMessage('app.tasks.billing_tasks.process_refund', { paymentIntentId: 'pi_1', reason: 'duplicate' }, { id: 'refund-1' }, now)).toMatchObject({ queue: 'billing', envelope: { id: 'refund-1', task: 'billing.process_refund' } });
+  });
+
+  it('names schedules within Scheduler’s rules and targets queues by ARN', () => {
+    const name = scheduleNameOf('order:1042:refund');
+    expect(name).toMatch(/^[0-9A-Za-z_.-]{1,64}$/);
+    expect(scheduleNameOf('order:1042:refund')).toBe(name);
+    expect(scheduleNameOf('order:1043:refund')).not.toBe(name);
+    expect(queueArnOf('https://sqs.eu-west-1.amazonaws.com/123456789012/prod-billing')).toBe('arn:aws:sqs:eu-west-1:123456789012:prod-billing');
+    expect(queueArnOf('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/prod-ai')).toBe('arn:aws-cn:sqs:cn-north-1:123456789012:prod-ai');
+    expect(() => queueArnOf('https://example.com/')).toThrow(/not a queue URL/);
+  });
+});
