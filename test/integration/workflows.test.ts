@@ -6,7 +6,8 @@ import { chain, chord, group, signatureByName } from '../../shared/producer/work
 import { buildTaskMessage } from '../../shared/producer/send.ts';
 import { databaseKind, openTestDatabase, taskRow } from '../support/database.ts';
 import { createTestQueue, startEmulator, type TestQueue } from '../support/emulator.ts';
-import { envelope, sendBodies, startConsumer } from '../support/consumer.ts';
+import { publishedValidators } from '../support/contract.ts';
+import { sendBodies, startConsumer } from '../support/consumer.ts';
 import { testImplementations, testTaskDefinitions, type Journal } from '../support/tasks.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -192,8 +193,10 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
 
   it('accepts a hand-written envelope with a chain, as another service would send it', async () => {
     start();
-    const last = { id: 'hand-written-2', task: 'default.test_add', payload: { y: 10 }, resultAs: 'x' };
-    const body = JSON.stringify({ ...envelope('default.test_add', { x: 1, y: 2 }, { id: 'hand-written-1' }), chain: [last] });
+    const body = `{"v":1,"id":"hand-written-1","task":"default.test_add","payload":{"x":1,"y":2},"createdAt":"2026-11-27T09:00:00+01:00",
+      "chain":[{"id":"hand-written-2","task":"default.test_add","payload":{"y":10},"resultAs":"x"}]}`;
+    const { envelope: validEnvelope } = await publishedValidators();
+    expect(validEnvelope(JSON.parse(body)), JSON.stringify(validEnvelope.errors)).toBe(true);
     await sendBodies(emulator.sqs, queue.url, [body]);
     expect(await producer.result('hand-written-2').get({ timeout: 20_000 })).toBe(13);
   });

@@ -1,19 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { envelopeV1 } from '../../shared/envelope/envelope.ts';
 import { resolveTask } from '../../shared/producer/send.ts';
-
-/** The published contract, read as another service's validator reads it. */
-async function publishedValidators() {
-  const ajv = new Ajv2020({ allErrors: true, strict: false });
-  addFormats.default(ajv);
-  const envelope = ajv.compile(JSON.parse(await readFile('events/schema/envelope.v1.json', 'utf8')));
-  const payload = async (task: string) => ajv.compile(JSON.parse(await readFile(join('events/schema/payload', `${task}.json`), 'utf8')));
-  return { envelope, payload };
-}
+import { publishedValidators } from '../support/contract.ts';
 
 describe('the published message contract', () => {
   it('accepts every sample envelope, and each payload against its task schema', async () => {
