@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { queueNames, queues, schedules, type QueueName } from '../catalogue/index.ts';
@@ -15,12 +16,13 @@ import { startDashboard } from './dashboard/server.ts';
 import { EventSourcePoller, type InvocationReport, type SqsHandler } from './poller.ts';
 import { provisionQueues, type ProvisionedQueue } from './queues.ts';
 import { LocalScheduler } from './scheduler.ts';
-import { captureQueues, restoreSnapshot, saveSnapshot } from './snapshot.ts';
+import { SchedulerApi } from './scheduler-api.ts';
+import { captureQueues, readSavedScheduler, restoreSnapshot, saveSnapshot } from './snapshot.ts';
 import { startSqsQueryProtocol } from './sqs-query-protocol.ts';
 import { startWebhookServer } from './webhook-server.ts';
 
 export interface LocalCloudOptions {
-  /** Port of the embedded SQS+S3 endpoint, SQS over the JSON and query protocols (0 picks a free one); ignored with `AWS_ENDPOINT_URL`. @default 4566 */
+  /** Port of the embedded SQS+S3+Scheduler endpoint, SQS over the JSON and query protocols (0 picks a free one); ignored with `AWS_ENDPOINT_URL`. @default 4566 */
   readonly port?: number;
   /** The dashboard and the CLI's API (Flower's port). @default 5555 */
   readonly dashboardPort?: number;
@@ -28,7 +30,7 @@ export interface LocalCloudOptions {
   readonly webhookPort?: number;
   /** PGlite's files and the queue snapshot when no `DATABASE_URL` is set. @default .local */
   readonly dataDir?: string;
-  /** Virtual seconds per real second for the schedules. @default 1 */
+  /** Virtual seconds per real second for the schedules, one-time `at()` schedules included. @default 1 */
   readonly timeScale?: number;
   readonly onInvocation?: (queue: QueueName, report: InvocationReport) => void;
   readonly onError?: (source: string, error: unknown) => void;
@@ -42,6 +44,9 @@ export interface LocalCloud {
   readonly bucket: string;
   readonly queues: Record<QueueName, ProvisionedQueue>;
   readonly restoredMessages: number;
+  readonly restoredSchedules: number;
+  /** The Scheduler group of ETAs beyond 15 minutes (`TASK_ETA_SCHEDULE_GROUP`), or none when the endpoint has no Scheduler. */
+  readonly etaScheduleGroup: string | undefined;
   readonly scheduler: LocalScheduler;
   stop(): Promise<void>;
 }
@@ -59,15 +64,20 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   // The handler modules configure themselves from the process environment, as in Lambda.
   const env = process.env;
   const external = env.AWS_ENDPOINT_URL;
-  // fauxqs speaks SQS's JSON protocol only: it sits on a free port behind a front that also accepts the query protocol.
+  // fauxqs speaks SQS's JSON protocol only: it sits on a free port behind a front that also accepts the query protocol
+  // and serves EventBridge Scheduler's API, so one endpoint answers all three as LocalStack's does.
   const emulator = external ? undefined : await startFauxqs({ port: 0, logger: false });
-  const front = emulator ? await startSqsQueryProtocol({ port: options.port ?? 4566, upstreamPort: emulator.port }) : undefined;
+  const schedulerApi = emulator
+    ? new SchedulerApi({ region: env.AWS_REGION ?? 'us-east-1', onError: (schedule, error) => options.onError?.(`scheduler ${schedule}`, error) })
+    : undefined;
+  const front = emulator ? await startSqsQueryProtocol({ port: options.port ?? 4566, upstreamPort: emulator.port, otherHandlers: [schedulerApi!] }) : undefined;
   const endpoint = external ?? front!.url;
 
   const dataDir = resolve(options.dataDir ?? '.local');
   await mkdir(dataDir, { recursive: true });
   if (!env.DATABASE_URL && !env.PGLITE_DIR) env.PGLITE_DIR = join(dataDir, 'pglite');
   env.AWS_ENDPOINT_URL = endpoint;
+  const etaScheduleGroup = await longDelaySettings(env, readConfig(env), schedulerApi, options.onError);
   const config: Config = readConfig(env);
   const sqs = createSqsClient(config);
   const database = await sharedDatabase(config.database);
@@ -91,11 +101,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const physicalNames = queueNames.flatMap((name) => [physicalQueueName(config.stage, name), physicalQueueName(config.stage, name, true)]);
   const urlOf = new Map(Object.values(provisioned).flatMap((q) => [[physicalQueueName(config.stage, q.name), q.url], [physicalQueueName(config.stage, q.name, true), q.deadLetterUrl]] as const));
   const restoredMessages = emulator ? await restoreSnapshot(sqs, snapshotPath, (name) => urlOf.get(name)) : 0;
+  const restoredSchedules = schedulerApi ? schedulerApi.restore(await readSavedScheduler(snapshotPath)) : 0;
   // One save at a time: a tick and the shutdown's final save share the file.
   let saving: Promise<void> = Promise.resolve();
   const snapshot = () => {
     saving = saving.catch(() => undefined).then(async () => {
-      if (emulator) await saveSnapshot(snapshotPath, captureQueues(emulator, physicalNames));
+      if (emulator) await saveSnapshot(snapshotPath, captureQueues(emulator, physicalNames), schedulerApi?.save());
     });
     return saving;
   };
@@ -134,6 +145,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     onError: (schedule, error) => options.onError?.(`schedule ${schedule.name}`, error),
   });
   scheduler.start();
+  // One-time schedules fire on the same clock, so SCHEDULE_TIME_SCALE brings a long ETA sooner.
+  schedulerApi?.start({ sqs, clock: scheduler });
 
   const operations = new TaskOperations({
     sqs,
@@ -164,8 +177,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     bucket,
     queues: provisioned,
     restoredMessages,
+    restoredSchedules,
+    etaScheduleGroup,
     scheduler,
     async stop() {
+      await schedulerApi?.stop();
       scheduler.stop();
       await Promise.all([dashboard.stop(), webhook.stop()]);
       await Promise.all(pollers.map((poller) => poller.stop()));
@@ -177,4 +193,37 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       await emulator?.stop();
     },
   };
+}
+
+/**
+ * Every producer inside the local cloud (consumers, the operations facade) reads
+ * `TASK_ETA_SCHEDULE_GROUP` and `TASK_ETA_ROLE_ARN` and sends ETAs beyond 15 minutes as
+ * one-time schedules. Settings given by the environment win. The embedded Scheduler gets
+ * the group; an external endpoint gets it too, and without a Scheduler there the variables
+ * stay unset, so long ETAs wait in the queue as before. Returns the group in use.
+ */
+async function longDelaySettings(env: NodeJS.ProcessEnv, config: Config, embedded: SchedulerApi | undefined, onError: LocalCloudOptions['onError']): Promise<string | undefined> {
+  if (env.TASK_ETA_SCHEDULE_GROUP || env.TASK_ETA_ROLE_ARN) {
+    if (env.TASK_ETA_SCHEDULE_GROUP) embedded?.ensureGroup(env.TASK_ETA_SCHEDULE_GROUP);
+    return env.TASK_ETA_SCHEDULE_GROUP;
+  }
+  const group = `${config.stage}-task-etas`;
+  if (embedded) embedded.ensureGroup(group);
+  else {
+    const endpoint = env.AWS_ENDPOINT_URL_SCHEDULER ?? config.endpoint;
+    const client = new SchedulerClient({ region: config.region, endpoint, maxAttempts: 1, ...localCredentials(endpoint) });
+    try {
+      await client.send(new CreateScheduleGroupCommand({ Name: group }));
+    } catch (error) {
+      if (!(error instanceof ConflictException)) {
+        onError?.('scheduler', new Error(`no EventBridge Scheduler at ${endpoint} (${(error instanceof Error ? error.message : String(error)).split('\n')[0]}): ETAs beyond 15 minutes wait in their queue`));
+        return undefined;
+      }
+    } finally {
+      client.destroy();
+    }
+  }
+  env.TASK_ETA_SCHEDULE_GROUP = group;
+  env.TASK_ETA_ROLE_ARN = `arn:aws:iam::000000000000:role/${config.stage}-task-eta-scheduler`;
+  return group;
 }

@@ -19,6 +19,7 @@ export class LocalScheduler {
   readonly #options: LocalSchedulerOptions;
   readonly #scale: number;
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #oneTime = new Set<{ timer?: NodeJS.Timeout }>();
   #startedReal = 0;
   #startedVirtual = 0;
   #times = new Map<string, ScheduleTimes>();
@@ -44,6 +45,36 @@ export class LocalScheduler {
   stop(): void {
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
+    for (const pending of this.#oneTime) clearTimeout(pending.timer);
+    this.#oneTime.clear();
+  }
+
+  /**
+   * Calls `callback` once at `time`, a real instant such as a producer's ETA, as one-time
+   * `at()` schedules fire: what is left of the wait from now runs `timeScale` times faster
+   * (the scheduler's own clock has drifted ahead of real time since its start, so it cannot
+   * be compared with an ETA), and a time that has passed fires at once. Returns a cancel function.
+   */
+  at(time: Date, callback: () => void): () => void {
+    const armed = Date.now();
+    const due = armed + Math.max(0, time.getTime() - armed) / this.#scale;
+    const pending: { timer?: NodeJS.Timeout } = {};
+    const check = () => {
+      const wait = due - Date.now();
+      if (wait > 0) {
+        // Timers stop at about 24.8 days: a later time is looked at again then.
+        pending.timer = setTimeout(check, Math.min(wait, 2 ** 31 - 1));
+        return;
+      }
+      this.#oneTime.delete(pending);
+      callback();
+    };
+    this.#oneTime.add(pending);
+    pending.timer = setTimeout(check, 0);
+    return () => {
+      clearTimeout(pending.timer);
+      this.#oneTime.delete(pending);
+    };
   }
 
   /** The next `count` firing times of a schedule, on the scheduler's clock. */

@@ -4,6 +4,7 @@ import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } f
 import type { FauxqsServer } from 'fauxqs';
 import { sqsLimits } from '../catalogue/index.ts';
 import { chunkBySize } from '../runtime/queue-actions.ts';
+import type { SavedSchedule, SavedScheduleGroup } from './scheduler-api.ts';
 
 /** A message waiting in the embedded emulator, as kept across a restart. */
 interface SavedMessage {
@@ -18,6 +19,12 @@ interface InspectedMessage {
   body: string;
   messageAttributes?: Record<string, MessageAttributeValue>;
   delayUntil?: number;
+}
+
+/** The embedded Scheduler's groups and schedules; snapshots from before it have none. */
+export interface SavedScheduler {
+  readonly scheduleGroups?: readonly SavedScheduleGroup[];
+  readonly schedules?: readonly SavedSchedule[];
 }
 
 /**
@@ -46,10 +53,20 @@ function entry(queue: string, message: InspectedMessage, visibleAt: number): Sav
 }
 
 /** Writes atomically: a crash mid-write leaves the previous snapshot. */
-export async function saveSnapshot(path: string, messages: readonly SavedMessage[]): Promise<void> {
+export async function saveSnapshot(path: string, messages: readonly SavedMessage[], scheduler: SavedScheduler = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(`${path}.tmp`, JSON.stringify({ savedAt: new Date().toISOString(), messages }));
+  await writeFile(`${path}.tmp`, JSON.stringify({ savedAt: new Date().toISOString(), messages, ...scheduler }));
   await rename(`${path}.tmp`, path);
+}
+
+/** The Scheduler part of a snapshot: nothing when there is no snapshot or it predates schedules. */
+export async function readSavedScheduler(path: string): Promise<SavedScheduler> {
+  try {
+    const { scheduleGroups, schedules } = JSON.parse(await readFile(path, 'utf8')) as SavedScheduler;
+    return { ...(scheduleGroups ? { scheduleGroups } : {}), ...(schedules ? { schedules } : {}) };
+  } catch {
+    return {};
+  }
 }
 
 /**

@@ -11,6 +11,14 @@ export interface SqsQueryProtocolOptions {
   readonly port: number;
   /** The JSON-only emulator (fauxqs) behind it, on 127.0.0.1. */
   readonly upstreamPort: number;
+  /** Other services on the same port (EventBridge Scheduler), asked first by path. */
+  readonly otherHandlers?: readonly PathHandler[];
+}
+
+export interface PathHandler {
+  matches(request: IncomingMessage, url: URL): boolean;
+  /** Answers the request itself, errors included. */
+  handle(request: IncomingMessage, response: ServerResponse): Promise<void>;
 }
 
 export interface SqsQueryProtocolFront {
@@ -38,6 +46,7 @@ const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgra
  * `Action`, POST body or GET query string, at `/` or at a queue URL's path) become JSON
  * calls to fauxqs and their answers XML; everything else (JSON SQS, S3, SNS) is proxied
  * through as bytes with its Host header, which is what fauxqs builds queue URLs from.
+ * `otherHandlers` claim their paths before any of that.
  */
 export async function startSqsQueryProtocol(options: SqsQueryProtocolOptions): Promise<SqsQueryProtocolFront> {
   const agent = new Agent({ keepAlive: true });
@@ -53,6 +62,8 @@ export async function startSqsQueryProtocol(options: SqsQueryProtocolOptions): P
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');
+    const other = options.otherHandlers?.find((handler) => handler.matches(req, url));
+    if (other) return other.handle(req, res);
     const isForm = req.method === 'POST' && /^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '');
     if (!isForm && !(req.method === 'GET' && sqsActions.has(url.searchParams.get('Action') ?? ''))) return proxy(req, res);
     const body = isForm ? await readBody(req, 16 * 1024 * 1024) : '';

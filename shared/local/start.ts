@@ -4,7 +4,8 @@
  * Environment: LOCAL_CLOUD_PORT (4566; 0 picks a free port), DASHBOARD_PORT (5555),
  * WEBHOOK_PORT (4242), LOCAL_CLOUD_DIR (.local), AWS_ENDPOINT_URL (an external SQS/S3
  * instead of the embedded one), DATABASE_URL (PostgreSQL instead of PGlite), STAGE (local),
- * SCHEDULE_TIME_SCALE (1; 60 runs the schedules sixty times faster).
+ * SCHEDULE_TIME_SCALE (1; 60 runs the schedules, one-time ETA schedules included, sixty times
+ * faster), TASK_ETA_SCHEDULE_GROUP and TASK_ETA_ROLE_ARN (<stage>-task-etas and its role).
  */
 import { startLocalCloud } from './cloud.ts';
 
@@ -25,7 +26,9 @@ console.log(
   `local cloud ready in ${((performance.now() - started) / 1000).toFixed(1)} s · dashboard ${cloud.dashboardUrl} · SQS+S3 ${cloud.endpoint} · ` +
     `Stripe webhook ${cloud.webhookUrl} · bucket ${cloud.bucket} · ${queueList} · results in ${cloud.database}` +
     `${cloud.restoredMessages ? ` · ${cloud.restoredMessages} queued messages restored` : ''}` +
-    `${embedded ? ' · SQS over the JSON and query protocols' : ''} · Ctrl-C stops`,
+    `${cloud.restoredSchedules ? ` · ${cloud.restoredSchedules} schedules restored` : ''}` +
+    `${embedded ? ' · SQS over the JSON and query protocols, EventBridge Scheduler on the same endpoint' : ''}` +
+    `${cloud.etaScheduleGroup ? ` · ETAs beyond 15 min as one-time schedules in ${cloud.etaScheduleGroup}` : ''} · Ctrl-C stops`,
 );
 
 let stopping = false;
@@ -33,7 +36,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (stopping) process.exit(130);
     stopping = true;
-    console.log('stopping: finishing invocations under way and saving queued messages (Ctrl-C again to quit at once)');
+    console.log('stopping: finishing invocations under way and saving queued messages and schedules (Ctrl-C again to quit at once)');
     cloud.stop().then(
       () => process.exit(0),
       (error: unknown) => {

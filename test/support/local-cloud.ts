@@ -24,7 +24,12 @@ export async function startLocalCloudProcess(extraEnv: Record<string, string> = 
       ...(schema ? { DB_SCHEMA: schema } : {}),
       ...extraEnv,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    process.stderr.write(`${line}\n`);
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   const ready = await new Promise<string>((resolve, reject) => {
@@ -41,6 +46,8 @@ export async function startLocalCloudProcess(extraEnv: Record<string, string> = 
     dashboardUrl: field(/dashboard (http:\/\/\S+)/),
     webhookUrl: field(/Stripe webhook (http:\/\/\S+)/),
     queueUrl: (queue: string) => field(new RegExp(`${queue}=(\\S+)`)),
+    /** What it has printed on stderr so far (its `[source] message` error lines), also passed on to the test's stderr. */
+    stderr,
     /** Ctrl-C, then the exit code. */
     async stop(): Promise<number | null> {
       child.kill('SIGINT');

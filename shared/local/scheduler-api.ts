@@ -1,0 +1,479 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GetQueueUrlCommand, SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import { schedulerTime, scheduleTimes } from '../scheduling.ts';
+import { readBody } from './http.ts';
+import type { LocalScheduler } from './scheduler.ts';
+
+// Written by hand: no library emulates EventBridge Scheduler's API.
+
+export interface ScheduleTarget {
+  readonly Arn: string;
+  readonly RoleArn: string;
+  readonly Input?: string;
+  readonly RetryPolicy?: { readonly MaximumEventAgeInSeconds?: number; readonly MaximumRetryAttempts?: number };
+  readonly SqsParameters?: { readonly MessageGroupId?: string };
+  readonly DeadLetterConfig?: { readonly Arn?: string };
+  readonly [other: string]: unknown;
+}
+
+/** A schedule as GetSchedule returns it (times in epoch seconds, as on the wire), plus what the local cloud keeps. */
+export interface SavedSchedule {
+  readonly Name: string;
+  readonly GroupName: string;
+  readonly ScheduleExpression: string;
+  readonly ScheduleExpressionTimezone?: string;
+  readonly Description?: string;
+  readonly State: string;
+  readonly StartDate?: number;
+  readonly EndDate?: number;
+  readonly KmsKeyArn?: string;
+  readonly Target: ScheduleTarget;
+  readonly FlexibleTimeWindow: { readonly Mode: string; readonly MaximumWindowInMinutes?: number };
+  readonly ActionAfterCompletion: string;
+  readonly CreationDate: number;
+  readonly LastModificationDate: number;
+  /** The token of the create call, so the SDK's retry of one call is not a conflict. */
+  readonly clientToken?: string;
+  /** When a one-time schedule that stays after completion fired. */
+  readonly firedAt?: number;
+}
+
+export interface SavedScheduleGroup {
+  readonly Name: string;
+  readonly CreationDate: number;
+}
+
+export interface SchedulerApiOptions {
+  readonly region: string;
+  /** @default 000000000000, the account in the emulator's queue URLs */
+  readonly account?: string;
+  /** Real milliseconds between attempts when a target refuses; at most the target's MaximumRetryAttempts are made. @default [1000, 2000, 4000] */
+  readonly retryDelaysMs?: readonly number[];
+  readonly onError?: (schedule: string, error: unknown) => void;
+}
+
+class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const invalid = (message: string) => new ApiError(400, 'ValidationException', message);
+const notFound = (message: string) => new ApiError(404, 'ResourceNotFoundException', message);
+const namePattern = /^[0-9a-zA-Z-_.]+$/;
+const seconds = (date = new Date()) => date.getTime() / 1000;
+
+/**
+ * EventBridge Scheduler's REST-JSON API, as `@aws-sdk/client-scheduler` speaks it, on the
+ * local cloud's port: schedules and schedule groups kept in memory (and in the queue
+ * snapshot), and one-time `at()` schedules fired onto the queue their target names on the
+ * local scheduler's time scale, retried, then dead-lettered (DeadLetterConfig) and logged.
+ * `rate()` and `cron()` schedules are kept and listed, not fired.
+ */
+export class SchedulerApi {
+  readonly #options: SchedulerApiOptions;
+  readonly #account: string;
+  readonly #groups = new Map<string, SavedScheduleGroup>();
+  readonly #schedules = new Map<string, SavedSchedule>();
+  readonly #timers = new Map<string, () => void>();
+  readonly #firing = new Set<Promise<void>>();
+  readonly #sleepers = new Set<() => void>();
+  #running: { sqs: SQSClient; clock: Pick<LocalScheduler, 'at'> } | undefined;
+
+  constructor(options: SchedulerApiOptions) {
+    this.#options = options;
+    this.#account = options.account ?? '000000000000';
+    this.ensureGroup('default');
+  }
+
+  ensureGroup(name: string): void {
+    if (!this.#groups.has(name)) this.#groups.set(name, { Name: name, CreationDate: seconds() });
+  }
+
+  /** Scheduler's paths, unless the request is signed for another service (an S3 bucket named `schedules`). */
+  matches(request: IncomingMessage, url: URL): boolean {
+    if (!/^\/(schedules|schedule-groups)(\/|$)/.test(url.pathname)) return false;
+    const credential = request.headers.authorization ?? url.searchParams.get('X-Amz-Credential') ?? '';
+    const service = /\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(credential)?.[1];
+    return service === undefined || service === 'scheduler';
+  }
+
+  async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let status = 200;
+    let body: Record<string, unknown>;
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID() };
+    try {
+      const url = new URL(request.url ?? '/', 'http://local');
+      const text = await readBody(request);
+      let input: unknown;
+      try {
+        input = text ? JSON.parse(text) : {};
+      } catch {
+        input = undefined;
+      }
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalid('The request body is not a JSON object.');
+      body = this.#route(request.method ?? 'GET', url, input as Record<string, unknown>);
+    } catch (error) {
+      const failure = error instanceof ApiError ? error : new ApiError(500, 'InternalServerException', error instanceof Error ? error.message : String(error));
+      status = failure.status;
+      headers['x-amzn-errortype'] = failure.code;
+      body = { Message: failure.message };
+    }
+    response.writeHead(status, headers);
+    response.end(JSON.stringify(body));
+  }
+
+  #route(method: string, url: URL, input: Record<string, unknown>): Record<string, unknown> {
+    const [, kind, encoded, rest] = /^\/(schedules|schedule-groups)(?:\/([^/]+))?(\/.*)?$/.exec(url.pathname) ?? [];
+    const name = encoded === undefined ? undefined : decodeURIComponent(encoded);
+    const query = url.searchParams;
+    if (kind === 'schedules' && name !== undefined && !rest) {
+      if (method === 'POST') return this.#put(name, input, false);
+      if (method === 'PUT') return this.#put(name, input, true);
+      if (method === 'GET') return this.#view(this.#find(name, query.get('groupName')));
+      if (method === 'DELETE') {
+        const schedule = this.#find(name, query.get('groupName'));
+        this.#forget(keyOf(schedule.GroupName, schedule.Name));
+        return {};
+      }
+    }
+    if (kind === 'schedules' && name === undefined && method === 'GET') return this.#list(query);
+    if (kind === 'schedule-groups' && name !== undefined && !rest) {
+      if (method === 'POST') {
+        checkName(name, 'name');
+        if (this.#groups.has(name)) throw new ApiError(409, 'ConflictException', `Schedule group ${name} already exists.`);
+        this.ensureGroup(name);
+        return { ScheduleGroupArn: this.#groupArn(name) };
+      }
+      const group = this.#groups.get(name);
+      if (!group) throw notFound(`Schedule group ${name} does not exist.`);
+      if (method === 'GET') return this.#groupView(group);
+      if (method === 'DELETE') {
+        if (name === 'default') throw invalid('The default schedule group cannot be deleted.');
+        for (const schedule of [...this.#schedules.values()]) if (schedule.GroupName === name) this.#forget(keyOf(name, schedule.Name));
+        this.#groups.delete(name);
+        return {};
+      }
+    }
+    if (kind === 'schedule-groups' && name === undefined && method === 'GET') {
+      const groups = [...this.#groups.values()].filter((group) => group.Name.startsWith(query.get('NamePrefix') ?? ''));
+      return page(groups.map((group) => this.#groupView(group)), query, 'ScheduleGroups');
+    }
+    throw new ApiError(404, 'UnknownOperationException', `${method} ${url.pathname} is not an EventBridge Scheduler operation the local cloud serves.`);
+  }
+
+  /** CreateSchedule, or UpdateSchedule (which replaces every field, as Scheduler does). */
+  #put(name: string, input: Record<string, unknown>, update: boolean): Record<string, unknown> {
+    const schedule = validated(name, input);
+    if (!this.#groups.has(schedule.GroupName)) throw notFound(`Schedule group ${schedule.GroupName} does not exist.`);
+    const key = keyOf(schedule.GroupName, name);
+    const existing = this.#schedules.get(key);
+    if (update && !existing) throw notFound(`Schedule ${name} does not exist.`);
+    if (!update && existing) {
+      if (schedule.clientToken && existing.clientToken === schedule.clientToken) return { ScheduleArn: this.#arn(existing) };
+      throw new ApiError(409, 'ConflictException', `Schedule ${name} already exists.`);
+    }
+    const now = seconds();
+    const saved: SavedSchedule = { ...schedule, CreationDate: existing?.CreationDate ?? now, LastModificationDate: now, ...(update ? { clientToken: existing?.clientToken } : {}) };
+    this.#schedules.set(key, saved);
+    this.#arm(key);
+    return { ScheduleArn: this.#arn(saved) };
+  }
+
+  #find(name: string, group: string | null): SavedSchedule {
+    const groupName = group ?? 'default';
+    if (!this.#groups.has(groupName)) throw notFound(`Schedule group ${groupName} does not exist.`);
+    const schedule = this.#schedules.get(keyOf(groupName, name));
+    if (!schedule) throw notFound(`Schedule ${name} does not exist.`);
+    return schedule;
+  }
+
+  #list(query: URLSearchParams): Record<string, unknown> {
+    const group = query.get('ScheduleGroup');
+    const prefix = query.get('NamePrefix') ?? '';
+    const state = query.get('State');
+    const found = [...this.#schedules.values()]
+      .filter((s) => (!group || s.GroupName === group) && s.Name.startsWith(prefix) && (!state || s.State === state))
+      .sort((a, b) => a.GroupName.localeCompare(b.GroupName) || a.Name.localeCompare(b.Name))
+      .map((s) => ({ Arn: this.#arn(s), Name: s.Name, GroupName: s.GroupName, State: s.State, CreationDate: s.CreationDate, LastModificationDate: s.LastModificationDate, Target: { Arn: s.Target.Arn } }));
+    return page(found, query, 'Schedules');
+  }
+
+  #view(schedule: SavedSchedule): Record<string, unknown> {
+    const { clientToken: _token, firedAt: _fired, ...wire } = schedule;
+    return { Arn: this.#arn(schedule), ...wire };
+  }
+
+  #groupView(group: SavedScheduleGroup) {
+    return { Arn: this.#groupArn(group.Name), Name: group.Name, State: 'ACTIVE', CreationDate: group.CreationDate, LastModificationDate: group.CreationDate };
+  }
+
+  #arn(schedule: Pick<SavedSchedule, 'GroupName' | 'Name'>): string {
+    return `arn:aws:scheduler:${this.#options.region}:${this.#account}:schedule/${schedule.GroupName}/${schedule.Name}`;
+  }
+
+  #groupArn(name: string): string {
+    return `arn:aws:scheduler:${this.#options.region}:${this.#account}:schedule-group/${name}`;
+  }
+
+  /** What the snapshot keeps: every group and schedule, pending one-time schedules included. */
+  save(): { scheduleGroups: SavedScheduleGroup[]; schedules: SavedSchedule[] } {
+    return { scheduleGroups: [...this.#groups.values()], schedules: [...this.#schedules.values()] };
+  }
+
+  /** Takes back what `save()` gave, before `start()`; returns how many schedules. */
+  restore(saved: { scheduleGroups?: readonly SavedScheduleGroup[]; schedules?: readonly SavedSchedule[] }): number {
+    for (const group of saved.scheduleGroups ?? []) this.#groups.set(group.Name, group);
+    for (const schedule of saved.schedules ?? []) {
+      this.ensureGroup(schedule.GroupName);
+      this.#schedules.set(keyOf(schedule.GroupName, schedule.Name), schedule);
+    }
+    return saved.schedules?.length ?? 0;
+  }
+
+  /** Fires one-time schedules from now on, each on `clock.at()`: what is due (created while the cloud was down) at once. */
+  start(runtime: { sqs: SQSClient; clock: Pick<LocalScheduler, 'at'> }): void {
+    this.#running = runtime;
+    for (const key of this.#schedules.keys()) this.#arm(key);
+  }
+
+  /** Stops firing; a firing under way finishes, one waiting to retry stays for the next start. */
+  async stop(): Promise<void> {
+    this.#running = undefined;
+    for (const cancel of this.#timers.values()) cancel();
+    this.#timers.clear();
+    for (const wake of this.#sleepers) wake();
+    await Promise.allSettled(this.#firing);
+  }
+
+  #forget(key: string): void {
+    this.#timers.get(key)?.();
+    this.#timers.delete(key);
+    this.#schedules.delete(key);
+  }
+
+  #arm(key: string): void {
+    this.#timers.get(key)?.();
+    this.#timers.delete(key);
+    const schedule = this.#schedules.get(key);
+    const running = this.#running;
+    if (!running || !schedule || schedule.State !== 'ENABLED' || schedule.firedAt !== undefined) return;
+    const due = oneTimeAt(schedule.ScheduleExpression, schedule.ScheduleExpressionTimezone);
+    if (!due) return;
+    const cancel = running.clock.at(due, () => {
+      this.#timers.delete(key);
+      const firing = this.#fire(key, schedule, due).finally(() => this.#firing.delete(firing));
+      this.#firing.add(firing);
+    });
+    this.#timers.set(key, cancel);
+  }
+
+  async #fire(key: string, schedule: SavedSchedule, due: Date): Promise<void> {
+    const { Target: target } = schedule;
+    const delays = this.#options.retryDelaysMs ?? [1000, 2000, 4000];
+    const retries = Math.min(delays.length, target.RetryPolicy?.MaximumRetryAttempts ?? 185);
+    const executionId = randomUUID();
+    // Scheduler's context attributes, as the stack's recurring schedules use them.
+    const context: Record<string, string> = { 'schedule-arn': this.#arn(schedule), 'scheduled-time': schedulerTime(due), 'execution-id': executionId };
+    const input = (attempt: number) => (target.Input ?? '{}').replace(/<aws\.scheduler\.([a-z-]+)>/g, (whole, name: string) => ({ ...context, 'attempt-number': String(attempt) })[name] ?? whole);
+    const groupId = target.SqsParameters?.MessageGroupId;
+    for (let attempt = 1; ; attempt++) {
+      // Deleted or updated meanwhile: the new version has its own timer.
+      if (this.#schedules.get(key) !== schedule || !this.#running) return;
+      try {
+        await this.#sendTo(this.#running.sqs, target.Arn, input(attempt), groupId ? { MessageGroupId: groupId } : {});
+        break;
+      } catch (error) {
+        if (attempt > retries) {
+          const reason = error instanceof Error ? error.message : String(error);
+          await this.#deadLetter(schedule, input(attempt), { executionId, due, reason, retries: attempt - 1 });
+          this.#options.onError?.(`${schedule.GroupName}/${schedule.Name}`, new Error(`target ${target.Arn} failed ${attempt} times, the last: ${reason}`));
+          break;
+        }
+        if (!(await this.#sleep(delays[attempt - 1]!))) return;
+      }
+    }
+    if (this.#schedules.get(key) !== schedule) return;
+    if (schedule.ActionAfterCompletion === 'DELETE') this.#schedules.delete(key);
+    else this.#schedules.set(key, { ...schedule, firedAt: seconds() });
+  }
+
+  /** The dead-letter event: the input as the body, what went wrong in message attributes, as Scheduler sends it. */
+  async #deadLetter(schedule: SavedSchedule, body: string, failure: { executionId: string; due: Date; reason: string; retries: number }): Promise<void> {
+    const arn = schedule.Target.DeadLetterConfig?.Arn;
+    if (!arn || !this.#running) return;
+    const text = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
+    const attributes = {
+      ERROR_CODE: text('AWS.SQS.SendFailed'),
+      ERROR_MESSAGE: text(failure.reason.slice(0, 1024)),
+      EXECUTION_ID: text(failure.executionId),
+      EXHAUSTED_RETRY_CONDITION: text('MaximumRetryAttempts'),
+      IS_PAYLOAD_TRUNCATED: text('false'),
+      RETRY_ATTEMPTS: text(String(failure.retries)),
+      SCHEDULED_TIME: text(schedulerTime(failure.due)),
+      SCHEDULE_ARN: text(this.#arn(schedule)),
+      TARGET_ARN: text(schedule.Target.Arn),
+    };
+    await this.#sendTo(this.#running.sqs, arn, body, { MessageAttributes: attributes }).catch((error: unknown) =>
+      this.#options.onError?.(`${schedule.GroupName}/${schedule.Name}`, new Error(`dead-letter queue ${arn} refused too: ${error instanceof Error ? error.message : String(error)}`)),
+    );
+  }
+
+  async #sendTo(sqs: SQSClient, arn: string, body: string, extra: { MessageGroupId?: string; MessageAttributes?: Record<string, MessageAttributeValue> }): Promise<void> {
+    const queue = /^arn:aws[a-z-]*:sqs:[^:]*:[^:]*:(.+)$/.exec(arn)?.[1];
+    if (!queue) throw new Error('the local cloud invokes SQS queue targets only');
+    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queue }));
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body, ...extra }));
+  }
+
+  /** Resolves true after `ms`, or false at once when the API stops. */
+  #sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const wake = (done: boolean) => {
+        clearTimeout(timer);
+        this.#sleepers.delete(stop);
+        resolve(done);
+      };
+      const stop = () => wake(false);
+      const timer = setTimeout(() => wake(true), ms);
+      this.#sleepers.add(stop);
+    });
+  }
+}
+
+const keyOf = (group: string, name: string) => `${group}/${name}`;
+
+function page<T>(items: readonly T[], query: URLSearchParams, member: string): Record<string, unknown> {
+  const max = Number(query.get('MaxResults') ?? 100);
+  if (!Number.isInteger(max) || max < 1 || max > 100) throw invalid(`1 validation error detected: Value '${query.get('MaxResults')}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100`);
+  const start = Number(query.get('NextToken') ?? 0);
+  if (!Number.isInteger(start) || start < 0) throw invalid('The NextToken is not valid.');
+  const end = start + max;
+  return { [member]: items.slice(start, end), ...(end < items.length ? { NextToken: String(end) } : {}) };
+}
+
+function checkName(value: string, field: string): void {
+  if (value.length < 1 || value.length > 64) throw invalid(`1 validation error detected: Value '${value}' at '${field}' failed to satisfy constraint: Member must have length between 1 and 64`);
+  if (!namePattern.test(value)) throw invalid(`1 validation error detected: Value '${value}' at '${field}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${namePattern.source}`);
+}
+
+/** The checks CreateSchedule and UpdateSchedule make, in the order and wording Scheduler reports them. */
+function validated(name: string, input: Record<string, unknown>): Omit<SavedSchedule, 'CreationDate' | 'LastModificationDate'> {
+  const problems: string[] = [];
+  const constraint = (value: unknown, field: string, rule: string) => problems.push(`Value '${typeof value === 'object' ? JSON.stringify(value) : String(value)}' at '${field}' failed to satisfy constraint: Member must ${rule}`);
+  const text = (value: unknown, field: string, options: { required?: boolean; max: number; pattern?: RegExp; values?: readonly string[] }) => {
+    if (value === undefined || value === null) return void (options.required && problems.push(`Value null at '${field}' failed to satisfy constraint: Member must not be null`));
+    if (typeof value !== 'string' || value.length < 1 || value.length > options.max) return void constraint(value, field, `have length between 1 and ${options.max}`);
+    if (options.pattern && !options.pattern.test(value)) constraint(value, field, `satisfy regular expression pattern: ${options.pattern.source}`);
+    if (options.values && !options.values.includes(value)) constraint(value, field, `satisfy enum value set: [${options.values.join(', ')}]`);
+  };
+  const integer = (value: unknown, field: string, min: number, max: number) => {
+    if (value !== undefined && (!Number.isInteger(value) || (value as number) < min || (value as number) > max)) constraint(value, field, `have value between ${min} and ${max}`);
+  };
+  const object = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+
+  text(name, 'name', { required: true, max: 64, pattern: namePattern });
+  text(input.GroupName, 'groupName', { max: 64, pattern: namePattern });
+  text(input.ScheduleExpression, 'scheduleExpression', { required: true, max: 256 });
+  text(input.ScheduleExpressionTimezone, 'scheduleExpressionTimezone', { max: 50 });
+  text(input.Description, 'description', { max: 512 });
+  text(input.State, 'state', { max: 8, values: ['ENABLED', 'DISABLED'] });
+  text(input.ActionAfterCompletion, 'actionAfterCompletion', { max: 6, values: ['NONE', 'DELETE'] });
+  text(input.ClientToken, 'clientToken', { max: 64, pattern: /^[a-zA-Z0-9-_]+$/ });
+  text(input.KmsKeyArn, 'kmsKeyArn', { max: 2048 });
+  const window = object(input.FlexibleTimeWindow);
+  if (input.FlexibleTimeWindow === undefined) problems.push(`Value null at 'flexibleTimeWindow' failed to satisfy constraint: Member must not be null`);
+  else text(window.Mode, 'flexibleTimeWindow.mode', { required: true, max: 8, values: ['OFF', 'FLEXIBLE'] });
+  integer(window.MaximumWindowInMinutes, 'flexibleTimeWindow.maximumWindowInMinutes', 1, 1440);
+  const target = object(input.Target);
+  if (input.Target === undefined) problems.push(`Value null at 'target' failed to satisfy constraint: Member must not be null`);
+  else {
+    text(target.Arn, 'target.arn', { required: true, max: 1600 });
+    text(target.RoleArn, 'target.roleArn', { required: true, max: 1600, pattern: /^arn:aws(-[a-z]+)?:iam::\d{12}:role\/[\w+=,.@/-]+$/ });
+    text(target.Input, 'target.input', { max: 8192 });
+    const retry = object(target.RetryPolicy);
+    integer(retry.MaximumEventAgeInSeconds, 'target.retryPolicy.maximumEventAgeInSeconds', 60, 86_400);
+    integer(retry.MaximumRetryAttempts, 'target.retryPolicy.maximumRetryAttempts', 0, 185);
+    const deadLetter = object(target.DeadLetterConfig);
+    text(deadLetter.Arn, 'target.deadLetterConfig.arn', { max: 1600, pattern: /^arn:aws(-[a-z]+)?:sqs:[a-z0-9-]+:\d{12}:[a-zA-Z0-9-_]+$/ });
+  }
+  for (const field of ['StartDate', 'EndDate'] as const) {
+    if (input[field] !== undefined && typeof input[field] !== 'number') constraint(input[field], field[0]!.toLowerCase() + field.slice(1), 'be a timestamp');
+  }
+  if (problems.length) throw invalid(`${problems.length} validation error${problems.length > 1 ? 's' : ''} detected: ${problems.join('; ')}`);
+
+  const expression = input.ScheduleExpression as string;
+  const timeZone = (input.ScheduleExpressionTimezone as string | undefined) ?? 'UTC';
+  if (!isTimeZone(timeZone)) throw invalid(`Invalid time zone: ${timeZone}.`);
+  if (!isExpression(expression)) throw invalid(`Invalid Schedule Expression ${expression}.`);
+  if (window.Mode === 'FLEXIBLE' && window.MaximumWindowInMinutes === undefined) throw invalid('MaximumWindowInMinutes is required when the flexible time window mode is FLEXIBLE.');
+  if (window.Mode === 'OFF' && window.MaximumWindowInMinutes !== undefined) throw invalid('MaximumWindowInMinutes must not be set when the flexible time window mode is OFF.');
+  if (typeof input.StartDate === 'number' && typeof input.EndDate === 'number' && input.EndDate <= input.StartDate) throw invalid('The EndDate must be later than the StartDate.');
+
+  const optional = (field: string) => (input[field] !== undefined ? { [field]: input[field] } : {});
+  return {
+    Name: name,
+    GroupName: (input.GroupName as string | undefined) ?? 'default',
+    ScheduleExpression: expression,
+    ...optional('ScheduleExpressionTimezone'),
+    ...optional('Description'),
+    State: (input.State as string | undefined) ?? 'ENABLED',
+    ...optional('StartDate'),
+    ...optional('EndDate'),
+    ...optional('KmsKeyArn'),
+    Target: target as unknown as ScheduleTarget,
+    FlexibleTimeWindow: window as SavedSchedule['FlexibleTimeWindow'],
+    ActionAfterCompletion: (input.ActionAfterCompletion as string | undefined) ?? 'NONE',
+    ...(typeof input.ClientToken === 'string' ? { clientToken: input.ClientToken } : {}),
+  };
+}
+
+const atPattern = /^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$/;
+
+/** `at(yyyy-mm-ddThh:mm:ss)`, `rate(n unit)` with n ≥ 1, or a six-field `cron()` with `?` in one of its day fields. */
+function isExpression(expression: string): boolean {
+  if (atPattern.test(expression)) return oneTimeAt(expression) !== undefined;
+  if (/^rate\(([1-9]\d*) (minute|minutes|hour|hours|day|days)\)$/.test(expression)) return true;
+  const fields = /^cron\((.+)\)$/.exec(expression)?.[1]!.trim().split(/\s+/);
+  if (!fields || fields.length !== 6 || (fields[2] === '?') === (fields[4] === '?')) return false;
+  try {
+    scheduleTimes(expression);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The instant an `at()` expression names in its time zone; undefined for other expressions or an impossible date. */
+export function oneTimeAt(expression: string, timeZone = 'UTC'): Date | undefined {
+  const parts = atPattern.exec(expression)?.slice(1).map(Number);
+  if (!parts) return undefined;
+  const [year, month, day, hour, minute, second] = parts as [number, number, number, number, number, number];
+  const wall = Date.UTC(year, month - 1, day, hour, minute, second);
+  const back = new Date(wall);
+  if (back.getUTCMonth() !== month - 1 || back.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (timeZone === 'UTC') return back;
+  // The zone's offset at that wall time, found by asking Intl what the wall clock reads at a guess, twice.
+  const format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+  const offsetAt = (instant: number) => {
+    const p = Object.fromEntries(format.formatToParts(instant).map((part) => [part.type, Number(part.value)]));
+    return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) - Math.floor(instant / 1000) * 1000;
+  };
+  return new Date(wall - offsetAt(wall - offsetAt(wall)));
+}
