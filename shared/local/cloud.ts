@@ -4,6 +4,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
+import './fauxqs-fixes.ts';
 import { queueNames, queues, schedules, type QueueName } from '../catalogue/index.ts';
 import { createSqsClient, localCredentials } from '../aws.ts';
 import { physicalQueueName, readConfig, type Config } from '../config.ts';

@@ -41,7 +41,7 @@ export class LongDelayScheduler {
           Name: scheduleNameOf(message.envelope.id),
           GroupName: groupName,
           Description: `${message.envelope.task} ${message.envelope.id}`.slice(0, 512),
-          ScheduleExpression: `at(${message.envelope.eta.slice(0, 19)})`,
+          ScheduleExpression: `at(${atTime(message.envelope.eta)})`,
           ScheduleExpressionTimezone: 'UTC',
           FlexibleTimeWindow: { Mode: 'OFF' },
           ActionAfterCompletion: 'DELETE',
@@ -80,6 +80,14 @@ export function longDelaysFromConfig(config: Pick<Config, 'longDelays' | 'region
   const { endpoint, groupName, roleArn, deadLetterArn } = config.longDelays;
   const client = new SchedulerClient({ region: config.region, ...(endpoint ? { endpoint } : {}), ...localCredentials(endpoint) });
   return new LongDelayScheduler({ client, groupName, roleArn, queueUrls: config.queueUrls, ...(deadLetterArn ? { deadLetterArn } : {}) });
+}
+
+/** Scheduler's largest target input; a longer message goes to SQS now and the consumer re-delays it. */
+export const maxScheduledMessageCharacters = 8192;
+
+/** `at()` takes whole seconds: rounding up keeps the schedule from firing before the ETA. */
+function atTime(eta: string): string {
+  return new Date(Math.ceil(Date.parse(eta) / 1000) * 1000).toISOString().slice(0, 19);
 }
 
 /** Schedule names allow 64 characters of `[0-9A-Za-z_.-]`; a task id allows 128 and `:`, so the name is its digest. */

@@ -4,7 +4,7 @@ import type { Signature } from '../envelope/envelope.ts';
 import type { Database } from '../results/database.ts';
 import { findTask, revokeTask } from '../results/queries.ts';
 import { chunkBySize } from '../runtime/queue-actions.ts';
-import type { LongDelayScheduler } from './long-delay.ts';
+import { maxScheduledMessageCharacters, type LongDelayScheduler } from './long-delay.ts';
 import { AsyncResult, GroupResult, type ResultSource } from './results.ts';
 import { buildTaskMessage, resolveTask, type SendOptions, type TaskMessage, type WorkflowFields } from './send.ts';
 import { group as groupOf, type Chain, type Chord, type Group, type Workflow } from './workflow.ts';
@@ -129,7 +129,8 @@ export class TaskProducer {
   async #dispatch(messages: readonly TaskMessage[]): Promise<void> {
     const direct: TaskMessage[] = [];
     for (const message of messages) {
-      if (message.waitSeconds > 900 && this.#settings.longDelays) await this.#settings.longDelays.schedule(message);
+      const schedulable = message.waitSeconds > 900 && message.body.length <= maxScheduledMessageCharacters;
+      if (schedulable && this.#settings.longDelays) await this.#settings.longDelays.schedule(message);
       else direct.push(message);
     }
     if (direct.length === 1) {
