@@ -99,7 +99,7 @@ describe(`ETAs beyond 15 minutes become one-time schedules on the local cloud's 
       Name: scheduleNameOf(id),
       GroupName: groupName,
       Arn: `arn:aws:scheduler:${region}:000000000000:schedule/${groupName}/${scheduleNameOf(id)}`,
-      ScheduleExpression: `at(${new Date(eta!).toISOString().slice(0, 19)})`,
+      ScheduleExpression: `at(${atSecond(eta!)})`,
       ScheduleExpressionTimezone: 'UTC',
       State: 'ENABLED',
       FlexibleTimeWindow: { Mode: 'OFF' },
@@ -239,7 +239,7 @@ describe(`one-time schedules fire on the local cloud's compressed clock (${datab
 
     // Through the cloud's own API (the operations facade's producer), on the real task queue.
     const sent = (await (await fetch(`${cloud.dashboardUrl}/api/tasks`, { method: 'POST', body: JSON.stringify({ task: 'default.noop', payload: { echo: 'never either' }, countdown: twentyMinutes }) })).json()) as { id: string; eta: string };
-    expect((await c.getSchedule(sent.id)).ScheduleExpression).toBe(`at(${sent.eta.slice(0, 19)})`);
+    expect((await c.getSchedule(sent.id)).ScheduleExpression).toBe(`at(${atSecond(sent.eta)})`);
     const revoked = await fetch(`${cloud.dashboardUrl}/api/tasks/${sent.id}/revoke`, { method: 'POST', body: '{}' });
     expect(await revoked.json()).toEqual({ id: sent.id, status: 'REVOKED' });
     await expect(c.getSchedule(sent.id)).rejects.toBeInstanceOf(ResourceNotFoundException);
@@ -294,3 +294,8 @@ describe(`one-time schedules fire on the local cloud's compressed clock (${datab
     await waitFor(() => cloud.stderr.some((line) => line.startsWith(`[scheduler default/${refused}] target ${missing} failed 2 times`)), 2_000, 'the failure in the log');
   }, 30_000);
 });
+
+/** The ETA as `at()` holds it: rounded up to the second, so the schedule never fires early. */
+function atSecond(eta: string): string {
+  return new Date(Math.ceil(Date.parse(eta) / 1000) * 1000).toISOString().slice(0, 19);
+}
