@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { migrateDatabase, openDatabase, type Database } from '../../shared/results/database.ts';
 
@@ -13,7 +16,7 @@ export async function openTestDatabase() {
   const counter = { statements: 0, counting: false };
   const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const url = process.env.DATABASE_URL;
-  const database: Database = await openDatabase(url ? { kind: 'postgres', url } : { kind: 'pglite' }, {
+  const database: Database = await openDatabase(url ? { kind: 'postgres', url } : { kind: 'pglite', image: await migratedImage() }, {
     ...(url ? { schema } : {}),
     onStatement: () => {
       if (counter.counting) counter.statements++;
@@ -32,6 +35,27 @@ export async function openTestDatabase() {
       await database.close();
     },
   };
+}
+
+let image: Promise<Blob> | undefined;
+
+/** One migrated PGlite per test process, kept as the image each test's fresh copy starts from. */
+function migratedImage(): Promise<Blob> {
+  return (image ??= (async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'taskq-pglite-'));
+    try {
+      const template = await openDatabase({ kind: 'pglite', dataDir });
+      await migrateDatabase(template);
+      await template.close();
+      const [{ PGlite }, { vector }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-pgvector')]);
+      const client = await PGlite.create(dataDir, { extensions: { vector } });
+      const dump = await client.dumpDataDir('none');
+      await client.close();
+      return dump;
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  })());
 }
 
 export type TaskRow = {
