@@ -77,7 +77,7 @@ export async function claimTasks(
     select i.id, c.attempts, c.attempt_base, p.status as prior_status, p.result::text as prior_result
     from input i
     left join claimed c on c.id = i.id
-    left join prior p on p.id = i.id`);
+    left join prior p on p.id = i.id`, 'claim_tasks');
   return rows.map((row) => ({
     id: row.id,
     attempts: row.attempts === null ? null : Number(row.attempts),
@@ -183,7 +183,7 @@ export async function finishTasks(database: Database, outcomes: readonly TaskOut
     where i.fence is not null and i.id not in (select id from finished)
     union all
     select 'chord', c.group_id, null from chords c join chord_increments n on n.group_id = c.group_id
-    where c.succeeded >= c.size and c.succeeded - n.added < c.size`);
+    where c.succeeded >= c.size and c.succeeded - n.added < c.size`, 'finish_tasks');
   return {
     superseded: new Map(rows.filter((row) => row.kind === 'superseded').map((row) => [row.id, row.status ?? 'PENDING'])),
     completedChords: new Set(rows.filter((row) => row.kind === 'chord').map((row) => row.id)),

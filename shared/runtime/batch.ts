@@ -216,7 +216,8 @@ export class BatchRun {
       return this.#failure(base, attemptFields, envelope, task.name, reason, undefined, claim.attempts);
     }
 
-    const logger = this.#settings.logger.createChild({ persistentKeys: attemptFields });
+    const parentLogger = this.#settings.logger;
+    let logger: Logger | undefined;
     const remaining = this.#deadline - Date.now();
     const revocation = new AbortController();
     this.#running.set(envelope.id, revocation);
@@ -232,7 +233,10 @@ export class BatchRun {
           queue,
           attempt,
           maxRetries: task.retry.maxRetries,
-          logger,
+          // Built on first use: a child logger costs more than a short task, and most tasks never log.
+          get logger() {
+            return (logger ??= parentLogger.createChild({ persistentKeys: attemptFields }));
+          },
           envelope,
           database: await this.#settings.database(),
           services: this.#services,

@@ -42,10 +42,12 @@ export async function executeTask(
     );
   });
   const elapsed = () => Math.round(performance.now() - started);
+  // Copied with its accessors, so a field built on first use (the logger) stays that way.
+  const taskContext = Object.defineProperties({ signal: controller.signal }, Object.getOwnPropertyDescriptors(context)) as TaskContext;
 
   const run = (async (): Promise<Execution> => {
     try {
-      const value = await implementation.run(payload, { ...context, signal: controller.signal });
+      const value = await implementation.run(payload, taskContext);
       return { ok: true, value, runtimeMs: elapsed() };
     } catch (thrown) {
       // A task that gives up because its signal fired failed by the soft limit, whatever it threw.

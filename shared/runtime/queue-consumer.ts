@@ -1,17 +1,30 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { queues, tasks, type QueueName } from '../catalogue/index.ts';
 import { createSqsClient } from '../aws.ts';
 import { ConfigError, readConfig } from '../config.ts';
 import { createLogger, createMetrics } from '../observability/index.ts';
+import type { Database } from '../results/database.ts';
 import { sharedDatabase } from '../results/shared-database.ts';
 import { createConsumer } from './consumer.ts';
 import { TaskDirectory } from './parse.ts';
 import type { TaskImplementation } from './task.ts';
 
+/** What a harness may hand in instead of what the environment would build: the benchmarks count its requests and statements. */
+export interface QueueConsumerOverrides {
+  readonly sqs?: SQSClient;
+  readonly database?: () => Promise<Database>;
+}
+
 /**
  * The consumer of one catalogue queue, configured from the environment: what each
  * `functions/consumer-<queue>.ts` exports as its handler, in Lambda and in the local cloud.
  */
-export function createQueueConsumer(queue: QueueName, implementations: readonly TaskImplementation[], env: NodeJS.ProcessEnv = process.env) {
+export function createQueueConsumer(
+  queue: QueueName,
+  implementations: readonly TaskImplementation[],
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: QueueConsumerOverrides = {},
+) {
   const config = readConfig(env);
   const queueUrl = config.queueUrls[queue];
   const deadLetterQueueUrl = config.deadLetterQueueUrls[queue];
@@ -23,10 +36,10 @@ export function createQueueConsumer(queue: QueueName, implementations: readonly 
     queueUrl,
     deadLetterQueueUrl,
     directory: new TaskDirectory(queue, implementations, Object.values(tasks)),
-    sqs: createSqsClient(config),
+    sqs: overrides.sqs ?? createSqsClient(config),
     // A workflow's next step may run on another queue.
     queueUrls: config.queueUrls,
-    database: () => sharedDatabase(config.database),
+    database: overrides.database ?? (() => sharedDatabase(config.database)),
     logger: createLogger(queue),
     metrics: createMetrics(queue),
   });
