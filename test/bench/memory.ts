@@ -1,0 +1,159 @@
+/**
+ * Memory. (1) The CSV clean-up's peak RSS: csv-memory.ts run as it is (`--json`), the task
+ * bundled as Lambda bundles it, against PostgreSQL. (2) The local cloud's RSS after many
+ * tasks: `npm start`'s entry in a process of its own (embedded emulator, PGlite, on free
+ * ports and a temporary folder), fed `default.noop` tasks with SendMessageBatch while it
+ * works through them (at most 2,000 waiting at a time, so the figure is the run's and not
+ * a backlog's), then VmRSS and VmHWM read from /proc/<pid>/status.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { TaskProducer } from '../../shared/producer/producer.ts';
+import { emulatorClient } from './emulator.ts';
+import type { Figure, Progress } from './figures.ts';
+
+export interface MemoryOptions {
+  readonly csvMegabytes: number;
+  readonly cloudTasks: number;
+}
+
+export interface CsvMemory {
+  readonly megabytes: number;
+  readonly bytes: number;
+  readonly rows: number;
+  readonly seconds: number;
+  readonly peakRssMb: number;
+  readonly baselineRssMb: number;
+}
+
+export interface CloudMemory {
+  readonly tasks: number;
+  readonly seconds: number;
+  /** VmRSS once it printed its ready line, before any task. */
+  readonly readyRssMb: number;
+  /** VmRSS after the last task's message was deleted. */
+  readonly rssMb: number;
+  /** VmHWM: the peak over the process's life. */
+  readonly peakRssMb: number;
+}
+
+export interface MemoryResult {
+  readonly csv: CsvMemory | { readonly error: string };
+  readonly cloud: CloudMemory;
+}
+
+export async function measure(options: MemoryOptions, progress: Progress): Promise<MemoryResult> {
+  progress('CSV clean-up', 0, 1);
+  const csv = await csvMemory(options.csvMegabytes);
+  progress('CSV clean-up', 1, 1);
+  const cloud = await cloudMemory(options.cloudTasks, progress);
+  return { csv, cloud };
+}
+
+async function csvMemory(megabytes: number): Promise<MemoryResult['csv']> {
+  const child = spawn(process.execPath, ['test/bench/csv-memory.ts', '--mb', String(megabytes), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  const last = stdout.trim().split('\n').at(-1) ?? '';
+  if (code !== 0 || !last.startsWith('{')) return { error: `csv-memory exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' ')}` };
+  return { megabytes, ...(JSON.parse(last) as Omit<CsvMemory, 'megabytes'>) };
+}
+
+/** VmRSS and VmHWM of a process, in MiB. */
+function memoryOf(pid: number): { rssMb: number; peakRssMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { rssMb: kib('VmRSS') / 1024, peakRssMb: kib('VmHWM') / 1024 };
+}
+
+async function cloudMemory(tasks: number, progress: Progress): Promise<CloudMemory> {
+  const dir = await mkdtemp(join(tmpdir(), 'taskq-bench-cloud-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOCAL_CLOUD_PORT: '0',
+    DASHBOARD_PORT: '0',
+    WEBHOOK_PORT: '0',
+    LOCAL_CLOUD_DIR: dir,
+    // Errors only, as the tests run it: the parent would otherwise read a log line per task.
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  };
+  // `npm start` as shipped: the embedded emulator and PGlite.
+  delete env.DATABASE_URL;
+  delete env.DB_SCHEMA;
+  delete env.AWS_ENDPOINT_URL;
+  const child = spawn(process.execPath, ['shared/local/start.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  try {
+    const lines = createInterface({ input: child.stdout });
+    const ready = await Promise.race([
+      new Promise<string>((resolve) => lines.on('line', (line) => line.startsWith('local cloud ready') && resolve(line))),
+      exited.then(([code]) => Promise.reject(new Error(`the local cloud exited (${String(code)}) before it was ready`))),
+    ]);
+    const endpoint = /SQS\+S3 (http:\/\/\S+)/.exec(ready)?.[1];
+    const queueUrl = /\bdefault=(\S+)/.exec(ready)?.[1];
+    if (!endpoint || !queueUrl) throw new Error(`no endpoint or default queue in: ${ready}`);
+    const readyRssMb = memoryOf(child.pid!).rssMb;
+
+    const sqs = emulatorClient(endpoint);
+    const producer = new TaskProducer({ sqs, queueUrls: { default: queueUrl } });
+    const remaining = async () => {
+      const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }));
+      return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+    };
+    const started = performance.now();
+    let sent = 0;
+    let completed = 0;
+    while (completed < tasks) {
+      if (sent < tasks && sent - completed < 2_000) {
+        const size = Math.min(500, tasks - sent);
+        await producer.sendBatch(Array.from({ length: size }, () => ({ task: 'default.noop', payload: { echo: 'bench' } })));
+        sent += size;
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      completed = sent - (await remaining());
+      progress('local cloud', completed, tasks);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    sqs.destroy();
+    return { tasks, seconds, readyRssMb, ...memoryOf(child.pid!) };
+  } finally {
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function memoryFigures(result: MemoryResult): Figure[] {
+  const part = 'memory';
+  const { csv, cloud } = result;
+  const tasks = cloud.tasks.toLocaleString('en-US');
+  const csvFigures: Figure[] = 'error' in csv
+    ? []
+    : [
+        { part, name: `CSV clean-up of ${csv.megabytes} MB (${csv.rows.toLocaleString('en-US')} rows): peak RSS`, value: csv.peakRssMb, unit: 'MiB', target: { at: 'most', value: 512 } },
+        { part, name: 'CSV clean-up: RSS before the task', value: csv.baselineRssMb, unit: 'MiB' },
+        { part, name: 'CSV clean-up: time', value: csv.seconds, unit: 's', digits: 1 },
+      ];
+  return [
+    ...csvFigures,
+    { part, name: 'local cloud (PGlite): RSS when ready', value: cloud.readyRssMb, unit: 'MiB' },
+    { part, name: `local cloud: RSS after ${tasks} tasks (VmRSS)`, value: cloud.rssMb, unit: 'MiB' },
+    { part, name: `local cloud: peak RSS over ${tasks} tasks (VmHWM)`, value: cloud.peakRssMb, unit: 'MiB' },
+    { part, name: `local cloud: ${tasks} tasks`, value: cloud.tasks / cloud.seconds, unit: 'tasks/s' },
+  ];
+}
