@@ -170,7 +170,7 @@ export class BatchRun {
     if (plan.timing === 'expired') {
       return {
         step: { kind: 'ack' },
-        row: { id: envelope.id, name: task.name, queue, status: 'REVOKED', error: 'expired', payload: envelope.payload, createdAt: envelope.createdAt },
+        row: { id: envelope.id, name: task.name, queue, status: 'REVOKED', error: 'expired', payload: envelope.payload, createdAt: inUtc(envelope.createdAt) },
         report: { level: 'warn', message: 'task revoked: expired', task: task.name, metric: taskMetrics.revoked, fields: { ...fields, expires: envelope.expires } },
         abandoned: abandonedByFailure(this.#lookup, envelope, `revoked: expired at ${envelope.expires}`),
       };
@@ -363,7 +363,7 @@ export class BatchRun {
           name: plan.implementation.definition.name,
           queue: this.#settings.queue.name,
           payload: plan.envelope.payload,
-          createdAt: plan.envelope.createdAt,
+          createdAt: inUtc(plan.envelope.createdAt),
           ...(plan.envelope.group ? { groupId: plan.envelope.group.id, groupIndex: plan.envelope.group.index } : {}),
           ...(hasFollowUps(plan.envelope) ? { wantsResult: true } : {}),
         }));
@@ -549,6 +549,11 @@ let processServices: TaskServices | undefined;
 /** One set of clients per process when the settings bring none. */
 function defaultServices(): TaskServices {
   return (processServices ??= createServices());
+}
+
+/** A time as PostgreSQL takes it: ISO 8601 allows offsets up to ±23:59, PostgreSQL only to ±15:59. */
+function inUtc(time: string): string {
+  return new Date(time).toISOString();
 }
 
 function jsonResult(value: unknown): { ok: true; value: unknown } | { ok: false; error: Error } {

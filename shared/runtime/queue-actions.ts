@@ -49,7 +49,7 @@ export async function sendToDeadLetterQueue(sqs: SQSClient, queueUrl: string, le
 
 function deadLetterEntry(letter: DeadLetter, id: string): SendMessageBatchRequestEntry & { Id: string } {
   const ours: Record<string, MessageAttributeValue> = {
-    [failureAttributes.reason]: { DataType: 'String', StringValue: letter.reason.slice(0, maxReasonLength) || 'unknown' },
+    [failureAttributes.reason]: { DataType: 'String', StringValue: attributeText(letter.reason.slice(0, maxReasonLength)) || 'unknown' },
     [failureAttributes.failedAt]: { DataType: 'String', StringValue: new Date().toISOString() },
     [failureAttributes.taskId]: { DataType: 'String', StringValue: letter.taskId },
     [failureAttributes.attempts]: { DataType: 'Number', StringValue: String(letter.attempts) },
@@ -67,6 +67,19 @@ function deadLetterEntry(letter: DeadLetter, id: string): SendMessageBatchReques
   // A body at the size limit leaves no room for attributes: the reason stays in the result store.
   const fits = messageBytes(body, attributes) + 1024 <= sqsLimits.maxMessageBytes;
   return { Id: id, MessageBody: body, ...(fits ? { MessageAttributes: attributes } : {}) };
+}
+
+/** Characters SQS refuses in a message or attribute (it takes #x9 #xA #xD #x20–#xD7FF #xE000–#xFFFD #x10000–#x10FFFF). */
+// eslint-disable-next-line no-control-regex
+const refusedBySqs = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/**
+ * A reason as an attribute value SQS accepts. Reasons quote what the message held (a task
+ * name, an unknown key) and may be cut inside a surrogate pair; one refused character
+ * would fail the send, and the message would never reach the DLQ.
+ */
+export function attributeText(text: string): string {
+  return text.toWellFormed().replace(refusedBySqs, '\uFFFD');
 }
 
 /** SendMessageBatch takes at most 10 entries and 1 MiB in all. */

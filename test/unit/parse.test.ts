@@ -62,6 +62,33 @@ describe('parseMessage', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it.each([
+    ['JSON nested 10,000 levels deep', `{"v":1,"id":"a1","task":"default.noop","payload":{"echo":${'['.repeat(10_000)}${']'.repeat(10_000)}},"createdAt":"2026-11-27T10:00:00Z"}`, 'invalid JSON: nested deeper than 256 levels'],
+    ['a NUL character', '{"v":1,"id":"a1","task":"default.noop","payload":{"echo":"a\\u0000b"},"createdAt":"2026-11-27T10:00:00Z"}', 'invalid JSON: a string holds a NUL character (\\u0000), which PostgreSQL cannot store'],
+    ['a NUL character in a key', '{"v":1,"id":"a1","task":"default.noop","payload":{"echo":{"a\\u0000":1}},"createdAt":"2026-11-27T10:00:00Z"}', 'invalid JSON: a string holds a NUL character (\\u0000), which PostgreSQL cannot store'],
+    ['a lone surrogate', '{"v":1,"id":"a1","task":"default.noop","payload":{"echo":"\\ud800"},"createdAt":"2026-11-27T10:00:00Z"}', 'invalid JSON: a string holds a lone UTF-16 surrogate, which PostgreSQL cannot store'],
+  ])('rejects %s at the edge, before it can fail the statements of its whole batch', (_case, body, reason) => {
+    const parsed = parse(body);
+    expect(!parsed.ok && parsed.reason).toBe(reason);
+  });
+
+  it('accepts brackets inside strings and escaped quotes however many, and a surrogate pair written as escapes', () => {
+    const echo = `${'['.repeat(300)}\\"{{{ \ud83d\ude00`;
+    const parsed = parse(`{"v":1,"id":"a1","task":"default.noop","payload":{"echo":${JSON.stringify(echo).replace('\u{1F600}', '\\ud83d\\ude00')}},"createdAt":"2026-11-27T10:00:00Z"}`);
+    expect(parsed).toMatchObject({ ok: true, payload: { echo } });
+  });
+
+  it('refuses a time PostgreSQL cannot store, and files the rejection under the envelope id', () => {
+    const parsed = parse({ ...newEnvelope('default.noop', {}, { id: 'year-zero' }), createdAt: '0000-06-01T00:00:00Z' });
+    expect(parsed).toMatchObject({ ok: false, id: 'year-zero', reason: 'invalid envelope: createdAt: outside the years 0001–9999 UTC' });
+    expect(parse(newEnvelope('default.noop', {}, { expires: '9999-12-31T23:00:00-02:00' }))).toMatchObject({ ok: false, reason: /^invalid envelope: expires: / });
+  });
+
+  it('files an envelope without a payload under its id', () => {
+    const { payload: _payload, ...rest } = newEnvelope('default.noop', {}, { id: 'no-payload' });
+    expect(parse(rest)).toMatchObject({ ok: false, id: 'no-payload', reason: /^invalid envelope: payload: / });
+  });
+
   it('parses unicode escapes as producers such as Python json.dumps write them', () => {
     const parsed = parse('{"v":1,"id":"a1","task":"default.noop","payload":{"echo":"caf\\u00e9"},"createdAt":"2026-11-27T10:00:00Z"}');
     expect(parsed).toMatchObject({ ok: true, payload: { echo: 'café' } });
