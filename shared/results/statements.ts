@@ -250,7 +250,29 @@ const maxErrorLength = 4_000;
 const maxTracebackLength = 16_000;
 
 function clip(text: string, length: number): string {
-  return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+  const storable = storableText(text);
+  return storable.length > length ? `${storable.slice(0, length - 1)}…` : storable;
+}
+
+/** Text PostgreSQL can store: no NUL, no lone UTF-16 surrogate (each becomes U+FFFD). */
+export function storableText(text: string): string {
+  return text.replaceAll('\u0000', '\uFFFD').toWellFormed();
+}
+
+/**
+ * A task's result as JSON PostgreSQL can store in jsonb, strings and keys made storable:
+ * one task's odd output must not fail the statement that records its whole batch.
+ */
+export function storableJson(value: unknown): unknown {
+  const text = JSON.stringify(value);
+  if (text === undefined) return null;
+  // JSON.stringify escapes NUL as \u0000 and a lone surrogate as \udXXX; valid pairs stay as they are.
+  if (!/\\u0000|\\ud[89a-f]/i.test(text)) return JSON.parse(text);
+  return JSON.parse(text, (_key, item: unknown) => {
+    if (typeof item === 'string') return storableText(item);
+    if (item && typeof item === 'object' && !Array.isArray(item)) return Object.fromEntries(Object.entries(item).map(([key, inner]) => [storableText(key), inner]));
+    return item;
+  });
 }
 
 /** Above this a payload is summarised in the row; the message itself still carries it. */

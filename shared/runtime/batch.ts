@@ -14,6 +14,7 @@ import {
   finishTasks,
   groupResults,
   revokedAmong,
+  storableJson,
   takeRateTokens,
   type ClaimResult,
   type TaskOutcomeRow,
@@ -558,8 +559,7 @@ function inUtc(time: string): string {
 
 function jsonResult(value: unknown): { ok: true; value: unknown } | { ok: false; error: Error } {
   try {
-    const text = JSON.stringify(value);
-    return { ok: true, value: text === undefined ? null : JSON.parse(text) };
+    return { ok: true, value: storableJson(value) };
   } catch (error) {
     return { ok: false, error: new PermanentError('the task returned a value that is not JSON', { cause: error }) };
   }

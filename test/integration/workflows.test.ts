@@ -209,6 +209,19 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
     expect((await task.info())!.payload).toEqual({ results: [1, 2], label });
   });
 
+  it('records results and errors holding NUL or a lone surrogate, without failing the batch', async () => {
+    start();
+    const [returns, throws, plain] = await producer.sendBatch([
+      { task: 'default.test_odd_output', payload: { fail: false } },
+      { task: 'default.test_odd_output', payload: { fail: true } },
+      { task: 'default.test_record', payload: { n: 1 } },
+    ]);
+    expect(await returns!.get({ timeout: 20_000 })).toEqual({ text: 'a\uFFFDb', lone: '\uFFFD', 'key\uFFFD': 1 });
+    expect((await throws!.wait({ timeout: 20_000 })).error).toBe('retries exhausted after 1 attempts: Error: bad \uFFFD byte and \uFFFD half');
+    expect(await plain!.get({ timeout: 20_000 })).toEqual({ n: 1 });
+    expect(runs(returns!.id) + runs(throws!.id) + runs(plain!.id)).toBe(3);
+  });
+
   async function queueDepth() {
     const { GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
     const response = await emulator.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));

@@ -76,6 +76,14 @@ export const testTaskDefinitions = {
     retry: quickRetry,
     ...limits,
   }),
+  oddOutput: defineTask({
+    name: 'default.test_odd_output',
+    queue: 'default',
+    description: 'returns (or throws, when `fail`) text with NUL and a lone surrogate, which PostgreSQL cannot store',
+    payload: z.strictObject({ fail: z.boolean() }),
+    retry: { ...quickRetry, maxRetries: 0 },
+    ...limits,
+  }),
   limited: defineTask({
     name: 'default.test_limited',
     queue: 'default',
@@ -136,6 +144,11 @@ export function testImplementations(journal: Journal) {
       note(id).end = Date.now();
       if (attempt === 1) throw retry({ countdown, reason: 'not yet' });
       return { attempt };
+    }),
+    implement(testTaskDefinitions.oddOutput, ({ fail }, { id }) => {
+      note(id).end = Date.now();
+      if (fail) throw new Error('bad \u0000 byte and \ud800 half');
+      return { text: 'a\u0000b', lone: '\udc00', 'key\u0000': 1 };
     }),
     implement(testTaskDefinitions.limited, ({ n }, { id }) => {
       note(id).end = Date.now();
