@@ -73,6 +73,8 @@ const byHand = (overrides: Partial<CreateScheduleCommandInput> & { Name: string 
 describe(`ETAs beyond 15 minutes become one-time schedules on the local cloud's Scheduler (${databaseKind})`, () => {
   let cloud: Cloud;
   let c: ReturnType<typeof connect>;
+  /** A cloud whose data folder and schema a restarted one took over: cleaned up after it. */
+  let restartedFrom: Cloud | undefined;
 
   beforeAll(async () => {
     cloud = await startLocalCloudProcess();
@@ -81,6 +83,7 @@ describe(`ETAs beyond 15 minutes become one-time schedules on the local cloud's 
   afterAll(async () => {
     c?.close();
     await cloud?.cleanUp();
+    await restartedFrom?.cleanUp();
   });
 
   it('a 20-minute countdown creates one schedule at the ETA to the second, sending the envelope to the task queue; twice, still one', async () => {
@@ -161,23 +164,19 @@ describe(`ETAs beyond 15 minutes become one-time schedules on the local cloud's 
     c.close();
     expect(await cloud.stop()).toBe(0);
 
-    const first = cloud;
+    restartedFrom = cloud;
     // The same data folder and schema, on a compressed clock: the 20 minutes pass in 5 s.
-    cloud = await startLocalCloudProcess({ LOCAL_CLOUD_DIR: first.dir, ...(first.schema ? { DB_SCHEMA: first.schema } : {}), SCHEDULE_TIME_SCALE: compressed });
-    try {
-      c = connect(cloud);
-      expect(cloud.ready).toContain('1 schedules restored');
-      const after = await c.getSchedule(envelope.id);
-      expect(after).toMatchObject({ ScheduleExpression: before.ScheduleExpression, CreationDate: before.CreationDate, Target: { Input: before.Target!.Input } });
+    cloud = await startLocalCloudProcess({ LOCAL_CLOUD_DIR: restartedFrom.dir, ...(restartedFrom.schema ? { DB_SCHEMA: restartedFrom.schema } : {}), SCHEDULE_TIME_SCALE: compressed });
+    c = connect(cloud);
+    expect(cloud.ready).toContain('1 schedules restored');
+    const after = await c.getSchedule(envelope.id);
+    expect(after).toMatchObject({ ScheduleExpression: before.ScheduleExpression, CreationDate: before.CreationDate, Target: { Input: before.Target!.Input } });
 
-      await c.gone(envelope.id, 20_000);
-      const restartedQueue = cloud.queueUrl('default');
-      // The consumer took it and hid it again until the envelope's real ETA: it has not run.
-      await waitFor(async () => (await c.counts(restartedQueue)).notVisible >= 1, 10_000, 'the consumer to delay the message again');
-      expect(await c.taskApi(envelope.id)).toBeUndefined();
-    } finally {
-      await first.cleanUp();
-    }
+    await c.gone(envelope.id, 20_000);
+    const restartedQueue = cloud.queueUrl('default');
+    // The consumer took it and hid it again until the envelope's real ETA: it has not run.
+    await waitFor(async () => (await c.counts(restartedQueue)).notVisible >= 1, 10_000, 'the consumer to delay the message again');
+    expect(await c.taskApi(envelope.id)).toBeUndefined();
   });
 });
 
