@@ -27,8 +27,11 @@ function child(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
+/** The first line a child prints; a child that exits before printing one fails the run rather than hanging it. */
 async function firstLine(process: ChildProcess): Promise<string> {
-  const [line] = (await once(createInterface({ input: process.stdout! }), 'line')) as [string];
+  const exited = once(process, 'exit').then(([code, signal]) => Promise.reject(new Error(`${process.spawnargs.slice(1, 2).join(' ')} exited (${signal ?? code}) without a result`)));
+  exited.catch(() => undefined);
+  const [line] = (await Promise.race([once(createInterface({ input: process.stdout! }), 'line'), exited])) as [string];
   return line;
 }
 
