@@ -61,6 +61,8 @@ const selected = new Set<PartName>((only as PartName[] | undefined) ?? partNames
 const settings = {
   mode: values.quick ? 'quick' : 'full',
   tasks,
+  /** Floor-then-consumer rounds in the throughput run; the median is reported. */
+  rounds: values.quick ? 1 : 3,
   latency: values.quick ? { rate: 20, seconds: 3 } : { rate: 50, seconds: 20 },
   coldStartRuns: values.quick ? 1 : 3,
   csvMegabytes: values.quick ? 5 : 200,
@@ -129,7 +131,7 @@ const results: {
 try {
   if (selected.has('throughput') || selected.has('round-trips') || selected.has('cost')) {
     for (const database of settings.databases) {
-      results.throughput.push(await inChild('throughput', { database, tasks }, `throughput on ${databaseLabels[database]}, ${tasks} tasks`));
+      results.throughput.push(await inChild('throughput', { database, tasks, rounds: settings.rounds }, `throughput on ${databaseLabels[database]}, ${settings.rounds} × ${tasks} tasks`));
     }
   }
   if (selected.has('latency')) {
@@ -192,7 +194,7 @@ function notes(): string[] {
       `Throughput: ${run.tasks} default.noop tasks sent with SendMessageBatch beforehand, then drained by the real poller and createQueueConsumer('default') with every result recorded; ` +
         `batch ${s.batchSize}, batching window ${s.batchingWindowSeconds} s (a backlog fills each batch at once; the catalogue's 1 s would only hold back the last), ` +
         `concurrency ${s.maxConcurrency}, long poll ${s.waitTimeSeconds} s. The floor: ${s.maxConcurrency} bare ReceiveMessage(10, long poll) → DeleteMessageBatch loops, same emulator and N. ` +
-        `The SQS emulator runs in a process of its own; both passes follow an untimed warm-up.`,
+        `The SQS emulator runs in a process of its own; after an untimed warm-up, floor and consumer alternate ${settings.rounds} time(s) and the round with the median ratio is reported (every round is in the JSON).`,
     );
     out.push(
       `CPU per batch of 10 (ms): ${results.throughput.map((r) => `${r.label}: floor ${cpuPerBatch(r.floor.cpuMs, r.tasks)}; consumer ${cpuPerBatch(r.consumer.cpuMs, r.tasks)}`).join(' · ')}.`,
