@@ -55,7 +55,8 @@ describe(`taskq against the local cloud (${databaseKind})`, () => {
   });
 
   it('revokes a task before it is picked up, so it never runs', async () => {
-    const { stdout } = await cli('send', 'default.noop', '--payload', '{}', '--countdown', '3');
+    // Long enough that a busy machine's two CLI start-ups cannot outlast it.
+    const { stdout } = await cli('send', 'default.noop', '--payload', '{}', '--countdown', '12');
     const id = stdout.trim();
 
     const revoked = await cli('revoke', id, '--reason', 'changed my mind');
@@ -63,7 +64,7 @@ describe(`taskq against the local cloud (${databaseKind})`, () => {
     const task = await waitFor(async () => {
       const current = await json<{ status: string; name: string; attempts: number; error: string }>('result', id);
       return current.name ? current : undefined;
-    }, 20_000, 'the revoked task to be picked up');
+    }, 40_000, 'the revoked task to be picked up');
     expect(task).toMatchObject({ status: 'REVOKED', name: 'default.noop', attempts: 0, error: 'changed my mind' });
   });
 
