@@ -45,10 +45,6 @@ export async function claimTasks(
       select * from jsonb_to_recordset(${input}::jsonb)
         as x(id text, name text, queue text, payload jsonb, "createdAt" timestamptz, "groupId" text, "groupIndex" int, "wantsResult" boolean)
     ),
-    prior as (
-      select r.id, r.status, case when i."wantsResult" and r.status = 'SUCCESS' then r.result end as result
-      from task_results r join input i on i.id = r.id
-    ),
     claimed as (
       insert into task_results as r (id, name, queue, status, payload, attempts, attempt_base, created_at, started_at, group_id, group_index)
       select id, name, queue, 'STARTED', payload, 1, 0, "createdAt", now(), "groupId", "groupIndex" from input
@@ -74,10 +70,15 @@ export async function claimTasks(
       select id, attempts, 'STARTED', now() from claimed
       on conflict (task_id, attempt) do update set status = 'STARTED', started_at = now(), finished_at = null, error = null
     )
+    -- The row as it was before this statement (its snapshot), looked up by key: the planner
+    -- guesses 100 input rows and, with stale statistics, would read the whole table instead.
     select i.id, c.attempts, c.attempt_base, p.status as prior_status, p.result::text as prior_result
     from input i
     left join claimed c on c.id = i.id
-    left join prior p on p.id = i.id`, 'claim_tasks');
+    left join lateral (
+      select r.status, case when i."wantsResult" and r.status = 'SUCCESS' then r.result end as result
+      from task_results r where r.id = i.id
+    ) p on true`, 'claim_tasks');
   return rows.map((row) => ({
     id: row.id,
     attempts: row.attempts === null ? null : Number(row.attempts),
@@ -179,7 +180,7 @@ export async function finishTasks(database: Database, outcomes: readonly TaskOut
         completed_at = case when c.succeeded + excluded.succeeded >= c.size then coalesce(c.completed_at, now()) end
       returning c.group_id, c.size, c.succeeded
     )
-    select 'superseded' as kind, i.id, r.status from input i left join task_results r on r.id = i.id
+    select 'superseded' as kind, i.id, (select r.status from task_results r where r.id = i.id) as status from input i
     where i.fence is not null and i.id not in (select id from finished)
     union all
     select 'chord', c.group_id, null from chords c join chord_increments n on n.group_id = c.group_id
