@@ -18,8 +18,9 @@ export interface EmulatorProcess {
 
 export async function startEmulatorProcess(): Promise<EmulatorProcess> {
   const fixes = new URL('../../shared/local/fauxqs-fixes.ts', import.meta.url).href;
-  const script = `await import(${JSON.stringify(fixes)}); const { startFauxqs } = await import('fauxqs'); const s = await startFauxqs({ port: 0, logger: false }); console.log(s.port);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The emulator ends when its parent does: its stdin closes then, however the parent ended.
+  const script = `await import(${JSON.stringify(fixes)}); const { startFauxqs } = await import('fauxqs'); const s = await startFauxqs({ port: 0, logger: false }); process.stdin.on('end', () => process.exit(0)).resume(); console.log(s.port);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   const [line] = (await Promise.race([
     once(createInterface({ input: child.stdout }), 'line'),

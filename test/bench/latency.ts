@@ -44,8 +44,11 @@ export interface LatencyResult {
 
 export async function measure(options: LatencyOptions, progress: Progress): Promise<LatencyResult> {
   const { rate, seconds } = options;
-  const emulator = await startEmulatorProcess();
   const store = await openBenchDatabase(options.database);
+  const emulator = await startEmulatorProcess().catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   const producerSqs = emulatorClient(emulator.endpoint);
   try {
     const provisioned = await provisionQueues(producerSqs, 'latency');

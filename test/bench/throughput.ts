@@ -65,8 +65,11 @@ export async function measure(options: ThroughputOptions, progress: Progress): P
   const { tasks } = options;
   const warmUp = Math.min(tasks, 1_000);
   const definition = queues.default;
-  const emulator = await startEmulatorProcess();
   const store = await openBenchDatabase(options.database);
+  const emulator = await startEmulatorProcess().catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   const producerSqs = emulatorClient(emulator.endpoint);
   try {
     /** Provisions a stage's queues and sends `count` tasks to its `default` queue through a counted client. */
