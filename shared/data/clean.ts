@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DigestSet } from './digest-set.ts';
 
 export type ColumnType = 'integer' | 'number' | 'boolean' | 'date' | 'string' | 'empty';
 
@@ -22,7 +23,7 @@ const checks: [Exclude<ColumnType, 'string' | 'empty'>, (value: string) => boole
 
 /**
  * Cleans a table one row at a time, in bounded memory: header names normalised, values
- * trimmed, empty cells null, exact duplicate rows dropped (kept as 20-byte digests),
+ * trimmed, empty cells null, exact duplicate rows dropped (kept as 16-byte digests),
  * rows of the wrong width reported with their line, and each column's type inferred.
  */
 export class TableCleaner {
@@ -30,7 +31,7 @@ export class TableCleaner {
   #columns: string[] = [];
   #possible: Set<string>[] = [];
   #nulls: number[] = [];
-  #seen = new Set<string>();
+  #seen = new DigestSet();
   #rowsIn = 0;
   #rowsOut = 0;
   #duplicates = 0;
@@ -70,12 +71,11 @@ export class TableCleaner {
       const text = value instanceof Date ? value.toISOString() : String(value ?? '').trim();
       return text === '' ? null : text;
     });
-    const digest = createHash('sha1').update(JSON.stringify(cleaned)).digest().toString('latin1');
-    if (this.#seen.has(digest)) {
+    // 128 bits of SHA-1: a false duplicate among a billion rows has odds below 1 in 10^20.
+    if (!this.#seen.add(createHash('sha1').update(JSON.stringify(cleaned)).digest())) {
       this.#duplicates++;
       return undefined;
     }
-    this.#seen.add(digest);
     cleaned.forEach((value, column) => {
       if (value === null) {
         this.#nulls[column]!++;
