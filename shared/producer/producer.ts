@@ -7,7 +7,7 @@ import { chunkBySize } from '../runtime/queue-actions.ts';
 import { maxScheduledMessageCharacters, type LongDelayScheduler } from './long-delay.ts';
 import { AsyncResult, GroupResult, type ResultSource } from './results.ts';
 import { buildTaskMessage, resolveTask, type SendOptions, type TaskMessage, type WorkflowFields } from './send.ts';
-import { group as groupOf, type Chain, type Chord, type Group, type Workflow } from './workflow.ts';
+import type { Chain, Chord, Group, Workflow } from './workflow.ts';
 
 export interface ProducerSettings {
   readonly sqs: SQSClient;
@@ -165,4 +165,3 @@ export class TaskProducer {
   }
 }
 
-export { groupOf as group };
