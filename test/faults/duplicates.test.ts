@@ -1,31 +1,18 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { databaseKind, openTestDatabase } from '../support/database.ts';
-import { createTestQueue, startEmulator } from '../support/emulator.ts';
+import { expect, it } from 'vitest';
+import { databaseKind } from '../support/database.ts';
+import { createTestQueue } from '../support/emulator.ts';
 import { startConsumer } from '../support/consumer.ts';
 import { waitFor } from '../support/wait.ts';
 import { account, fullyAccounted, printAccounting } from './accounting.ts';
 import { faultImplementations } from './effects.ts';
-import { queueDepth, scratch, sendTracked, sleep, work } from './harness.ts';
+import { inProcessScenario, queueDepth, sendTracked, sleep, work } from './harness.ts';
 
-let emulator: Awaited<ReturnType<typeof startEmulator>>;
-let store: Awaited<ReturnType<typeof openTestDatabase>>;
-let files: Awaited<ReturnType<typeof scratch>>;
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  store = await openTestDatabase();
-  files = await scratch('duplicates');
-});
-afterAll(async () => {
-  await store?.close();
-  await emulator?.stop();
-  await files?.remove();
-});
+const scenario = inProcessScenario('duplicates');
 
 it(`runs every task once when each message arrives two or three times, during and after its run (${databaseKind})`, async () => {
-  const queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 10 });
-  const consumer = startConsumer({ sqs: emulator.sqs, queue, database: store.database, implementations: faultImplementations(files.journal) });
+  const queue = await createTestQueue(scenario.emulator.sqs, { visibilityTimeoutSeconds: 10 });
+  const consumer = startConsumer({ sqs: scenario.emulator.sqs, queue, database: scenario.store.database, implementations: faultImplementations(scenario.files.journal) });
   const sent = Array.from({ length: 40 }, (_, n) => work(n, 1_000));
   const body = (n: number) => JSON.stringify(sent[n]);
   const copies = { together: 0, whileRunning: 0, afterSuccess: 0 };
@@ -33,15 +20,15 @@ it(`runs every task once when each message arrives two or three times, during an
   // Every fourth message is sent twice in one call: both copies may land in one batch or in two at once.
   const first = sent.flatMap((_, n) => (n % 4 === 0 ? [body(n), body(n)] : [body(n)]));
   copies.together = first.length - sent.length;
-  await sendTracked(emulator.sqs, queue.url, first);
+  await sendTracked(scenario.emulator.sqs, queue.url, first);
 
   // The second copy of each goes the moment its first run is seen to start: it arrives while that run is under way.
   const resent = new Set<string>();
   await waitFor(async () => {
-    const started = files.journal.entries().filter((entry) => entry.kind === 'start' && !resent.has(entry.id)).map((entry) => entry.id);
+    const started = scenario.files.journal.entries().filter((entry) => entry.kind === 'start' && !resent.has(entry.id)).map((entry) => entry.id);
     const running = new Set(started);
     if (running.size > 0) {
-      await sendTracked(emulator.sqs, queue.url, [...running].map((id) => JSON.stringify(sent.find((envelope) => envelope.id === id))));
+      await sendTracked(scenario.emulator.sqs, queue.url, [...running].map((id) => JSON.stringify(sent.find((envelope) => envelope.id === id))));
       for (const id of running) resent.add(id);
       copies.whileRunning += running.size;
     }
@@ -49,24 +36,24 @@ it(`runs every task once when each message arrives two or three times, during an
   }, 60_000, 'every task to start');
 
   const succeeded = async () => {
-    const [row] = await store.database.rows<{ done: number }>(sql`select count(*)::int as done from task_results where status = 'SUCCESS'`);
+    const [row] = await scenario.store.database.rows<{ done: number }>(sql`select count(*)::int as done from task_results where status = 'SUCCESS'`);
     return row!.done === sent.length;
   };
   await waitFor(succeeded, 60_000, 'every task to succeed').catch((error: unknown) => console.error(String(error)));
   // A third copy of every other task, after it succeeded.
   const late = sent.filter((_, n) => n % 2 === 0).map((envelope) => JSON.stringify(envelope));
   copies.afterSuccess = late.length;
-  await sendTracked(emulator.sqs, queue.url, late);
+  await sendTracked(scenario.emulator.sqs, queue.url, late);
   await sleep(500);
-  await waitFor(async () => (await queueDepth(emulator.sqs, queue.url)) === 0, 60_000, 'every copy to be acknowledged').catch((error: unknown) => console.error(String(error)));
+  await waitFor(async () => (await queueDepth(scenario.emulator.sqs, queue.url)) === 0, 60_000, 'every copy to be acknowledged').catch((error: unknown) => console.error(String(error)));
   await consumer.stop();
 
   const accounting = await account({
     scenario: `duplicate deliveries (${databaseKind})`,
-    database: store.database,
-    sqs: emulator.sqs,
+    database: scenario.store.database,
+    sqs: scenario.emulator.sqs,
     deadLetterUrl: queue.deadLetterUrl,
-    journal: files.journal,
+    journal: scenario.files.journal,
     expected: { valid: sent.map((envelope) => envelope.id) },
   });
   printAccounting(accounting, {

@@ -3,6 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newEnvelope, type Envelope } from '../../shared/envelope/envelope.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { openTestDatabase } from '../support/database.ts';
+import { startEmulator } from '../support/emulator.ts';
 import { EffectsJournal } from './effects.ts';
 
 /** A fault_work envelope. */
@@ -56,3 +59,23 @@ export async function scratch(prefix: string) {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The hooks an in-process scenario needs: one emulator, one result store and a scratch folder for the file. */
+export function inProcessScenario(name: string) {
+  const scenario = {} as {
+    emulator: Awaited<ReturnType<typeof startEmulator>>;
+    store: Awaited<ReturnType<typeof openTestDatabase>>;
+    files: Awaited<ReturnType<typeof scratch>>;
+  };
+  beforeAll(async () => {
+    scenario.emulator = await startEmulator();
+    scenario.store = await openTestDatabase();
+    scenario.files = await scratch(name);
+  });
+  afterAll(async () => {
+    await scenario.store?.close();
+    await scenario.emulator?.stop();
+    await scenario.files?.remove();
+  });
+  return scenario;
+}

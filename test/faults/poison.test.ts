@@ -1,32 +1,19 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { databaseKind, openTestDatabase } from '../support/database.ts';
-import { createTestQueue, startEmulator } from '../support/emulator.ts';
+import { expect, it } from 'vitest';
+import { databaseKind } from '../support/database.ts';
+import { createTestQueue } from '../support/emulator.ts';
 import { startConsumer } from '../support/consumer.ts';
 import { waitFor } from '../support/wait.ts';
 import { account, fullyAccounted, printAccounting } from './accounting.ts';
 import { faultImplementations } from './effects.ts';
-import { queueDepth, scratch, sendTracked, work } from './harness.ts';
+import { inProcessScenario, queueDepth, sendTracked, work } from './harness.ts';
 import { poisonCorpus } from './poison.ts';
 
-let emulator: Awaited<ReturnType<typeof startEmulator>>;
-let store: Awaited<ReturnType<typeof openTestDatabase>>;
-let files: Awaited<ReturnType<typeof scratch>>;
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  store = await openTestDatabase();
-  files = await scratch('poison');
-});
-afterAll(async () => {
-  await store?.close();
-  await emulator?.stop();
-  await files?.remove();
-});
+const scenario = inProcessScenario('poison');
 
 it(`dead-letters every kind of poison mixed into valid traffic with its reason, and keeps consuming (${databaseKind})`, async () => {
-  const queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 10 });
-  const consumer = startConsumer({ sqs: emulator.sqs, queue, database: store.database, implementations: faultImplementations(files.journal) });
+  const queue = await createTestQueue(scenario.emulator.sqs, { visibilityTimeoutSeconds: 10 });
+  const consumer = startConsumer({ sqs: scenario.emulator.sqs, queue, database: scenario.store.database, implementations: faultImplementations(scenario.files.journal) });
   const corpus = poisonCorpus();
   const valid = [
     ...Array.from({ length: 60 }, (_, n) => work(n, 50)),
@@ -45,25 +32,25 @@ it(`dead-letters every kind of poison mixed into valid traffic with its reason, 
   while (next < corpus.length) bodies.push({ body: corpus[next]!.body, poison: next++ });
   expect(bodies.filter((b) => b.poison !== undefined)).toHaveLength(corpus.length);
 
-  const messageIds = await sendTracked(emulator.sqs, queue.url, bodies.map((b) => b.body));
+  const messageIds = await sendTracked(scenario.emulator.sqs, queue.url, bodies.map((b) => b.body));
   const poison = bodies.flatMap((b, index) =>
     b.poison === undefined ? [] : [{ label: corpus[b.poison]!.label, rowId: corpus[b.poison]!.id ?? messageIds[index]!, reason: corpus[b.poison]!.reason }],
   );
 
   const settled = async () => {
-    const [counts] = await store.database.rows<{ success: number; failure: number }>(sql`
+    const [counts] = await scenario.store.database.rows<{ success: number; failure: number }>(sql`
       select count(*) filter (where status = 'SUCCESS')::int as success, count(*) filter (where status = 'FAILURE')::int as failure from task_results`);
-    return counts!.success >= valid.length && counts!.failure >= corpus.length && (await queueDepth(emulator.sqs, queue.url)) === 0;
+    return counts!.success >= valid.length && counts!.failure >= corpus.length && (await queueDepth(scenario.emulator.sqs, queue.url)) === 0;
   };
   await waitFor(settled, 60_000, 'every message to settle').catch((error: unknown) => console.error(String(error)));
   await consumer.stop();
 
   const accounting = await account({
     scenario: `poison corpus, ${corpus.length} kinds (${databaseKind})`,
-    database: store.database,
-    sqs: emulator.sqs,
+    database: scenario.store.database,
+    sqs: scenario.emulator.sqs,
     deadLetterUrl: queue.deadLetterUrl,
-    journal: files.journal,
+    journal: scenario.files.journal,
     expected: { valid: valid.map((envelope) => envelope.id), poison },
   });
   const crashed = consumer.invocations.filter((invocation) => invocation.outcome !== 'ok');
@@ -75,7 +62,7 @@ it(`dead-letters every kind of poison mixed into valid traffic with its reason, 
   // Rejected at pick-up: never claimed, never an attempt.
   for (const { rowId } of poison) expect(accounting.rows.get(rowId)).toMatchObject({ status: 'FAILURE', attempts: 0 });
   const oversize = poison.find((p) => p.label.includes('1 MiB'))!;
-  const [stored] = await store.database.rows<{ payload: unknown }>(sql`select payload from task_results where id = ${oversize.rowId}`);
+  const [stored] = await scenario.store.database.rows<{ payload: unknown }>(sql`select payload from task_results where id = ${oversize.rowId}`);
   expect(stored!.payload).toEqual({ truncated: true, bytes: expect.any(Number) });
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 });

@@ -1,28 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Envelope } from '../../shared/envelope/envelope.ts';
-import { databaseKind, openTestDatabase } from '../support/database.ts';
-import { createTestQueue, startEmulator } from '../support/emulator.ts';
+import { databaseKind } from '../support/database.ts';
+import { createTestQueue } from '../support/emulator.ts';
 import { startConsumer } from '../support/consumer.ts';
 import { waitFor } from '../support/wait.ts';
 import { account, fullyAccounted, printAccounting } from './accounting.ts';
 import { faultImplementations } from './effects.ts';
-import { queueDepth, scratch, sendTracked, sleep, work } from './harness.ts';
+import { inProcessScenario, queueDepth, sendTracked, sleep, work } from './harness.ts';
 
-let emulator: Awaited<ReturnType<typeof startEmulator>>;
-let store: Awaited<ReturnType<typeof openTestDatabase>>;
-let files: Awaited<ReturnType<typeof scratch>>;
-
-beforeAll(async () => {
-  emulator = await startEmulator();
-  store = await openTestDatabase();
-  files = await scratch('soak');
-});
-afterAll(async () => {
-  await store?.close();
-  await emulator?.stop();
-  await files?.remove();
-});
+const scenario = inProcessScenario('soak');
 
 const seconds = 60;
 const perSecond = 20;
@@ -31,9 +18,9 @@ const mib = (bytes: number) => Math.round(bytes / 1024 / 1024);
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 it(`keeps up with ${perSecond} tasks/s for ${seconds} s with bounded backlog and flat memory (${databaseKind})`, async () => {
-  const queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 10 });
+  const queue = await createTestQueue(scenario.emulator.sqs, { visibilityTimeoutSeconds: 10 });
   // The consumer runs in this process, so this process's RSS is the consumer's.
-  const consumer = startConsumer({ sqs: emulator.sqs, queue, database: store.database, implementations: faultImplementations(files.journal) });
+  const consumer = startConsumer({ sqs: scenario.emulator.sqs, queue, database: scenario.store.database, implementations: faultImplementations(scenario.files.journal) });
   const sent: Envelope[] = [];
   const samples: { at: number; rssMiB: number; heapMiB: number; depth: number; done: number }[] = [];
   const started = Date.now();
@@ -41,20 +28,20 @@ it(`keeps up with ${perSecond} tasks/s for ${seconds} s with bounded backlog and
   const sampler = (async () => {
     while (Date.now() - started < seconds * 1000) {
       await sleep(sampleEverySeconds * 1000 - ((Date.now() - started) % (sampleEverySeconds * 1000)));
-      const [row] = await store.database.rows<{ done: number }>(sql`select count(*)::int as done from task_results where status = 'SUCCESS'`);
+      const [row] = await scenario.store.database.rows<{ done: number }>(sql`select count(*)::int as done from task_results where status = 'SUCCESS'`);
       const memory = process.memoryUsage();
-      samples.push({ at: Math.round((Date.now() - started) / 1000), rssMiB: mib(memory.rss), heapMiB: mib(memory.heapUsed), depth: await queueDepth(emulator.sqs, queue.url), done: row!.done });
+      samples.push({ at: Math.round((Date.now() - started) / 1000), rssMiB: mib(memory.rss), heapMiB: mib(memory.heapUsed), depth: await queueDepth(scenario.emulator.sqs, queue.url), done: row!.done });
     }
   })();
   // A steady rate: ten messages every half second, each task working 20–200 ms.
   for (let tick = 0; tick < seconds * 2; tick++) {
     const batch = Array.from({ length: perSecond / 2 }, (_, index) => work(sent.length + index, 20 + Math.floor(Math.random() * 180)));
     sent.push(...batch);
-    await sendTracked(emulator.sqs, queue.url, batch.map((envelope) => JSON.stringify(envelope)));
+    await sendTracked(scenario.emulator.sqs, queue.url, batch.map((envelope) => JSON.stringify(envelope)));
     await sleep(Math.max(0, started + (tick + 1) * 500 - Date.now()));
   }
   await sampler;
-  await waitFor(async () => (await queueDepth(emulator.sqs, queue.url)) === 0, 30_000, 'the queue to drain').catch((error: unknown) => console.error(String(error)));
+  await waitFor(async () => (await queueDepth(scenario.emulator.sqs, queue.url)) === 0, 30_000, 'the queue to drain').catch((error: unknown) => console.error(String(error)));
   const drainedAfterMs = Date.now() - started - seconds * 1000;
   await consumer.stop();
 
@@ -62,10 +49,10 @@ it(`keeps up with ${perSecond} tasks/s for ${seconds} s with bounded backlog and
     ...samples.map((s) => `| ${String(s.at).padStart(5)} | ${String(s.done).padStart(4)} | ${String(s.depth).padStart(11)} | ${String(s.rssMiB).padStart(9)} | ${String(s.heapMiB).padStart(10)} |`)].join('\n'));
   const accounting = await account({
     scenario: `soak ${perSecond}/s for ${seconds} s (${databaseKind})`,
-    database: store.database,
-    sqs: emulator.sqs,
+    database: scenario.store.database,
+    sqs: scenario.emulator.sqs,
     deadLetterUrl: queue.deadLetterUrl,
-    journal: files.journal,
+    journal: scenario.files.journal,
     expected: { valid: sent.map((envelope) => envelope.id) },
   });
   // Each third's floor: what RSS comes back to after garbage collection, whenever the collector happens to run.
