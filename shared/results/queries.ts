@@ -48,7 +48,14 @@ export async function findTask(database: Database, id: string): Promise<TaskDeta
           'startedAt', to_char(a.started_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
           'finishedAt', to_char(a.finished_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
         ) order by a.attempt)::text
-        from task_attempts a where a.task_id = t.id
+        from (
+          select attempt, status, error, runtime_ms, started_at, finished_at from task_attempts where task_id = t.id
+          union all
+          -- The latest attempt, running or a first-time success, is told by the task's own row.
+          select t.attempts, t.status, t.error, t.runtime_ms, t.started_at, t.date_done
+          where t.attempts > 0 and t.started_at is not null
+            and not exists (select 1 from task_attempts x where x.task_id = t.id and x.attempt = t.attempts)
+        ) a
       ), '[]') as "attemptHistory"
     from task_results t where id = ${id}`);
   if (!row) return undefined;
@@ -136,7 +143,7 @@ export async function taskStats(database: Database, minutes: number): Promise<Ta
       percentile_cont(0.5) within group (order by runtime_ms) as run50,
       percentile_cont(0.95) within group (order by runtime_ms) as run95
     from (
-      select t.created_at, t.runtime_ms, (select min(a.started_at) from task_attempts a where a.task_id = t.id) as first_start
+      select t.created_at, t.runtime_ms, coalesce((select min(a.started_at) from task_attempts a where a.task_id = t.id), t.started_at) as first_start
       from task_results t
       where t.date_done >= now() - ${minutes}::int * interval '1 minute' and t.status = 'SUCCESS'
     ) finished`);

@@ -30,9 +30,14 @@ export const taskResults = pgTable(
     groupIndex: integer('group_index'),
   },
   (table) => [
-    index('task_results_group_idx').on(table.groupId, table.groupIndex),
+    // Every index here costs two writes per task (insert, then the finish's update), so the
+    // group index holds group members only, and the status index only the rarer states a
+    // list asks for (failures, retries, revocations), newest first.
+    index('task_results_group_idx').on(table.groupId, table.groupIndex).where(sql`${table.groupId} is not null`),
     index('task_results_date_done_idx').on(table.dateDone),
-    index('task_results_status_idx').on(table.status),
+    index('task_results_status_created_idx')
+      .on(table.status, table.createdAt)
+      .where(sql`${table.status} in ('PENDING', 'RETRY', 'FAILURE', 'REVOKED')`),
     index('task_results_name_created_idx').on(table.name, table.createdAt),
     index('task_results_created_idx').on(table.createdAt),
     check(
@@ -42,7 +47,11 @@ export const taskResults = pgTable(
   ],
 );
 
-/** Every attempt of a task and its timing: Flower's task detail, kept. */
+/**
+ * The attempts of a task and their timing (Flower's task detail, kept). A task's latest
+ * attempt is in its task_results row; a row here is written when an attempt ends, except
+ * for a success at the first attempt, which the task_results row already tells in full.
+ */
 export const taskAttempts = pgTable(
   'task_attempts',
   {

@@ -31,7 +31,11 @@ export interface ClaimResult {
  * Claims a batch of tasks in one statement. A task is claimed unless it already ended
  * (SUCCESS, REVOKED) or another consumer holds it (STARTED within the lease). A FAILURE
  * claimed again is a redrive from the dead-letter queue: its retry budget starts afresh.
- * Each claim opens the task's attempt row.
+ * The running attempt lives in the task's row; an attempt whose lease ran out gets a row
+ * of its own in task_attempts when the task is claimed again.
+ *
+ * Every table access goes by primary key, whatever the planner believes of the input's
+ * size or the table's statistics: this runs for every batch, on tables of any size.
  */
 export async function claimTasks(
   database: Database,
@@ -45,40 +49,47 @@ export async function claimTasks(
       select * from jsonb_to_recordset(${input}::jsonb)
         as x(id text, name text, queue text, payload jsonb, "createdAt" timestamptz, "groupId" text, "groupIndex" int, "wantsResult" boolean)
     ),
-    claimed as (
+    upserted as (
       insert into task_results as r (id, name, queue, status, payload, attempts, attempt_base, created_at, started_at, group_id, group_index)
       select id, name, queue, 'STARTED', payload, 1, 0, "createdAt", now(), "groupId", "groupIndex" from input
       on conflict (id) do update set
-        status = 'STARTED',
-        attempts = r.attempts + 1,
+        status = case when r.status = 'REVOKED' then r.status else 'STARTED' end,
+        attempts = case when r.status = 'REVOKED' then r.attempts else r.attempts + 1 end,
         attempt_base = case when r.status = 'FAILURE' then r.attempts else r.attempt_base end,
-        started_at = now(),
-        date_done = null,
+        started_at = case when r.status = 'REVOKED' then r.started_at else now() end,
+        date_done = case when r.status = 'REVOKED' then r.date_done end,
+        -- A task revoked before pick-up was recorded by id alone: keep what it was.
+        name = case when r.name = '' then excluded.name else r.name end,
+        queue = case when r.name = '' then excluded.queue else r.queue end,
+        payload = case when r.name = '' then excluded.payload else r.payload end,
+        created_at = case when r.name = '' then excluded.created_at else r.created_at end,
         group_id = coalesce(r.group_id, excluded.group_id),
         group_index = coalesce(r.group_index, excluded.group_index)
       where r.status in ('PENDING', 'RETRY', 'FAILURE')
          or (r.status = 'STARTED' and r.started_at < now() - ${leaseSeconds}::int * interval '1 second')
-      returning r.id, r.attempts, r.attempt_base
+         or (r.status = 'REVOKED' and r.name = '')
+      returning r.id, r.status, r.attempts, r.attempt_base
     ),
-    revoked as (
-      -- A task revoked before pick-up was recorded by id alone: keep what it was.
-      update task_results r set name = i.name, queue = i.queue, payload = i.payload, created_at = i."createdAt"
-      from input i where r.id = i.id and r.status = 'REVOKED' and r.name = ''
+    claimed as (select id, attempts, attempt_base from upserted where status = 'STARTED'),
+    prior as (
+      -- Each row as it was before this statement (its snapshot), found by its key (offset 0 keeps
+      -- the lookup per row): the planner guesses 100 input rows and would otherwise scan the table.
+      select i.id, p.status, p.attempts, p.started_at, case when i."wantsResult" and p.status = 'SUCCESS' then p.result end as result
+      from input i left join lateral (
+        select r.status, r.attempts, r.started_at, r.result from task_results r where r.id = i.id offset 0
+      ) p on true
     ),
-    attempt as (
+    lost as (
+      -- An attempt whose lease ran out ended without recording an outcome (a crash, a timeout,
+      -- an outage): its row stays as it began, STARTED and never finished.
       insert into task_attempts (task_id, attempt, status, started_at)
-      select id, attempts, 'STARTED', now() from claimed
-      on conflict (task_id, attempt) do update set status = 'STARTED', started_at = now(), finished_at = null, error = null
+      select p.id, p.attempts, 'STARTED', p.started_at
+      from claimed c join prior p on p.id = c.id
+      where p.status = 'STARTED'
+      on conflict (task_id, attempt) do nothing
     )
-    -- The row as it was before this statement (its snapshot), looked up by key: the planner
-    -- guesses 100 input rows and, with stale statistics, would read the whole table instead.
-    select i.id, c.attempts, c.attempt_base, p.status as prior_status, p.result::text as prior_result
-    from input i
-    left join claimed c on c.id = i.id
-    left join lateral (
-      select r.status, case when i."wantsResult" and r.status = 'SUCCESS' then r.result end as result
-      from task_results r where r.id = i.id
-    ) p on true`, 'claim_tasks');
+    select p.id, c.attempts, c.attempt_base, p.status as prior_status, p.result::text as prior_result
+    from prior p left join claimed c on c.id = p.id`, 'claim_tasks');
   return rows.map((row) => ({
     id: row.id,
     attempts: row.attempts === null ? null : Number(row.attempts),
@@ -115,7 +126,7 @@ export interface FinishResult {
 }
 
 /**
- * Records a batch's outcomes, closes their attempt rows and counts chord members, in one
+ * Records a batch's outcomes, their attempts and chord members' successes, in one
  * statement. Claimed tasks are fenced by their attempt number, so a late write from an
  * attempt that lost its lease changes nothing; rejected messages are upserted without
  * overwriting a task that succeeded or is running.
@@ -140,7 +151,17 @@ export async function finishTasks(database: Database, outcomes: readonly TaskOut
         as x(id text, name text, queue text, status text, result jsonb, error text, traceback text,
              "runtimeMs" int, fence int, payload jsonb, "createdAt" timestamptz, "chordId" text, "chordSize" int)
     ),
+    held as (
+      -- Each row found by its key (offset 0 keeps the lookup per row): the planner guesses 100
+      -- input rows and would otherwise join against a scan of the whole table.
+      select i.id, t.ctid as row_id
+      from input i cross join lateral (
+        select r.ctid from task_results r where r.id = i.id and r.attempts = i.fence and r.status = 'STARTED' offset 0
+      ) t
+      where i.fence is not null
+    ),
     finished as (
+      -- By row id: a row changed since (revoked, or claimed again after its lease) is skipped, as the fence wants.
       update task_results r set
         status = i.status,
         result = i.result,
@@ -148,14 +169,18 @@ export async function finishTasks(database: Database, outcomes: readonly TaskOut
         traceback = i.traceback,
         runtime_ms = i."runtimeMs",
         date_done = case when i.status = 'RETRY' then null else now() end
-      from input i
-      where i.fence is not null and r.id = i.id and r.attempts = i.fence and r.status = 'STARTED'
-      returning r.id, r.attempts
+      from held h join input i on i.id = h.id
+      where r.ctid = h.row_id
+      returning r.id, r.attempts, r.started_at
     ),
     attempt as (
-      update task_attempts a set status = i.status, error = i.error, runtime_ms = i."runtimeMs", finished_at = now()
+      -- A task that succeeded at its first attempt has that attempt in its task_results row alone
+      -- (queries.ts reads it from there): most tasks, and half the writes, need no row here.
+      insert into task_attempts (task_id, attempt, status, error, started_at, finished_at, runtime_ms)
+      select f.id, f.attempts, i.status, i.error, f.started_at, now(), i."runtimeMs"
       from finished f join input i on i.id = f.id
-      where a.task_id = f.id and a.attempt = f.attempts
+      where i.status <> 'SUCCESS' or f.attempts > 1
+      on conflict (task_id, attempt) do update set status = excluded.status, error = excluded.error, finished_at = excluded.finished_at, runtime_ms = excluded.runtime_ms
     ),
     rejected as (
       insert into task_results as r (id, name, queue, status, payload, error, traceback, attempts, created_at, date_done)

@@ -2,6 +2,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import { Logger } from '@aws-lambda-powertools/logger';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { findTask } from '../../shared/results/queries.ts';
 import { backoffCeilingSeconds, retryDelaySeconds } from '../../shared/runtime/backoff.ts';
 import { failureAttributes } from '../../shared/runtime/queue-actions.ts';
 import { createMetrics, serviceName, taskMetrics } from '../../shared/observability/index.ts';
@@ -200,6 +201,10 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
     expect(invocations).toEqual([expect.objectContaining({ records: 10, failed: 0 })]);
     expect(statements).toBeLessThanOrEqual(2);
     expect((await taskRows(db.database)).map((row) => row.status)).toEqual(Array(10).fill('SUCCESS'));
+    // A first-time success writes no attempt row, yet its history shows the attempt.
+    expect(await db.database.rows(sql`select * from task_attempts`)).toEqual([]);
+    const detail = await findTask(db.database, batch[0]!.id);
+    expect(detail!.attemptHistory).toEqual([expect.objectContaining({ attempt: 1, status: 'SUCCESS', error: null, startedAt: detail!.startedAt, finishedAt: detail!.dateDone })]);
   });
 
   it('revokes an expired task at pick-up without running it', async () => {

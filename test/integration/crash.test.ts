@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { migrateDatabase, openDatabase } from '../../shared/results/database.ts';
+import { findTask } from '../../shared/results/queries.ts';
 import { databaseKind, openTestDatabase, taskRows } from '../support/database.ts';
 import { createTestQueue, startEmulator } from '../support/emulator.ts';
 import { envelope, sendBodies } from '../support/consumer.ts';
@@ -57,6 +58,9 @@ it(`redelivers a batch whose consumer process died mid-batch, and every task end
       // The first attempt died with its process; the second, after redelivery, finished.
       expect(row.attempts).toBe(2);
       expect(JSON.parse(row.result!)).toMatchObject({ attempt: 2 });
+      // The history keeps the attempt that died: started, never finished.
+      const detail = await findTask(database, row.id);
+      expect(detail!.attemptHistory.map((a) => [a.attempt, a.status, a.finishedAt === null])).toEqual([[1, 'STARTED', true], [2, 'SUCCESS', false]]);
     }
     if (!store) await database.close();
   } finally {
