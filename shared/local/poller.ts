@@ -40,19 +40,28 @@ export interface InvocationReport {
 }
 
 /**
- * Lambda's SQS event source mapping, for any SQS endpoint: up to `maxConcurrency`
- * pollers long-poll, gather a batch within the batching window, invoke the handler with a
- * Lambda-shaped event and context under the function timeout, and delete what the
- * handler did not report as failed. A handler that throws or times out deletes nothing:
- * its messages return after the visibility timeout, as in Lambda.
+ * Lambda's SQS event source mapping, for any SQS endpoint: pollers long-poll and gather a
+ * batch within the batching window; up to `maxConcurrency` invocations run the handler at
+ * once, with a Lambda-shaped event and context under the function timeout; then what the
+ * handler did not report as failed is deleted. A handler that throws or times out deletes
+ * nothing: its messages return after the visibility timeout, as in Lambda.
+ *
+ * As in Lambda, polling and deleting are the mapping's work, not the function's: each
+ * poller receives its next batch while the last one runs, so a free invocation slot
+ * never waits for a receive, and a finished invocation frees its slot before the delete.
  */
 export class EventSourcePoller {
   readonly #options: PollerOptions;
   readonly #stopping = new AbortController();
   #loops: Promise<void>[] = [];
+  readonly #running = new Set<Promise<void>>();
+  /** Invocation slots free now, and pollers waiting for one. */
+  #freeSlots: number;
+  readonly #slotWaiters: (() => void)[] = [];
 
   constructor(options: PollerOptions) {
     this.#options = options;
+    this.#freeSlots = options.maxConcurrency;
   }
 
   start(): void {
@@ -63,7 +72,9 @@ export class EventSourcePoller {
   /** Stops receiving and waits for invocations under way to end. */
   async stop(): Promise<void> {
     this.#stopping.abort();
+    for (const wake of this.#slotWaiters.splice(0)) wake();
     await Promise.all(this.#loops);
+    await Promise.all(this.#running);
     this.#loops = [];
   }
 
@@ -72,17 +83,35 @@ export class EventSourcePoller {
       try {
         const messages = await this.#gather();
         if (messages.length === 0) continue;
+        await this.#slot();
         if (this.#stopping.signal.aborted) {
+          this.#freeSlot();
           await this.#release(messages);
           return;
         }
-        await this.#invoke(messages);
+        const invocation = this.#invoke(messages)
+          .catch((error: unknown) => this.#options.onError?.(error))
+          .finally(() => this.#running.delete(invocation));
+        this.#running.add(invocation);
       } catch (error) {
         if (this.#stopping.signal.aborted) return;
         this.#options.onError?.(error);
         await pause(1000, this.#stopping.signal);
       }
     }
+  }
+
+  /** Waits for a free invocation slot (or for stop()) and takes it. */
+  async #slot(): Promise<void> {
+    while (this.#freeSlots === 0 && !this.#stopping.signal.aborted) {
+      await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+    }
+    this.#freeSlots--;
+  }
+
+  #freeSlot(): void {
+    this.#freeSlots++;
+    this.#slotWaiters.shift()?.();
   }
 
   /** Receives until the batch is full or the batching window has passed. */
@@ -100,6 +129,8 @@ export class EventSourcePoller {
         if (batchingWindowSeconds === 0) break;
         windowEnd = Date.now() + batchingWindowSeconds * 1000;
       }
+      // Long polls wait whole seconds: under a second of window left, one short poll that finds
+      // nothing ends the window early rather than spinning on empty receives until it passes.
       if (received.length === 0 && messages.length > 0 && wait === 0) break;
     }
     return messages;
@@ -143,6 +174,7 @@ export class EventSourcePoller {
       return;
     } finally {
       clearTimeout(timer);
+      this.#freeSlot();
     }
     if (response === 'timeout') {
       this.#report(messages.length, messages.length, 'timeout', started);

@@ -1,0 +1,67 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { EventSourcePoller } from '../../shared/local/poller.ts';
+import { sendBodies } from '../support/consumer.ts';
+import { createTestQueue, region, startEmulator, type TestQueue } from '../support/emulator.ts';
+import { waitFor } from '../support/wait.ts';
+
+type Emulator = Awaited<ReturnType<typeof startEmulator>>;
+let emulator: Emulator;
+
+beforeAll(async () => {
+  emulator = await startEmulator();
+});
+afterAll(async () => {
+  await emulator.stop();
+});
+
+async function inFlight(queue: TestQueue): Promise<number> {
+  const response = await emulator.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessagesNotVisible'] }));
+  return Number(response.Attributes?.ApproximateNumberOfMessagesNotVisible);
+}
+
+it('runs at most maxConcurrency invocations, receives the next batches while they run, and deletes what succeeded', async () => {
+  const queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
+  await sendBodies(emulator.sqs, queue.url, Array.from({ length: 60 }, (_, n) => JSON.stringify({ n })));
+  let running = 0;
+  let mostAtOnce = 0;
+  const handled: number[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const poller = new EventSourcePoller({
+    sqs: emulator.sqs,
+    queueUrl: queue.url,
+    queueArn: queue.arn,
+    region,
+    functionName: 'poller-test',
+    handler: async (event: SQSEvent) => {
+      mostAtOnce = Math.max(mostAtOnce, ++running);
+      await gate;
+      running--;
+      handled.push(...event.Records.map((record) => (JSON.parse(record.body) as { n: number }).n));
+      // The first message of each batch fails: it stays on the queue.
+      return { batchItemFailures: [{ itemIdentifier: event.Records[0]!.messageId }] };
+    },
+    batchSize: 10,
+    batchingWindowSeconds: 0,
+    maxConcurrency: 2,
+    timeoutSeconds: 30,
+    waitTimeSeconds: 1,
+  });
+  poller.start();
+  try {
+    // Both slots busy, and each poller already holds its next batch: 4 batches in flight.
+    await waitFor(async () => (await inFlight(queue)) === 40, 10_000, 'the next batches to be received while both invocations run');
+    expect(running).toBe(2);
+    release();
+    await waitFor(() => handled.length === 60, 10_000, 'every batch to be handled');
+    expect(mostAtOnce).toBe(2);
+    expect(handled.toSorted((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, n) => n));
+    // Only the 6 failed messages remain, in flight until their visibility timeout.
+    await waitFor(async () => (await inFlight(queue)) === 6, 10_000, 'the succeeded messages to be deleted');
+  } finally {
+    release();
+    await poller.stop();
+  }
+});
