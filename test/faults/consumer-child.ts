@@ -1,66 +1,10 @@
 /**
- * The real consumer behind the real poller in a process of its own, running the fault
- * task, so a scenario can SIGKILL it mid-batch. With EXIT_WHEN_EMPTY it exits once the
- * queue has stayed empty for a second; SIGTERM stops it cleanly.
+ * The fault scenarios' consumer in a process of its own, running the fault task, so a
+ * scenario can SIGKILL it mid-batch (see test/support/consumer-process.ts).
  *
- * Environment: ENDPOINT, QUEUE_URL, QUEUE_ARN, DLQ_URL, JOURNAL, and DATABASE_URL + DB_SCHEMA or PGLITE_DIR.
+ * Environment: that of serveConsumer, and JOURNAL.
  */
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { tasks } from '../../shared/catalogue/index.ts';
-import { EventSourcePoller } from '../../shared/local/poller.ts';
-import { createLogger, createMetrics } from '../../shared/observability/index.ts';
-import { migrateDatabase, openDatabase } from '../../shared/results/database.ts';
-import { createConsumer } from '../../shared/runtime/consumer.ts';
-import { TaskDirectory } from '../../shared/runtime/parse.ts';
-import { testQueueDefinition } from '../support/tasks.ts';
+import { serveConsumer } from '../support/consumer-process.ts';
 import { EffectsJournal, faultImplementations } from './effects.ts';
-import { queueDepth } from './harness.ts';
 
-const env = process.env as Record<string, string>;
-const sqs = new SQSClient({ endpoint: env.ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-const database = await openDatabase(
-  env.DATABASE_URL ? { kind: 'postgres', url: env.DATABASE_URL } : { kind: 'pglite', dataDir: env.PGLITE_DIR! },
-  env.DB_SCHEMA ? { schema: env.DB_SCHEMA } : {},
-);
-await migrateDatabase(database);
-
-const handler = createConsumer({
-  queue: testQueueDefinition,
-  queueUrl: env.QUEUE_URL!,
-  deadLetterQueueUrl: env.DLQ_URL!,
-  directory: new TaskDirectory('default', faultImplementations(new EffectsJournal(env.JOURNAL!)), Object.values(tasks)),
-  sqs,
-  database: async () => database,
-  logger: createLogger('default'),
-  metrics: createMetrics('default'),
-});
-const poller = new EventSourcePoller({
-  sqs,
-  queueUrl: env.QUEUE_URL!,
-  queueArn: env.QUEUE_ARN!,
-  region: 'us-east-1',
-  functionName: 'consumer-child',
-  handler,
-  batchSize: testQueueDefinition.batchSize,
-  batchingWindowSeconds: testQueueDefinition.batchingWindowSeconds,
-  maxConcurrency: testQueueDefinition.maxConcurrency,
-  timeoutSeconds: testQueueDefinition.timeoutSeconds,
-  waitTimeSeconds: 1,
-});
-poller.start();
-
-const stopping = Promise.withResolvers<void>();
-process.once('SIGTERM', () => stopping.resolve());
-if (env.EXIT_WHEN_EMPTY) {
-  void (async () => {
-    for (let empty = 0; empty < 2; ) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      empty = (await queueDepth(sqs, env.QUEUE_URL!)) === 0 ? empty + 1 : 0;
-    }
-    stopping.resolve();
-  })();
-}
-await stopping.promise;
-await poller.stop();
-await database.close();
-sqs.destroy();
+await serveConsumer('consumer-child', faultImplementations(new EffectsJournal(process.env.JOURNAL!)));

@@ -6,7 +6,8 @@ import { startConsumer } from '../support/consumer.ts';
 import { waitFor } from '../support/wait.ts';
 import { account, fullyAccounted, printAccounting } from './accounting.ts';
 import { faultImplementations } from './effects.ts';
-import { inProcessScenario, queueDepth, sendTracked, sleep, work } from './harness.ts';
+import { inProcessScenario, sendTracked, sleep, work } from './harness.ts';
+import { queueDepth } from '../support/sqs.ts';
 
 const scenario = inProcessScenario('duplicates');
 

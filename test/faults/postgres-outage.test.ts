@@ -9,7 +9,8 @@ import { waitFor } from '../support/wait.ts';
 import { account, fullyAccounted, printAccounting } from './accounting.ts';
 import { faultImplementations } from './effects.ts';
 import { localCluster } from './postgres-server.ts';
-import { queueDepth, scratch, sendTracked, sleep, work } from './harness.ts';
+import { scratch, sendTracked, sleep, work } from './harness.ts';
+import { queueDepth } from '../support/sqs.ts';
 
 const url = process.env.DATABASE_URL;
 const outageSeconds = 10;

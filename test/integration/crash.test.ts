@@ -22,7 +22,7 @@ afterAll(async () => {
 /** Runs the consumer fixture in its own process and resolves with how it ended. */
 function runConsumerProcess(env: Record<string, string>): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   const child = spawn(process.execPath, ['test/fixtures/consumer-process.ts'], {
-    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR', ...env },
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR', EXIT_WHEN_EMPTY: '1', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
