@@ -18,6 +18,10 @@ export const prices = {
     /** The first billion requests a month. */
     perMillionRequests: 0.35,
   },
+  cloudWatchLogs: {
+    /** Standard log class ingestion (Lambda's logs, EMF metrics included), per GB. */
+    perGbIngested: 0.5,
+  },
   scheduler: {
     /** EventBridge Scheduler: per schedule invocation (a schedule's firing, a one-time long-ETA schedule). */
     perMillionInvocations: 1.0,

@@ -217,7 +217,7 @@ function notes(): string[] {
   }
   if (cost) {
     out.push(
-      `Cost: ${cost.counts.invocations} invocations, ${cost.counts.billedMs} billed ms, ${cost.counts.sqsRequests} SQS requests (billed units, producer included), ${cost.counts.statements} statements for ${cost.counts.tasks} tasks. ` +
+      `Cost: ${cost.counts.invocations} invocations, ${cost.counts.billedMs} billed ms, ${cost.counts.sqsRequests} SQS requests (billed units, producer included), ${cost.counts.statements} statements and ${cost.counts.logBytes} bytes of logs for ${cost.counts.tasks} tasks. ` +
         'Handler times are this machine\'s against a local server: Lambda at 512 MB has about a third of a vCPU and the Data API adds a network round trip per statement, so read the duration line as a lower bound. ' +
         'Aurora Serverless v2 bills ACU-hours while the cluster runs (about $44 a month at 0.5 ACU), whatever the number of tasks.',
     );

@@ -50,6 +50,8 @@ export interface ThroughputResult {
     readonly tasksPerSecond: number;
     readonly requests: RequestCount;
     readonly statements: number;
+    /** Bytes the consumer wrote to stdout (its logs and EMF metrics), which CloudWatch Logs ingests in Lambda. */
+    readonly logBytes: number;
     readonly invocations: number;
     readonly meanBatch: number;
     /** Every handler call's wall time in ms, in order. */
@@ -105,6 +107,7 @@ export async function measure(options: ThroughputOptions, progress: Progress): P
       const backendBefore = backendCpu();
       store.statements.count = 0;
       store.statements.counting = true;
+      const logs = countStdoutBytes();
       let consumer!: BenchConsumer;
       let started = 0;
       const { result: finished, cpuMs } = await cpuDuring({ emulator: emulator.pid }, () => {
@@ -121,7 +124,8 @@ export async function measure(options: ThroughputOptions, progress: Progress): P
       const postgres = backendCpu() - backendBefore;
       await consumer.stop();
       store.statements.counting = false;
-      return { consumer, send, seconds: (finished - started) / 1000, statements: store.statements.count, cpuMs: { ...cpuMs, ...(backends.length ? { postgres } : {}) } };
+      const logBytes = logs.stop();
+      return { consumer, send, seconds: (finished - started) / 1000, statements: store.statements.count, logBytes, cpuMs: { ...cpuMs, ...(backends.length ? { postgres } : {}) } };
     };
 
     await floor('warm-floor', warmUp, 'warm-up floor');
@@ -153,6 +157,7 @@ export async function measure(options: ThroughputOptions, progress: Progress): P
         tasksPerSecond: tasks / run.seconds,
         requests: consumer.requests,
         statements: run.statements,
+        logBytes: run.logBytes,
         invocations: consumer.invocations.length,
         meanBatch: sum(records.map((r) => r.records)) / Math.max(1, records.length),
         handlerMs: consumer.handlerMs,
@@ -173,6 +178,22 @@ export async function measure(options: ThroughputOptions, progress: Progress): P
     await store.close();
     await emulator.stop();
   }
+}
+
+/** Counts what this process writes to stdout until `stop()`, which returns the byte count. */
+function countStdoutBytes(): { stop(): number } {
+  const write = process.stdout.write;
+  let bytes = 0;
+  process.stdout.write = function (this: NodeJS.WriteStream, chunk: string | Uint8Array, ...rest: unknown[]) {
+    bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as typeof process.stdout.write;
+  return {
+    stop() {
+      process.stdout.write = write;
+      return bytes;
+    },
+  };
 }
 
 export function throughputFigures(run: ThroughputResult): Figure[] {
