@@ -4,6 +4,7 @@
  * counted result store handed in. PostgreSQL gets a fresh schema; PGlite is in memory.
  */
 import { randomUUID } from 'node:crypto';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { sql } from 'drizzle-orm';
 import { queueNames, queues, type QueueName } from '../../shared/catalogue/index.ts';
 import { EventSourcePoller, type InvocationReport, type SqsHandler } from '../../shared/local/poller.ts';
@@ -11,7 +12,7 @@ import type { ProvisionedQueue } from '../../shared/local/queues.ts';
 import { migrateDatabase, openDatabase, type Database } from '../../shared/results/database.ts';
 import { createQueueConsumer } from '../../shared/runtime/queue-consumer.ts';
 import { defaultTasks } from '../../shared/tasks/default.ts';
-import { emulatorClient, region } from './emulator.ts';
+import { emulatorClient, region, startEmulatorProcess, type EmulatorProcess } from './emulator.ts';
 import { countSqsRequests, type RequestCount } from './round-trips.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
@@ -59,6 +60,29 @@ export async function openBenchDatabase(kind: DatabaseKind): Promise<BenchDataba
       await database.close();
     },
   };
+}
+
+/**
+ * A result store and an SQS emulator process (with a producer's client of it) for one
+ * measurement, all closed when `work` ends, however it ends.
+ */
+export async function withStoreAndEmulator<T>(
+  kind: DatabaseKind,
+  work: (setup: { store: BenchDatabase; emulator: EmulatorProcess; producerSqs: SQSClient }) => Promise<T>,
+): Promise<T> {
+  const store = await openBenchDatabase(kind);
+  const emulator = await startEmulatorProcess().catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
+  const producerSqs = emulatorClient(emulator.endpoint);
+  try {
+    return await work({ store, emulator, producerSqs });
+  } finally {
+    producerSqs.destroy();
+    await store.close();
+    await emulator.stop();
+  }
 }
 
 /** The queue settings a run used, as reported. */

@@ -10,9 +10,8 @@ import { sql } from 'drizzle-orm';
 import { queues } from '../../shared/catalogue/index.ts';
 import { provisionQueues } from '../../shared/local/queues.ts';
 import { TaskProducer } from '../../shared/producer/producer.ts';
-import { emulatorClient, startEmulatorProcess } from './emulator.ts';
 import { percentile, sum, type Figure, type Progress } from './figures.ts';
-import { databaseLabels, openBenchDatabase, startBenchConsumer, type ConsumerSettingsUsed, type DatabaseKind } from './harness.ts';
+import { databaseLabels, startBenchConsumer, withStoreAndEmulator, type ConsumerSettingsUsed, type DatabaseKind } from './harness.ts';
 import type { RequestCount } from './round-trips.ts';
 
 export interface LatencyOptions {
@@ -44,13 +43,7 @@ export interface LatencyResult {
 
 export async function measure(options: LatencyOptions, progress: Progress): Promise<LatencyResult> {
   const { rate, seconds } = options;
-  const store = await openBenchDatabase(options.database);
-  const emulator = await startEmulatorProcess().catch(async (error: unknown) => {
-    await store.close();
-    throw error;
-  });
-  const producerSqs = emulatorClient(emulator.endpoint);
-  try {
+  return withStoreAndEmulator(options.database, async ({ store, emulator, producerSqs }) => {
     const provisioned = await provisionQueues(producerSqs, 'latency');
     const producer = new TaskProducer({ sqs: producerSqs, queueUrls: { default: provisioned.default.url } });
     const consumer = startBenchConsumer({
@@ -119,11 +112,7 @@ export async function measure(options: LatencyOptions, progress: Progress): Prom
     } finally {
       await consumer.stop();
     }
-  } finally {
-    producerSqs.destroy();
-    await store.close();
-    await emulator.stop();
-  }
+  });
 }
 
 function difference(after: RequestCount, before: RequestCount): RequestCount {

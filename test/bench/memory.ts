@@ -9,12 +9,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { TaskProducer } from '../../shared/producer/producer.ts';
+import { startLocalCloudProcess } from '../support/local-cloud.ts';
+import { queueDepth } from '../support/sqs.ts';
 import { emulatorClient } from './emulator.ts';
 import type { Figure, Progress } from './figures.ts';
 
@@ -76,42 +73,13 @@ function memoryOf(pid: number): { rssMb: number; peakRssMb: number } {
 }
 
 async function cloudMemory(tasks: number, progress: Progress): Promise<CloudMemory> {
-  const dir = await mkdtemp(join(tmpdir(), 'taskq-bench-cloud-'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    LOCAL_CLOUD_PORT: '0',
-    DASHBOARD_PORT: '0',
-    WEBHOOK_PORT: '0',
-    LOCAL_CLOUD_DIR: dir,
-    // Errors only, as the tests run it: the parent would otherwise read a log line per task.
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
-  };
   // `npm start` as shipped: the embedded emulator and PGlite.
-  delete env.DATABASE_URL;
-  delete env.DB_SCHEMA;
-  delete env.AWS_ENDPOINT_URL;
-  const child = spawn(process.execPath, ['shared/local/start.ts'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = once(child, 'exit');
+  const cloud = await startLocalCloudProcess({ DATABASE_URL: undefined, DB_SCHEMA: undefined, AWS_ENDPOINT_URL: undefined });
   try {
-    const lines = createInterface({ input: child.stdout });
-    const ready = await Promise.race([
-      new Promise<string>((resolve) => lines.on('line', (line) => line.startsWith('local cloud ready') && resolve(line))),
-      exited.then(([code]) => Promise.reject(new Error(`the local cloud exited (${String(code)}) before it was ready`))),
-    ]);
-    const endpoint = /SQS\+S3 (http:\/\/\S+)/.exec(ready)?.[1];
-    const queueUrl = /\bdefault=(\S+)/.exec(ready)?.[1];
-    if (!endpoint || !queueUrl) throw new Error(`no endpoint or default queue in: ${ready}`);
-    const readyRssMb = memoryOf(child.pid!).rssMb;
-
-    const sqs = emulatorClient(endpoint);
+    const queueUrl = cloud.queueUrl('default');
+    const readyRssMb = memoryOf(cloud.pid).rssMb;
+    const sqs = emulatorClient(cloud.endpoint);
     const producer = new TaskProducer({ sqs, queueUrls: { default: queueUrl } });
-    const remaining = async () => {
-      const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-      }));
-      return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0);
-    };
     const started = performance.now();
     let sent = 0;
     let completed = 0;
@@ -123,18 +91,14 @@ async function cloudMemory(tasks: number, progress: Progress): Promise<CloudMemo
       } else {
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
-      completed = sent - (await remaining());
+      completed = sent - (await queueDepth(sqs, queueUrl));
       progress('local cloud', completed, tasks);
     }
     const seconds = (performance.now() - started) / 1000;
     sqs.destroy();
-    return { tasks, seconds, readyRssMb, ...memoryOf(child.pid!) };
+    return { tasks, seconds, readyRssMb, ...memoryOf(cloud.pid) };
   } finally {
-    child.kill('SIGINT');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(timer);
-    await rm(dir, { recursive: true, force: true });
+    await cloud.cleanUp();
   }
 }
 

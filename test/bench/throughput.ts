@@ -11,10 +11,10 @@ import { queues } from '../../shared/catalogue/index.ts';
 import { provisionQueues } from '../../shared/local/queues.ts';
 import { TaskProducer } from '../../shared/producer/producer.ts';
 import { cpuDuring, processCpuMs } from './cpu.ts';
-import { emulatorClient, startEmulatorProcess } from './emulator.ts';
+import { emulatorClient } from './emulator.ts';
 import { sum, type Figure, type Progress } from './figures.ts';
 import { drainBare, type FloorResult } from './floor.ts';
-import { databaseLabels, openBenchDatabase, startBenchConsumer, type BenchConsumer, type ConsumerSettingsUsed, type DatabaseKind } from './harness.ts';
+import { databaseLabels, startBenchConsumer, withStoreAndEmulator, type BenchConsumer, type ConsumerSettingsUsed, type DatabaseKind } from './harness.ts';
 import { countSqsRequests, type RequestCount } from './round-trips.ts';
 
 export interface ThroughputOptions {
@@ -67,13 +67,7 @@ export async function measure(options: ThroughputOptions, progress: Progress): P
   const { tasks } = options;
   const warmUp = Math.min(tasks, 1_000);
   const definition = queues.default;
-  const store = await openBenchDatabase(options.database);
-  const emulator = await startEmulatorProcess().catch(async (error: unknown) => {
-    await store.close();
-    throw error;
-  });
-  const producerSqs = emulatorClient(emulator.endpoint);
-  try {
+  return withStoreAndEmulator(options.database, async ({ store, emulator, producerSqs }) => {
     /** Provisions a stage's queues and sends `count` tasks to its `default` queue through a counted client. */
     const fill = async (stage: string, count: number, phase: string) => {
       const provisioned = await provisionQueues(producerSqs, stage);
@@ -173,11 +167,7 @@ export async function measure(options: ThroughputOptions, progress: Progress): P
         consumerCpuMs: r.run.cpuMs,
       })),
     };
-  } finally {
-    producerSqs.destroy();
-    await store.close();
-    await emulator.stop();
-  }
+  });
 }
 
 /** Counts what this process writes to stdout until `stop()`, which returns the byte count. */

@@ -8,11 +8,13 @@ import pg from 'pg';
 
 /**
  * `npm start` in a process of its own, on free ports, with a data folder (PGlite) or a
- * schema (PostgreSQL) of its own. Resolves once it prints its ready line.
+ * schema (PostgreSQL) of its own. Resolves once it prints its ready line. A variable set
+ * to undefined in `extraEnv` is left out of the process's environment.
  */
-export async function startLocalCloudProcess(extraEnv: Record<string, string> = {}) {
+export async function startLocalCloudProcess(extraEnv: Record<string, string | undefined> = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'taskq-cloud-'));
-  const schema = process.env.DATABASE_URL ? `cloud_${randomUUID().replaceAll('-', '').slice(0, 10)}` : undefined;
+  const databaseUrl = 'DATABASE_URL' in extraEnv ? extraEnv.DATABASE_URL : process.env.DATABASE_URL;
+  const schema = databaseUrl ? `cloud_${randomUUID().replaceAll('-', '').slice(0, 10)}` : undefined;
   const child = spawn(process.execPath, ['shared/local/start.ts'], {
     env: {
       ...process.env,
@@ -40,6 +42,7 @@ export async function startLocalCloudProcess(extraEnv: Record<string, string> = 
   const field = (pattern: RegExp) => pattern.exec(ready)?.[1] ?? '';
   return {
     ready,
+    pid: child.pid!,
     dir,
     schema,
     endpoint: field(/SQS\+S3 (http:\/\/\S+)/),
@@ -58,7 +61,7 @@ export async function startLocalCloudProcess(extraEnv: Record<string, string> = 
       await exited;
       await rm(dir, { recursive: true, force: true });
       if (schema) {
-        const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+        const client = new pg.Client({ connectionString: databaseUrl });
         await client.connect();
         await client.query(`drop schema if exists ${schema} cascade`);
         await client.end();
