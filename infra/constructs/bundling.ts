@@ -8,6 +8,17 @@ import { fileURLToPath } from 'node:url';
 
 export const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Packages only the local cloud and the tests load; a Lambda bundle must never import them at load. */
+export const localOnlyModules = [
+  '@electric-sql/pglite',
+  '@electric-sql/pglite-pgvector',
+  'pg',
+  'pg-native',
+  'fauxqs',
+  'drizzle-orm/node-postgres',
+  'drizzle-orm/pglite',
+] as const;
+
 /** Node 24 on Graviton, bundled by the local esbuild (no Docker), minified with source maps. */
 export function lambdaDefaults(): Pick<NodejsFunctionProps, 'runtime' | 'architecture' | 'bundling' | 'projectRoot' | 'depsLockFilePath'> {
   return {
@@ -22,8 +33,10 @@ export function lambdaDefaults(): Pick<NodejsFunctionProps, 'runtime' | 'archite
       sourceMap: true,
       sourcesContent: false,
       forceDockerBundling: false,
-      // The local-only drivers load lazily and never run in Lambda; the SDK is bundled so its version is ours.
-      externalModules: ['@electric-sql/pglite', '@electric-sql/pglite-pgvector', 'pg', 'pg-native', 'fauxqs'],
+      // The local-only drivers never run in Lambda, and drizzle's adapters for them stay external too: esbuild
+      // hoists an inlined module's imports to the top of the bundle, so an inlined `drizzle-orm/pglite` would
+      // make the bundle import `@electric-sql/pglite` at load and fail. The SDK is bundled so its version is ours.
+      externalModules: [...localOnlyModules],
       mainFields: ['module', 'main'],
       banner: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
     },
