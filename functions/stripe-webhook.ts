@@ -7,7 +7,6 @@ import { createSqsClient } from '../shared/aws.ts';
 import { receiveStripeWebhook } from '../shared/billing/webhook.ts';
 import { ConfigError, readConfig } from '../shared/config.ts';
 import { serviceName } from '../shared/observability/index.ts';
-import { sharedDatabase } from '../shared/results/shared-database.ts';
 import { readSecret } from '../shared/secrets.ts';
 
 const logger = new Logger({ serviceName, persistentKeys: { function: 'stripe-webhook' } });
@@ -24,12 +23,11 @@ const receive = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxySt
       signature: event.headers['stripe-signature'],
     },
     {
-      database: await sharedDatabase(config.database),
       signingSecret: () => readSecret('stripe-webhook-secret'),
       enqueue: async (envelope) => {
         await sqs.send(new SendMessageCommand({ QueueUrl: billingQueueUrl, MessageBody: JSON.stringify(envelope) }));
       },
-      onEnqueueError: (error) => logger.warn('could not enqueue webhook processing; the schedule will apply the event', { error }),
+      onEnqueueError: (error) => logger.error('could not queue a Stripe event; Stripe will deliver it again', { error }),
     },
   );
   if (response.status >= 400) logger.warn('webhook refused', { status: response.status, ...response.body });

@@ -13,6 +13,16 @@ export interface WebhookRun {
   readonly ignored: number;
 }
 
+/** Stores a verified event once by its id as pending; a redelivered event changes nothing. */
+export async function storeStripeEvent(database: Database, event: { id: string; type: string; livemode: boolean; created: number }): Promise<boolean> {
+  const inserted = await database.rows<{ id: string }>(sql`
+    insert into stripe_events (id, type, livemode, payload, stripe_created_at)
+    values (${event.id}, ${event.type}, ${event.livemode}, ${JSON.stringify(event)}::jsonb, to_timestamp(${event.created}::bigint))
+    on conflict (id) do nothing
+    returning id`);
+  return inserted.length > 0;
+}
+
 /**
  * Applies pending Stripe events, oldest first. Events are claimed with
  * `FOR UPDATE SKIP LOCKED`, so runs at the same time never apply one twice; each event is

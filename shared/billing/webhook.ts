@@ -1,7 +1,6 @@
-import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
+import { tasks } from '../catalogue/index.ts';
 import { newEnvelope, type Envelope } from '../envelope/envelope.ts';
-import type { Database } from '../results/database.ts';
 
 export interface WebhookRequest {
   readonly method: string;
@@ -16,9 +15,8 @@ export interface WebhookResponse {
 }
 
 export interface WebhookDependencies {
-  readonly database: Database;
   readonly signingSecret: () => Promise<string>;
-  /** Sends `billing.process_pending_webhooks` so a new event is applied without waiting for the schedule. */
+  /** Sends `billing.process_pending_webhooks` carrying the event: the billing queue is where it is kept. */
   readonly enqueue: (envelope: Envelope) => Promise<void>;
   readonly onEnqueueError?: (error: unknown) => void;
 }
@@ -29,9 +27,13 @@ const toleranceSeconds = 300;
 const maxBodyBytes = 512 * 1024;
 
 /**
- * Stripe's webhook endpoint: verify the signature with the official SDK, store the
- * event once by its id as pending, and answer at once. A forged, stale or malformed
- * request gets 400 and stores nothing; a redelivered event is acknowledged again.
+ * Stripe's webhook endpoint: verify the signature with the official SDK and hand the
+ * event to the billing queue, which stores it once and applies it. Nothing here waits on
+ * the database, so a paused Aurora cluster never makes Stripe's delivery time out. A
+ * forged, stale or malformed request gets 400 and is not queued; when the queue cannot
+ * take the event the answer is 503, and Stripe delivers it again later. A redelivered
+ * event is queued again under the same task id, and the consumer acknowledges it
+ * without running it twice.
  */
 export async function receiveStripeWebhook(request: WebhookRequest, deps: WebhookDependencies): Promise<WebhookResponse> {
   if (request.method !== 'POST') return { status: 405, body: { error: 'only POST is accepted' } };
@@ -48,15 +50,15 @@ export async function receiveStripeWebhook(request: WebhookRequest, deps: Webhoo
     throw error;
   }
 
-  const inserted = await deps.database.rows<{ id: string }>(sql`
-    insert into stripe_events (id, type, livemode, payload, stripe_created_at)
-    values (${event.id}, ${event.type}, ${event.livemode}, ${JSON.stringify(event)}::jsonb, to_timestamp(${event.created}::bigint))
-    on conflict (id) do nothing
-    returning id`);
-  const duplicate = inserted.length === 0;
-  if (!duplicate) {
-    // The 5-minute schedule applies the event anyway; the message only makes it sooner.
-    await deps.enqueue(newEnvelope('billing.process_pending_webhooks', {}, { id: `stripe-event:${event.id}` })).catch((error: unknown) => deps.onEnqueueError?.(error));
+  // The consumer checks the payload again; refusing here keeps a malformed event out of the queue and its DLQ.
+  const payload = tasks['billing.process_pending_webhooks'].payload.safeParse({ event });
+  if (!payload.success) return { status: 400, body: { error: `not a Stripe event: ${payload.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` } };
+  const envelope = newEnvelope('billing.process_pending_webhooks', payload.data, { id: `stripe-event:${event.id}` });
+  try {
+    await deps.enqueue(envelope);
+  } catch (error) {
+    deps.onEnqueueError?.(error);
+    return { status: 503, body: { error: 'the event could not be queued; Stripe will deliver it again' } };
   }
-  return { status: 200, body: { received: true, id: event.id, duplicate } };
+  return { status: 200, body: { received: true, id: event.id } };
 }

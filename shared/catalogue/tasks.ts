@@ -24,6 +24,13 @@ const rateLimits = { openai: '300/m', stripe: '50/s' } as const;
 
 const userId = z.int().positive().describe('DataCleanup Pro user id');
 const noArguments = z.strictObject({});
+/** A verified Stripe event as the webhook forwards it: the fields the event store keys on, the rest as sent. */
+const stripeEvent = z.looseObject({
+  id: z.string().regex(/^evt_\w{1,250}$/),
+  type: z.string().min(1).max(255),
+  livemode: z.boolean(),
+  created: z.int().nonnegative(),
+});
 
 export const tasks = {
   'default.noop': defineTask({
@@ -107,8 +114,8 @@ export const tasks = {
     name: 'billing.process_pending_webhooks',
     alias: 'app.tasks.billing_tasks.process_pending_webhooks',
     queue: 'billing',
-    description: 'Applies stored Stripe webhook events to subscriptions, invoices and refunds',
-    payload: noArguments,
+    description: 'Stores the Stripe event the webhook received, if any, then applies pending events to subscriptions, invoices and refunds',
+    payload: z.strictObject({ event: stripeEvent.optional() }),
     retry: retry.billing,
     ...limits,
   }),

@@ -164,7 +164,6 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const dashboard = await startDashboard(operations, options.dashboardPort ?? 5555);
   const webhook = await startWebhookServer({
     port: options.webhookPort ?? 4242,
-    database,
     sqs,
     billingQueueUrl: provisioned.billing.url,
     ...(options.onError ? { onError: (error: unknown) => options.onError?.('webhook', error) } : {}),

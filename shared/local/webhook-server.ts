@@ -2,7 +2,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { receiveStripeWebhook } from '../billing/webhook.ts';
-import type { Database } from '../results/database.ts';
 import { readSecret } from '../secrets.ts';
 import { readBody, sendJson } from './http.ts';
 
@@ -10,7 +9,7 @@ import { readBody, sendJson } from './http.ts';
  * The Stripe webhook endpoint on a local port, for `stripe listen --forward-to
  * localhost:4242/webhook`: the same receiver as the function URL in AWS.
  */
-export async function startWebhookServer(options: { port: number; database: Database; sqs: SQSClient; billingQueueUrl: string; onError?: (error: unknown) => void }): Promise<{ url: string; server: Server; stop(): Promise<void> }> {
+export async function startWebhookServer(options: { port: number; sqs: SQSClient; billingQueueUrl: string; onError?: (error: unknown) => void }): Promise<{ url: string; server: Server; stop(): Promise<void> }> {
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== '/webhook') return sendJson(response, 404, { error: 'POST Stripe events to /webhook' });
@@ -18,7 +17,6 @@ export async function startWebhookServer(options: { port: number; database: Data
       const result = await receiveStripeWebhook(
         { method: request.method ?? 'GET', body: await readBody(request, 1024 * 1024), signature: header(request.headers['stripe-signature']) },
         {
-          database: options.database,
           signingSecret: () => readSecret('stripe-webhook-secret'),
           enqueue: async (envelope) => {
             await options.sqs.send(new SendMessageCommand({ QueueUrl: options.billingQueueUrl, MessageBody: JSON.stringify(envelope) }));

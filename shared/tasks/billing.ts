@@ -1,11 +1,15 @@
 import { sql } from 'drizzle-orm';
 import { tasks } from '../catalogue/index.ts';
 import { PermanentError } from '../errors.ts';
-import { applyPendingEvents, upsertRefund, upsertSubscription } from '../billing/apply-events.ts';
+import { applyPendingEvents, storeStripeEvent, upsertRefund, upsertSubscription } from '../billing/apply-events.ts';
 import { stripeCall } from '../billing/stripe.ts';
 import { implement } from '../runtime/task.ts';
 
-export const processPendingWebhooks = implement(tasks['billing.process_pending_webhooks'], async (_payload, { database }) => applyPendingEvents(database));
+/** The webhook's event is stored here, not in the webhook, so Stripe's answer never waits on the database. */
+export const processPendingWebhooks = implement(tasks['billing.process_pending_webhooks'], async ({ event }, { database }) => {
+  if (event) await storeStripeEvent(database, event);
+  return applyPendingEvents(database);
+});
 
 /** Reads every subscription of the user's Stripe customer and stores it. */
 export const syncSubscriptionStatus = implement(tasks['billing.sync_subscription_status'], async ({ userId }, { database, services }) => {

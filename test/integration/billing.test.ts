@@ -1,7 +1,10 @@
 import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { applyPendingEvents } from '../../shared/billing/apply-events.ts';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { applyPendingEvents, storeStripeEvent } from '../../shared/billing/apply-events.ts';
+import { tasks } from '../../shared/catalogue/index.ts';
+import type { Envelope } from '../../shared/envelope/envelope.ts';
 import { receiveStripeWebhook } from '../../shared/billing/webhook.ts';
 import { billingTasks } from '../../shared/tasks/billing.ts';
 import { envelope, sendBodies } from '../support/consumer.ts';
@@ -96,13 +99,21 @@ describe(`billing tasks against a Stripe double (${databaseKind})`, () => {
 
   describe('webhook events', () => {
     const secret = 'whsec_billing_test';
+    /** The webhook's envelopes, as the billing queue would receive them. */
+    let forwarded: Envelope[] = [];
+    beforeEach(() => {
+      forwarded = [];
+    });
+    /** Through the webhook, then the event stored as the billing consumer's first step stores it. */
     const receive = async (event: Record<string, unknown>) => {
       const payload = JSON.stringify(event);
       const response = await receiveStripeWebhook(
         { method: 'POST', body: payload, signature: Stripe.webhooks.generateTestHeaderString({ payload, secret }) },
-        { database: suite.db.database, signingSecret: async () => secret, enqueue: async () => undefined },
+        { signingSecret: async () => secret, enqueue: async (envelope) => void forwarded.push(envelope) },
       );
       expect(response.status).toBe(200);
+      const { event: verified } = tasks['billing.process_pending_webhooks'].payload.parse(forwarded.at(-1)!.payload);
+      await storeStripeEvent(suite.db.database, verified!);
     };
     const event = (id: string, type: string, created: number, object: Record<string, unknown>) => ({ id, object: 'event', type, created, livemode: false, api_version: '2025-10-29.clover', pending_webhooks: 1, request: null, data: { object } });
 
@@ -154,6 +165,25 @@ describe(`billing tasks against a Stripe double (${databaseKind})`, () => {
       const row = await finished(task.id);
 
       expect(JSON.parse(row.result!)).toEqual({ processed: 1, failed: 0, ignored: 0 });
+    });
+
+    it("stores and applies the webhook's event when the consumer runs the forwarded message, once however often it is delivered", async () => {
+      const payload = JSON.stringify(event('evt_w', 'invoice.paid', 1, { id: 'in_w', object: 'invoice', customer: 'cus_x', status: 'paid', amount_due: 5, amount_paid: 5, currency: 'usd' }));
+      const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret });
+      for (let delivery = 0; delivery < 2; delivery++) {
+        await receiveStripeWebhook({ method: 'POST', body: payload, signature }, { signingSecret: async () => secret, enqueue: async (envelope) => void forwarded.push(envelope) });
+      }
+      await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(forwarded[0])]);
+      const row = await finished(forwarded[0]!.id);
+      await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(forwarded[1])]);
+      await waitFor(async () => {
+        const { Attributes: a } = await suite.emulator.sqs.send(new GetQueueAttributesCommand({ QueueUrl: suite.queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+        return a?.ApproximateNumberOfMessages === '0' && a.ApproximateNumberOfMessagesNotVisible === '0';
+      }, 20_000, 'the redelivered event to be acknowledged');
+
+      expect(JSON.parse(row.result!)).toEqual({ processed: 1, failed: 0, ignored: 0 });
+      expect(await suite.db.database.rows(sql`select id, status, attempts from stripe_events`)).toEqual([{ id: 'evt_w', status: 'processed', attempts: 1 }]);
+      expect(await suite.db.database.rows(sql`select id, amount_paid::int from invoices`)).toEqual([{ id: 'in_w', amount_paid: 5 }]);
     });
   });
 });

@@ -2,7 +2,9 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { storeStripeEvent } from '../../shared/billing/apply-events.ts';
 import { receiveStripeWebhook, type WebhookDependencies } from '../../shared/billing/webhook.ts';
+import { tasks } from '../../shared/catalogue/index.ts';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { databaseKind, openTestDatabase } from '../support/database.ts';
 import { createTestQueue, startEmulator, type TestQueue } from '../support/emulator.ts';
@@ -28,7 +30,7 @@ const stripeEvent = (id: string) => ({
   data: { object: { id: 'in_123', object: 'invoice', customer: 'cus_123', status: 'paid' } },
 });
 
-describe(`Stripe webhook receiver (${databaseKind})`, () => {
+describe(`Stripe webhook receiver and the event store (${databaseKind})`, () => {
   let emulator: Awaited<ReturnType<typeof startEmulator>>;
   let db: Awaited<ReturnType<typeof openTestDatabase>>;
   let queue: TestQueue;
@@ -42,7 +44,6 @@ describe(`Stripe webhook receiver (${databaseKind})`, () => {
     db = await openTestDatabase();
     queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
     deps = {
-      database: db.database,
       signingSecret: async () => secret,
       enqueue: async (envelope) => {
         await emulator.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: JSON.stringify(envelope) }));
@@ -54,28 +55,31 @@ describe(`Stripe webhook receiver (${databaseKind})`, () => {
   const storedEvents = () => db.database.rows<{ id: string; type: string; status: string; livemode: boolean }>(sql`select id, type, status, livemode from stripe_events order by id`);
   const queued = async () => (await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))).Messages ?? [];
 
-  it('stores a verified event once as pending and enqueues its processing', async () => {
+  it('queues a verified event for the billing consumer, which stores it once as pending', async () => {
     const { payload, header } = signed(stripeEvent('evt_1'));
 
     const response = await receiveStripeWebhook({ method: 'POST', body: payload, signature: header }, deps);
 
-    expect(response).toEqual({ status: 200, body: { received: true, id: 'evt_1', duplicate: false } });
-    expect(await storedEvents()).toEqual([{ id: 'evt_1', type: 'invoice.paid', status: 'pending', livemode: false }]);
+    expect(response).toEqual({ status: 200, body: { received: true, id: 'evt_1' } });
     const [message, ...more] = await queued();
     expect(more).toHaveLength(0);
-    expect(JSON.parse(message!.Body!)).toMatchObject({ v: 1, id: 'stripe-event:evt_1', task: 'billing.process_pending_webhooks', payload: {} });
+    const envelope = JSON.parse(message!.Body!);
+    expect(envelope).toMatchObject({ v: 1, id: 'stripe-event:evt_1', task: 'billing.process_pending_webhooks', payload: { event: stripeEvent('evt_1') } });
+    const parsed = tasks['billing.process_pending_webhooks'].payload.parse(envelope.payload);
+    expect(await storeStripeEvent(db.database, parsed.event!)).toBe(true);
+    expect(await storeStripeEvent(db.database, parsed.event!)).toBe(false);
+    expect(await storedEvents()).toEqual([{ id: 'evt_1', type: 'invoice.paid', status: 'pending', livemode: false }]);
   });
 
-  it('acknowledges a redelivered event without storing or enqueueing it again', async () => {
+  it('queues a redelivered event under the same task id, so the consumer runs it once', async () => {
     const first = signed(stripeEvent('evt_2'));
     await receiveStripeWebhook({ method: 'POST', body: first.payload, signature: first.header }, deps);
     const again = signed(stripeEvent('evt_2'));
 
     const response = await receiveStripeWebhook({ method: 'POST', body: again.payload, signature: again.header }, deps);
 
-    expect(response).toMatchObject({ status: 200, body: { duplicate: true } });
-    expect(await storedEvents()).toHaveLength(1);
-    expect(await queued()).toHaveLength(1);
+    expect(response.status).toBe(200);
+    expect((await queued()).map((m) => JSON.parse(m.Body!).id)).toEqual(['stripe-event:evt_2', 'stripe-event:evt_2']);
   });
 
   it.each([
@@ -86,13 +90,13 @@ describe(`Stripe webhook receiver (${databaseKind})`, () => {
       const payload = 'not json at all';
       return { payload, header: Stripe.webhooks.generateTestHeaderString({ payload, secret }) };
     }],
-  ])('refuses a %s request with 400 and stores nothing', async (_kind, make) => {
+    ['signed but not an event (no evt_ id)', () => signed({ ...stripeEvent('evt_8'), id: 'cus_123' })],
+  ])('refuses a %s request with 400 and queues nothing', async (_kind, make) => {
     const { payload, header } = make();
 
     const response = await receiveStripeWebhook({ method: 'POST', body: payload, signature: header }, deps);
 
     expect(response.status).toBe(400);
-    expect(await storedEvents()).toEqual([]);
     expect(await queued()).toEqual([]);
   });
 
@@ -100,10 +104,10 @@ describe(`Stripe webhook receiver (${databaseKind})`, () => {
     const { payload } = signed(stripeEvent('evt_6'));
     expect(await receiveStripeWebhook({ method: 'POST', body: payload, signature: undefined }, deps)).toMatchObject({ status: 400 });
     expect(await receiveStripeWebhook({ method: 'GET', body: '', signature: 'x' }, deps)).toMatchObject({ status: 405 });
-    expect(await storedEvents()).toEqual([]);
+    expect(await queued()).toEqual([]);
   });
 
-  it('still answers 200 when the processing message cannot be sent: the schedule applies the event', async () => {
+  it('answers 503 when the event cannot be queued, so Stripe delivers it again', async () => {
     const { payload, header } = signed(stripeEvent('evt_7'));
     const errors: unknown[] = [];
 
@@ -112,8 +116,7 @@ describe(`Stripe webhook receiver (${databaseKind})`, () => {
       { ...deps, enqueue: async () => Promise.reject(new Error('SQS unavailable')), onEnqueueError: (error) => errors.push(error) },
     );
 
-    expect(response.status).toBe(200);
-    expect(await storedEvents()).toHaveLength(1);
+    expect(response.status).toBe(503);
     expect(errors).toHaveLength(1);
   });
 });
