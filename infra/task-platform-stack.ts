@@ -77,11 +77,11 @@ export class TaskPlatformStack extends Stack {
     for (const name of queueNames) {
       const { consumer } = this.taskQueues[name];
       this.resultStore.grantDataApiAccess(consumer);
-      // Any task may be a chain's next step or a chord's callback: every consumer may send to every task queue.
+      // Any task may be a chain's next step or a chord's callback, on this queue or another: every
+      // consumer may send to every task queue, its own included (TaskQueue sets its own URL).
       for (const target of queueNames) {
-        if (target === name) continue;
         this.taskQueues[target].grantSendMessages(consumer);
-        consumer.addEnvironment(`QUEUE_URL_${target.toUpperCase()}`, this.taskQueues[target].queue.queueUrl);
+        if (target !== name) consumer.addEnvironment(`QUEUE_URL_${target.toUpperCase()}`, this.taskQueues[target].queue.queueUrl);
       }
     }
     this.files.grantFileAccess(this.taskQueues.data.consumer);

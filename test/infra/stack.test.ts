@@ -125,7 +125,7 @@ describe('the stack, dev stage', () => {
     expect(alarms.filter((a) => a.Properties.MetricName === 'Errors')).toHaveLength(queueNames.length);
   });
 
-  it("lets a consumer consume only its own queue, and only send to the others (a workflow's next step may be anywhere)", () => {
+  it("lets a consumer consume only its own queue, and send to every task queue, its own included (a workflow's next step may be anywhere)", () => {
     for (const name of queueNames) {
       const roleId = logicalId(synthesized.stack.taskQueues[name].consumer.role!.node.defaultChild);
       const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(roleId));
@@ -140,6 +140,8 @@ describe('the stack, dev stage', () => {
       const [queueId, dlqId] = queueIds(name);
       const own = JSON.stringify(statements.filter((statement) => JSON.stringify(statement.Resource).includes(`"${queueId}"`)));
       expect(own).toContain('sqs:ReceiveMessage');
+      // A chain step or chord callback on the consumer's own queue is sent there.
+      expect(own, `${name} consumer sends to its own queue`).toContain('sqs:SendMessage');
       expect(JSON.stringify(statements)).toContain(`"${dlqId}"`);
     }
   });
