@@ -92,19 +92,17 @@ export class TaskPlatformStack extends Stack {
 
     const webhook = new TaskFunction(this, 'StripeWebhook', {
       entry: 'functions/stripe-webhook.ts',
-      description: 'Stripe webhook endpoint: verifies, stores once, enqueues processing',
+      description: 'Stripe webhook endpoint: verifies the signature and queues the event for the billing consumer',
       functionName: `${stage.name}-stripe-webhook`,
       timeout: Duration.seconds(10),
       memorySize: 256,
       removalPolicy: stage.removalPolicy,
       environment: {
-        ...this.resultStore.environment(),
         STAGE: stage.name,
         QUEUE_URL_BILLING: this.taskQueues.billing.queue.queueUrl,
         STRIPE_WEBHOOK_SECRET_SECRET_ID: this.secrets.stripeWebhookSecret.secretName,
       },
     });
-    this.resultStore.grantDataApiAccess(webhook);
     this.taskQueues.billing.grantSendMessages(webhook);
     this.secrets.stripeWebhookSecret.grantRead(webhook);
     // Stripe cannot sign AWS requests: the endpoint is public and the Stripe-Signature check is its authentication.

@@ -82,8 +82,11 @@ export class LongDelays extends Construct {
     this.deadLetterQueue = props.deadLetterQueue;
     const account = Stack.of(this).account;
     this.role = new Role(this, 'SchedulerRole', {
+      // Scheduler sets aws:SourceArn to the schedule *group*'s ARN, never a schedule's: a condition on
+      // `schedule/<group>/*` matches nothing and the role cannot be assumed.
+      // https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': account }, ArnLike: { 'aws:SourceArn': this.schedulesArn() } },
+        conditions: { StringEquals: { 'aws:SourceAccount': account, 'aws:SourceArn': this.group.scheduleGroupArn } },
       }),
       description: 'EventBridge Scheduler sends long-delayed tasks to their queues',
     });

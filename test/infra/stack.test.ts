@@ -152,6 +152,10 @@ describe('the stack, dev stage', () => {
     const role = resources[roleId]!;
     expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('scheduler.amazonaws.com');
     expect(JSON.stringify(role.Properties.AssumeRolePolicyDocument)).toContain('aws:SourceAccount');
+    // Scheduler's aws:SourceArn is the schedule group's ARN, so the condition names the group itself.
+    const [trust] = (role.Properties.AssumeRolePolicyDocument as { Statement: { Condition: Record<string, Record<string, unknown>> }[] }).Statement;
+    const groupId = logicalId(synthesized.stack.longDelays.group.node.defaultChild);
+    expect(trust!.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' }, 'aws:SourceArn': { 'Fn::GetAtt': [groupId, 'Arn'] } } });
     const policies = JSON.stringify(Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(roleId)));
     for (const name of queueNames) expect(policies).toContain(`"${queueIds(name)[0]}"`);
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/datacleanup/dev/task-etas/group' });
@@ -168,6 +172,9 @@ describe('the stack, dev stage', () => {
     const policies = JSON.stringify(Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes('StripeWebhook')));
     for (const other of queueNames.filter((q) => q !== 'billing')) for (const id of queueIds(other)) expect(policies).not.toContain(`"${id}"`);
     expect(policies).toContain(`"${queueIds('billing')[0]}"`);
+    // Stripe's delivery must not wait on a resuming cluster: the webhook never reaches the database.
+    expect(policies).not.toContain('rds-data:');
+    expect(environment).not.toContain('DB_CLUSTER_ARN');
   });
 
   it('publishes queue URLs and ARNs as outputs and SSM parameters', () => {
