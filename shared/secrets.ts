@@ -10,6 +10,12 @@ const secretVariables = {
 
 export type SecretName = keyof typeof secretVariables;
 
+/**
+ * What the stack stores in each third-party secret until someone pastes the real key: a
+ * fixed value, so a missing key is reported as such rather than as the provider's auth error.
+ */
+export const secretPlaceholder = 'not-configured';
+
 /** Seconds a secret is cached in the process; a rotated key is picked up within this. */
 const cacheSeconds = 300;
 
@@ -23,7 +29,9 @@ export async function readSecret(name: SecretName, env: NodeJS.ProcessEnv = proc
   const secretId = env[`${variable}_SECRET_ID`];
   if (secretId) {
     const value = await getSecret<string>(secretId, { maxAge: cacheSeconds });
-    if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`secret ${secretId} is empty: set it with aws secretsmanager put-secret-value`);
+    if (typeof value !== 'string' || value.length === 0 || value === secretPlaceholder) {
+      throw new ConfigError(`${name} is not configured: set it with aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string …`);
+    }
     return value;
   }
   const value = env[variable];

@@ -3,6 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { CfnElement } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { queueNames, queues, schedules, tasks, tasksOfQueue } from '../../shared/catalogue/index.ts';
+import { secretPlaceholder } from '../../shared/secrets.ts';
 import { synthesize } from './synth.ts';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -175,6 +176,12 @@ describe('the stack, dev stage', () => {
     // Stripe's delivery must not wait on a resuming cluster: the webhook never reaches the database.
     expect(policies).not.toContain('rds-data:');
     expect(environment).not.toContain('DB_CLUSTER_ARN');
+  });
+
+  it("creates the third-party secrets with the placeholder readSecret reports as not configured, never a random string", () => {
+    for (const name of ['stripe-api-key', 'stripe-webhook-secret', 'openai-api-key']) {
+      template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: `dev/datacleanup/${name}`, SecretString: secretPlaceholder, GenerateSecretString: Match.absent() });
+    }
   });
 
   it('publishes queue URLs and ARNs as outputs and SSM parameters', () => {
