@@ -1,4 +1,5 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aspects, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -20,6 +21,7 @@ import {
   type QueueName,
 } from '../shared/catalogue/index.ts';
 import { TasksDashboard } from './constructs/dashboard.ts';
+import { FunctionLogRetention } from './constructs/log-retention.ts';
 import { ResultStore } from './constructs/result-store.ts';
 import { LongDelays, TaskSchedules } from './constructs/schedules.ts';
 import { ApiSecrets, FileStorage } from './constructs/storage.ts';
@@ -46,6 +48,7 @@ export class TaskPlatformStack extends Stack {
     super(scope, id, props);
     const { stage } = props;
     this.node.addValidation({ validate: () => catalogueErrors() });
+    Aspects.of(this).add(new FunctionLogRetention({ retention: RetentionDays.ONE_MONTH, removalPolicy: stage.removalPolicy }));
 
     this.alarmTopic = new Topic(this, 'Alarms', { displayName: `DataCleanup Pro tasks (${stage.name})`, enforceSSL: true });
     if (stage.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(stage.alarmEmail));

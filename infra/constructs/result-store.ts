@@ -39,7 +39,16 @@ export class ResultStore extends Construct {
       },
     });
 
+    // The exported log's group, made before the cluster so it has a retention; `cloudwatchLogsRetention`
+    // would do it with a Lambda function of CDK's that runs on every deploy.
+    const clusterIdentifier = `${stage.name}-datacleanup-tasks`;
+    const postgresLog = new LogGroup(this, 'PostgresLog', {
+      logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: stage.removalPolicy,
+    });
     this.cluster = new DatabaseCluster(this, 'Cluster', {
+      clusterIdentifier,
       engine: DatabaseClusterEngine.auroraPostgres({ version: AuroraPostgresEngineVersion.VER_17_7 }),
       writer: ClusterInstance.serverlessV2('writer', { autoMinorVersionUpgrade: true }),
       serverlessV2MinCapacity: stage.minCapacity,
@@ -58,6 +67,7 @@ export class ResultStore extends Construct {
       deletionProtection: stage.deletionProtection,
       removalPolicy: stage.removalPolicy,
     });
+    this.cluster.node.addDependency(postgresLog);
     if (!stage.deletionProtection) {
       Validations.of(this.cluster).acknowledge({
         id: 'AwsSolutions-RDS10',

@@ -178,6 +178,16 @@ describe('the stack, dev stage', () => {
     expect(environment).not.toContain('DB_CLUSTER_ARN');
   });
 
+  it("keeps every function's logs, CDK's own provider functions' and the cluster's included, for a month", () => {
+    const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(6);
+    for (const [id, fn] of functions) expect((fn.Properties.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup, id).toBeDefined();
+    for (const [id, group] of Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays, id).toBe(30);
+    // The exported PostgreSQL log's group exists before the cluster, which would otherwise make it without a retention.
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/rds/cluster/dev-datacleanup-tasks/postgresql', RetentionInDays: 30 });
+    template.hasResourceProperties('AWS::RDS::DBCluster', { DBClusterIdentifier: 'dev-datacleanup-tasks' });
+  });
+
   it("creates the third-party secrets with the placeholder readSecret reports as not configured, never a random string", () => {
     for (const name of ['stripe-api-key', 'stripe-webhook-secret', 'openai-api-key']) {
       template.hasResourceProperties('AWS::SecretsManager::Secret', { Name: `dev/datacleanup/${name}`, SecretString: secretPlaceholder, GenerateSecretString: Match.absent() });
