@@ -19,7 +19,9 @@ export interface StageSettings {
 }
 
 const production: Omit<StageSettings, 'name' | 'alarmEmail'> = {
-  removalPolicy: RemovalPolicy.RETAIN,
+  // Kept on update and delete, but not when the stack's first create fails: a rollback that kept
+  // the fixed-name queues, secrets and log groups would make every later create fail on their names.
+  removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
   deletionProtection: true,
   // A paused cluster takes ~15 s to resume; production keeps half an ACU warm.
   minCapacity: 0.5,
