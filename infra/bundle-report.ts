@@ -1,11 +1,15 @@
 /**
  * After `cdk synth`: each function bundle's size and its module-initialisation time in a
  * fresh Node 24 process, beside a bare `node -e ''`, so bundle growth shows up in review.
- * The benchmarks (`npm run bench`) measure the same way through `measureBundles`.
+ * Each bundle is loaded from a copy in an empty folder with none of this machine's
+ * environment, as Lambda loads it from /var/task: a bundle that imports a package it does
+ * not contain fails here, not after a deploy. The benchmarks (`npm run bench`) measure the
+ * same way through `measureBundles`.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** What the stack would set: the consumers read their configuration at module load. */
@@ -30,11 +34,18 @@ export interface BundleReport {
   readonly bundles: readonly BundleMeasurement[];
 }
 
-/** Milliseconds from process start to the module loaded, the best of `runs` fresh processes. */
-export function initMs(script: string, runs = 3): number {
+/** Milliseconds from process start to the module loaded, the best of `runs` fresh processes run in `cwd`. */
+export function initMs(script: string, runs = 3, cwd?: string): number {
   const times = Array.from({ length: runs }, () =>
-    Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...placeholders } }).toString().trim()));
+    Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '/usr/bin', ...placeholders }, ...(cwd ? { cwd } : {}) }).toString().trim()));
   return Math.min(...times);
+}
+
+/** The bundle's folder copied into an empty temporary one, with no node_modules above it. */
+function isolatedCopy(bundle: Bundle): { entry: string; remove(): void } {
+  const folder = mkdtempSync(join(tmpdir(), 'taskq-bundle-'));
+  cpSync(dirname(bundle.path), folder, { recursive: true });
+  return { entry: join(folder, 'index.mjs'), remove: () => rmSync(folder, { recursive: true, force: true }) };
 }
 
 /** Our function bundles in a cloud assembly (CDK's own custom-resource functions left out). */
@@ -61,10 +72,15 @@ export function bundlesOfAssembly(outdir: string): Bundle[] {
 export function measureBundles(bundles: readonly Bundle[], runs = 3, onMeasured?: (done: number, total: number) => void): BundleReport {
   const baselineMs = initMs('console.log(performance.now().toFixed(1))', runs);
   const measured = bundles.map((bundle, index) => {
-    const url = pathToFileURL(resolve(bundle.path)).href;
-    const result = { ...bundle, bytes: statSync(bundle.path).size, initMs: initMs(`await import(${JSON.stringify(url)}); console.log(performance.now().toFixed(1))`, runs) };
-    onMeasured?.(index + 1, bundles.length);
-    return result;
+    const copy = isolatedCopy(bundle);
+    try {
+      const url = pathToFileURL(copy.entry).href;
+      const result = { ...bundle, bytes: statSync(bundle.path).size, initMs: initMs(`await import(${JSON.stringify(url)}); console.log(performance.now().toFixed(1))`, runs, dirname(copy.entry)) };
+      onMeasured?.(index + 1, bundles.length);
+      return result;
+    } finally {
+      copy.remove();
+    }
   });
   return { baselineMs, runs, bundles: measured };
 }
