@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.local/', 'shared/results/migrations/'] },
+  { ignores: ['node_modules/', 'cdk.out/', 'cdk.out.prod/', '.local/', 'shared/results/migrations/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
