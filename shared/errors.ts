@@ -54,6 +54,23 @@ export function describeError(error: Error): string {
   return `${error.name}: ${error.message}${cause}`;
 }
 
+/**
+ * What went wrong, for a person at the CLI or the dashboard: a failed statement's own text
+ * (drizzle's `Failed query: <sql> params: …`) says nothing, so the reason is the deepest
+ * cause's, which for the Data API is the service's (`BadRequestException: …`).
+ */
+export function reasonOf(thrown: unknown): string {
+  const error = coerceError(thrown);
+  if (!isFailedQuery(error)) return error.message;
+  let cause = error;
+  while (isFailedQuery(cause) && cause.cause !== undefined) cause = coerceError(cause.cause);
+  return isFailedQuery(cause) ? 'a database statement failed and gave no reason' : `${cause.name}: ${cause.message}`;
+}
+
+function isFailedQuery(error: Error): boolean {
+  return error.message.startsWith('Failed query: ');
+}
+
 /** The task was still running at its hard time limit (Celery's `TimeLimitExceeded`). */
 export class TimeLimitExceeded extends TaskError {
   override name = 'TimeLimitExceeded';

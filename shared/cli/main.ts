@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { queueNames, type QueueName } from '../catalogue/index.ts';
+import { reasonOf } from '../errors.ts';
 import { isTaskStatus } from '../results/queries.ts';
 import type { TaskDetail } from '../results/queries.ts';
 import { ApiError, HttpBackend, UnreachableError, type Backend } from './backend.ts';
@@ -281,7 +282,7 @@ try {
     console.error(`taskq: ${error.message}`);
     process.exitCode = 1;
   } else {
-    console.error(`taskq: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`taskq: ${reasonOf(error)}`);
     process.exitCode = 1;
   }
 }

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { ZodError } from 'zod';
 import { queueNames, type QueueName } from '../catalogue/index.ts';
-import { PermanentError } from '../errors.ts';
+import { PermanentError, reasonOf } from '../errors.ts';
 import { NotFoundError, type TaskOperations } from '../operations/index.ts';
 import { isTaskStatus, type HistoryFilter } from '../results/queries.ts';
 import type { TaskStatus } from '../results/schema.ts';
@@ -49,7 +49,7 @@ export function apiRoutes(router: Router, operations: TaskOperations, catalogue:
       response.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
       const outcome = await operations
         .redrive(queue, { ...(taskIds ? { taskIds } : {}), onProgress: (done, total) => response.write(`${JSON.stringify({ done, total })}\n`) })
-        .catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }));
+        .catch((error: unknown) => ({ error: reasonOf(error) }));
       response.end(`${JSON.stringify(outcome)}\n`);
     })
     .on('POST', '/api/dlq/:queue/purge', json(({ params }) => operations.purge(queueParam(params.queue!))))

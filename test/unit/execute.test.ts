@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../shared/observability/index.ts';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
-import { SoftTimeLimitExceeded, TimeLimitExceeded } from '../../shared/errors.ts';
+import { reasonOf, SoftTimeLimitExceeded, TimeLimitExceeded } from '../../shared/errors.ts';
 import { executeTask } from '../../shared/runtime/execute.ts';
 import type { TaskContext } from '../../shared/runtime/task.ts';
 import { implement } from '../../shared/runtime/task.ts';
@@ -48,5 +48,17 @@ describe('executeTask', () => {
       throw 'plain string';
     });
     expect(!execution.ok && execution.error.message).toBe('plain string');
+  });
+});
+
+describe('reasonOf', () => {
+  it("gives the service's reason for a failed statement, not the statement's text", () => {
+    const service = Object.assign(new Error('Database returned more than the allowed response size limit'), { name: 'BadRequestException' });
+    const failed = new Error('Failed query: select id, name from task_results\nparams: ', { cause: service });
+
+    expect(reasonOf(failed)).toBe('BadRequestException: Database returned more than the allowed response size limit');
+    expect(reasonOf(new Error('Failed query: select 1\nparams: '))).toBe('a database statement failed and gave no reason');
+    expect(reasonOf(new Error('no task t-1'))).toBe('no task t-1');
+    expect(reasonOf('plain')).toBe('plain');
   });
 });

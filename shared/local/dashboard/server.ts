@@ -5,6 +5,7 @@ import { tasks } from '../../catalogue/index.ts';
 import type { TaskOperations } from '../../operations/index.ts';
 import { apiRoutes, historyFilter, queueParam, statusOf } from '../api.ts';
 import { readForm, redirect, Router, sendHtml, sendJson } from '../http.ts';
+import { reasonOf } from '../../errors.ts';
 import { html, layout } from './html.ts';
 import { deadLettersPage, overviewPage, sendPage, taskPage, taskRows, tasksPage, unknownTaskPage } from './pages.ts';
 
@@ -99,7 +100,7 @@ export async function startDashboard(operations: TaskOperations, port: number): 
     if (!route) return sendJson(response, 404, { error: `no route ${request.method} ${url.pathname}` });
     route.handler(request, response, route.params, url).catch((error: unknown) => {
       const status = statusOf(error);
-      const message = error instanceof Error ? error.message : String(error);
+      const message = reasonOf(error);
       if (response.headersSent) return response.end();
       if (url.pathname.startsWith('/api/')) return sendJson(response, status, { error: message });
       sendHtml(response, status, layout('Something went wrong', html`<p><a href="/">Back to the overview</a></p>`, { error: message }));
