@@ -33,11 +33,19 @@ export interface TaskDetail extends TaskSummary {
   readonly attemptHistory: readonly AttemptView[];
 }
 
-const summaryColumns = sql`id, name, queue, status, attempts, error,
-  to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "createdAt",
+/** Characters of a task's error a list row carries. */
+export const listErrorChars = 500;
+/** A list row's bytes besides its error: ids, names and timestamps, generously. */
+const listRowOverheadBytes = 600;
+/** A list page's budget, well inside the Data API's 1 MiB per response. */
+const listPageBytes = 768 * 1024;
+
+const timeColumns = sql`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "createdAt",
   to_char(started_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "startedAt",
   to_char(date_done at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "dateDone",
   runtime_ms as "runtimeMs"`;
+const summaryColumns = sql`id, name, queue, status, attempts, error, ${timeColumns}`;
+const listColumns = sql`id, name, queue, status, attempts, left(error, ${listErrorChars}::int) as error, ${timeColumns}`;
 
 export async function findTask(database: Database, id: string): Promise<TaskDetail | undefined> {
   const [row] = await database.rows<TaskSummary & { payload: string | null; result: string | null; traceback: string | null; attemptHistory: string }>(sql`
@@ -88,8 +96,17 @@ export async function listTasks(database: Database, filter: HistoryFilter = {}):
   if (filter.search) conditions.push(sql`(id = ${filter.search} or strpos(lower(payload::text), lower(${filter.search})) > 0)`);
   const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
   const limit = Math.min(Math.max(filter.limit ?? 50, 1), 1000);
+  // A list row carries the error's start (the task page has all of it), and a page stops
+  // at `listPageBytes`, so any page fits the Data API's 1 MiB response.
   const rows = await database.rows<TaskSummary>(sql`
-    select ${summaryColumns} from task_results ${where} order by created_at desc, id limit ${limit}::int`);
+    select id, name, queue, status, attempts, error, "createdAt", "startedAt", "dateDone", "runtimeMs" from (
+      select page.*, sum(octet_length(coalesce(error, '')) + ${listRowOverheadBytes}::int) over (order by created_at desc, id rows unbounded preceding) as bytes
+      from (
+        select ${listColumns}, created_at from task_results ${where} order by created_at desc, id limit ${limit}::int
+      ) page
+    ) sized
+    where bytes <= ${listPageBytes}::int
+    order by created_at desc, id`);
   return rows.map(normalise);
 }
 
