@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Validations, type Resource } from 'aws-cdk-lib';
 import { FlowLogDestination, SubnetType, Vpc } from 'aws-cdk-lib/aws-ec2';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -39,8 +39,8 @@ export class ResultStore extends Construct {
       },
     });
 
-    // The exported log's group, made before the cluster so it has a retention; `cloudwatchLogsRetention`
-    // would do it with a Lambda function of CDK's that runs on every deploy.
+    // The exported log's group, made before the cluster so it has a retention and the stage's removal
+    // policy; `cloudwatchLogsRetention` would set it through a custom resource and a Lambda function of CDK's.
     const clusterIdentifier = `${stage.name}-datacleanup-tasks`;
     const postgresLog = new LogGroup(this, 'PostgresLog', {
       logGroupName: `/aws/rds/cluster/${clusterIdentifier}/postgresql`,
@@ -68,6 +68,9 @@ export class ResultStore extends Construct {
       removalPolicy: stage.removalPolicy,
     });
     this.cluster.node.addDependency(postgresLog);
+    // CDK gives the writer, the subnet group and the admin secret `Delete` under any policy but RETAIN
+    // (RETAIN_ON_UPDATE_OR_DELETE included): they follow the cluster's, so a kept cluster keeps them.
+    for (const part of ['writer', 'Subnets', 'Secret']) (this.cluster.node.findChild(part) as Resource).applyRemovalPolicy(stage.removalPolicy);
     if (!stage.deletionProtection) {
       Validations.of(this.cluster).acknowledge({
         id: 'AwsSolutions-RDS10',

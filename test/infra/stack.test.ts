@@ -212,9 +212,12 @@ describe('the stack, prod stage', () => {
     // Data is kept on update and delete; a failed first create removes what it made, so a redeploy can reuse the fixed names.
     const resources = Object.entries(template!.toJSON().Resources as Record<string, { Type: string; DeletionPolicy?: string }>);
     expect(resources.filter(([, r]) => r.DeletionPolicy === 'Retain').map(([id]) => id)).toEqual([]);
-    for (const type of ['AWS::RDS::DBCluster', 'AWS::SQS::Queue', 'AWS::S3::Bucket', 'AWS::SecretsManager::Secret', 'AWS::Logs::LogGroup']) {
-      template!.hasResource(type, { DeletionPolicy: 'RetainExceptOnCreate' });
-    }
+    // Every stateful resource, the cluster's writer, subnet group and admin secret included: CDK gives those
+    // `Delete` for any policy but `RETAIN`, which would leave a retained cluster without its instance or credentials.
+    const stateful = ['AWS::RDS::DBCluster', 'AWS::RDS::DBInstance', 'AWS::RDS::DBSubnetGroup', 'AWS::SQS::Queue', 'AWS::S3::Bucket', 'AWS::SecretsManager::Secret', 'AWS::Logs::LogGroup', 'AWS::Scheduler::ScheduleGroup'];
+    for (const type of stateful) expect(resources.filter(([, r]) => r.Type === type).length, type).toBeGreaterThan(0);
+    const notRetained = resources.filter(([, r]) => stateful.includes(r.Type) && r.DeletionPolicy !== 'RetainExceptOnCreate');
+    expect(notRetained.map(([id, r]) => `${id} (${r.Type}): ${r.DeletionPolicy ?? 'Delete'}`)).toEqual([]);
     template!.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
   });
 
