@@ -2,7 +2,8 @@
 # cfn-lint over the synthesized dev and prod templates; any error or warning fails (.cfnlintrc lists the ignored ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v cfn-lint >/dev/null 2>&1; then
+# `--version`, not `command -v`: a pyenv shim exists even where the active Python lacks cfn-lint.
+if ! cfn-lint --version >/dev/null 2>&1; then
   echo "cfn-lint is not installed: pip install cfn-lint (the CI machine image has it)" >&2
   exit 1
 fi

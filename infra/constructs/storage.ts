@@ -4,6 +4,7 @@ import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Validations } from 'aws-cdk-lib';
+import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct, type IConstruct } from 'constructs';
 
 /** Key prefixes of the files bucket; objects under `tmp/` expire. */
@@ -15,12 +16,15 @@ export class FileStorage extends Construct {
 
   constructor(scope: Construct, id: string, props: { removalPolicy: RemovalPolicy; temporaryObjectDays: number }) {
     super(scope, id);
+    // CDK's flag for S3 log delivery by bucket policy instead of the legacy LogDeliveryWrite ACL, so ACLs
+    // stay disabled on both buckets; context is set before any child is added.
+    this.node.setContext(S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     const autoDelete = props.removalPolicy === RemovalPolicy.DESTROY;
     const accessLogs = new Bucket(this, 'AccessLogs', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(90) }],
       removalPolicy: props.removalPolicy,
       autoDeleteObjects: autoDelete,
@@ -30,6 +34,7 @@ export class FileStorage extends Construct {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'files/',
       lifecycleRules: [

@@ -194,6 +194,24 @@ describe('the stack, dev stage', () => {
     }
   });
 
+  it('delivers the files bucket access logs through a bucket policy, with ACLs disabled on every bucket', () => {
+    const files = logicalId(synthesized.stack.files.bucket.node.defaultChild);
+    for (const [id, bucket] of Object.entries(resources).filter(([, r]) => r.Type === 'AWS::S3::Bucket')) {
+      expect(bucket.Properties.AccessControl, id).toBeUndefined();
+      expect(bucket.Properties.OwnershipControls, id).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    }
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Effect: 'Allow',
+          Principal: { Service: 'logging.s3.amazonaws.com' },
+          Action: 's3:PutObject',
+          Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [files, 'Arn'] } }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        })]),
+      },
+    });
+  });
+
   it('publishes queue URLs and ARNs as outputs and SSM parameters', () => {
     for (const name of queueNames) {
       template.hasResourceProperties('AWS::SSM::Parameter', { Name: `/datacleanup/dev/queues/${name}/url` });
