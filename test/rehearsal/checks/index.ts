@@ -1,0 +1,24 @@
+import type { Check } from './check.ts';
+import { webhookReceives, schedulesRun } from './entry-points.ts';
+import { everyCallAllowed } from './permissions.ts';
+import { bundlesLoad, migrationsApply } from './startup.ts';
+import { queueDrains, stripeTasksReachTheFixture } from './tasks.ts';
+import { chainOnOneQueue, chordAcrossQueues } from './workflows.ts';
+
+export type { Check } from './check.ts';
+
+/** The rehearsal's checks, in the order they must run: the bundles load, the migrations apply, then the traffic. */
+export const checks: readonly Check[] = [
+  bundlesLoad,
+  migrationsApply,
+  queueDrains('default'),
+  queueDrains('ai'),
+  queueDrains('data'),
+  queueDrains('billing'),
+  chainOnOneQueue,
+  chordAcrossQueues,
+  webhookReceives,
+  schedulesRun,
+  stripeTasksReachTheFixture,
+  everyCallAllowed,
+];

@@ -1,0 +1,70 @@
+import { sql } from 'drizzle-orm';
+import type { QueueName } from '../../../shared/catalogue/index.ts';
+import type { Rehearsal } from '../rehearsal.ts';
+import { awaitResults, expectSucceeded, sendAll, stripeTasks, tasksOfEachQueue, userId } from '../seeds.ts';
+import { failure, lastLogs, type Check } from './check.ts';
+
+/** What each queue's tasks leave behind besides their result rows. */
+const effects: Record<QueueName, (rehearsal: Rehearsal) => Promise<string | undefined>> = {
+  default: async () => undefined,
+  ai: async ({ database }) => {
+    const [row] = await database.rows<{ answers: number; embeddings: number }>(sql`select (select count(*)::int from ai_requests where user_id = ${userId}) as answers, (select count(*)::int from embeddings where user_id = ${userId}) as embeddings`);
+    return row && row.answers > 0 && row.embeddings >= 3 ? undefined : `expected an answer and 3 embeddings, found ${JSON.stringify(row)}`;
+  },
+  data: async ({ database }) => {
+    const [upload] = await database.rows<{ status: string }>(sql`select status from uploads where id = 'up-rehearsal'`);
+    const [exports] = await database.rows<{ n: number }>(sql`select count(*)::int as n from exports where user_id = ${userId}`);
+    return upload?.status === 'processed' && exports?.n === 2 ? undefined : `expected the upload processed and 2 exports, found ${upload?.status} and ${exports?.n}`;
+  },
+  billing: async () => undefined,
+};
+
+const queueConsumers: Record<QueueName, string> = { default: 'DefaultTasksConsumer', ai: 'AiTasksConsumer', data: 'DataTasksConsumer', billing: 'BillingTasksConsumer' };
+
+/** A consumer bundle, fed by its event source, drains a batch of each task of its queue and records it. */
+export function queueDrains(queue: QueueName): Check {
+  return {
+    name: `the ${queue} consumer drains a batch of every task of its queue and records each`,
+    timeoutMs: 90_000,
+    async run(rehearsal) {
+      const envelopes = tasksOfEachQueue()[queue];
+      await sendAll(rehearsal, `${stage(rehearsal)}-${queue}`, envelopes);
+      const rows = await awaitResults(rehearsal, envelopes.map((envelope) => envelope.id), 60_000);
+      try {
+        const summary = expectSucceeded(rows);
+        const problem = await effects[queue](rehearsal);
+        if (problem) throw new Error(problem);
+        const batches = rehearsal.invocations.filter((report) => report.function === rehearsal.fn(queueConsumers[queue]).spec.name && report.records > 0);
+        return `${summary}; ${batches.length} invocation(s) of up to ${Math.max(...batches.map((batch) => batch.records))} records`;
+      } catch (error) {
+        throw failure(`${(error as Error).message}\n  consumer log:\n${lastLogs(rehearsal, queueConsumers[queue])}`, rehearsal);
+      }
+    },
+  };
+}
+
+/** The billing tasks that call Stripe reach a Stripe stand-in with nothing but the template's environment. */
+export const stripeTasksReachTheFixture: Check = {
+  name: 'the billing consumer reaches the Stripe stand-in for the tasks that call Stripe',
+  timeoutMs: 60_000,
+  async run(rehearsal) {
+    const envelopes = stripeTasks();
+    await sendAll(rehearsal, `${stage(rehearsal)}-billing`, envelopes);
+    // A task that cannot reach Stripe is retried, not failed: stop waiting at its first recorded error.
+    const rows = await awaitResults(rehearsal, envelopes.map((envelope) => envelope.id), 30_000, (row) => row.status === 'SUCCESS' || row.error !== null);
+    const requests = rehearsal.fixtures.stripe.state.requests.length;
+    try {
+      return `${expectSucceeded(rows)}; the Stripe stand-in served ${requests} request(s)`;
+    } catch (error) {
+      const hint = requests === 0
+        ? `\n  the Stripe stand-in received no request: the bundle reads STRIPE_API_BASE (shared/billing/stripe.ts), the template sets no such variable, and the Stripe SDK reads no endpoint variable of its own, so the calls go to api.stripe.com`
+        : '';
+      throw failure(`${(error as Error).message}${hint}`, rehearsal);
+    }
+  },
+};
+
+/** The stage name the template's queues carry (`dev-default` → `dev`). */
+export function stage(rehearsal: Rehearsal): string {
+  return rehearsal.fn('DefaultTasksConsumer').spec.variables.STAGE ?? 'dev';
+}

@@ -1,0 +1,38 @@
+/**
+ * `npm run rehearse`: the stack as shipped, rehearsed on this machine (see rehearsal.ts),
+ * every check run in order and reported; the exit status is 1 if any failed.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { checks } from './checks/index.ts';
+import { startRehearsal } from './rehearsal.ts';
+
+const started = performance.now();
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+const rehearsal = await startRehearsal({ onProgress: (step) => console.log(`[${elapsed()}] ${step}`) });
+const outcomes: { name: string; ok: boolean; detail: string; ms: number }[] = [];
+try {
+  for (const check of checks) {
+    const checkStarted = performance.now();
+    try {
+      const detail = await check.run(rehearsal);
+      outcomes.push({ name: check.name, ok: true, detail, ms: performance.now() - checkStarted });
+    } catch (error) {
+      outcomes.push({ name: check.name, ok: false, detail: error instanceof Error ? error.message : String(error), ms: performance.now() - checkStarted });
+    }
+    const last = outcomes.at(-1)!;
+    console.log(`[${elapsed()}] ${last.ok ? 'PASS' : 'FAIL'} ${last.name} (${(last.ms / 1000).toFixed(1)} s)\n    ${last.detail.replaceAll('\n', '\n    ')}`);
+  }
+  console.log('\n| function | bundle | init from an isolated copy (ms) | invocations |');
+  console.log('|---|---|---|---|');
+  for (const fn of rehearsal.functions.values()) {
+    const bytes = statSync(join(fn.spec.assetDir, 'index.mjs')).size;
+    const invocations = rehearsal.invocations.filter((report) => report.function === fn.spec.name).length;
+    console.log(`| ${fn.spec.name} | ${(bytes / 1024).toFixed(0)} KiB | ${fn.initDurationsMs.map((ms) => ms.toFixed(0)).join(', ')} | ${invocations} |`);
+  }
+} finally {
+  await rehearsal.stop();
+}
+const failed = outcomes.filter((outcome) => !outcome.ok);
+console.log(`\n${outcomes.length - failed.length} of ${outcomes.length} checks passed in ${elapsed()}${failed.length > 0 ? `; failed: ${failed.map((outcome) => outcome.name).join('; ')}` : ''}`);
+process.exit(failed.length > 0 ? 1 : 0);
