@@ -90,7 +90,7 @@ export class ExecutionEnvironment {
     });
     const environment = new ExecutionEnvironment(server, settings, initialised);
     const timer = setTimeout(() => {
-      environment.#initError = { kind: 'timeout', phase: 'init', errorMessage: `the handler module did not load within the function timeout` };
+      environment.#initError = { kind: 'timeout', phase: 'init', errorMessage: `the handler module did not load within Lambda's 10 s init phase` };
       environment.kill();
     }, Math.max(0, initDeadlineMs - Date.now()));
     try {

@@ -34,6 +34,12 @@ export interface RuntimeSettings {
   readonly onLog?: (line: string) => void;
 }
 
+/**
+ * Lambda's limit on the init phase of an on-demand function, which the function timeout
+ * does not count: https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib
+ */
+const initLimitMs = 10_000;
+
 export type Outcome = InvocationOutcome & { readonly durationMs: number; readonly initMs?: number };
 
 /** Node 24 itself (not the npm shim), as the runtime's `/var/lang/bin/node`. */
@@ -142,18 +148,19 @@ export class LambdaFunction {
 
   async invoke(event: unknown): Promise<Outcome> {
     const started = performance.now();
-    const deadlineMs = Date.now() + this.spec.timeoutSeconds * 1000;
     let initMs: number | undefined;
     let environment = await this.#idleEnvironment();
     if (!environment) {
       try {
-        ({ environment, initMs } = await ExecutionEnvironment.start(this.#environmentSettings(), deadlineMs));
+        ({ environment, initMs } = await ExecutionEnvironment.start(this.#environmentSettings(), Date.now() + initLimitMs));
       } catch (outcome) {
         return { ...(outcome as InvocationOutcome), durationMs: performance.now() - started };
       }
       this.initDurationsMs.push(initMs);
       this.#environments.add(environment);
     }
+    // The timeout runs from the start of the invoke phase, after any init.
+    const deadlineMs = Date.now() + this.spec.timeoutSeconds * 1000;
     const traceId = `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Sampled=0`;
     const outcome = await environment.invoke({ requestId: randomUUID(), event, deadlineMs, functionArn: this.spec.arn, traceId });
     if (environment.exited) this.#environments.delete(environment);
@@ -172,7 +179,7 @@ export class LambdaFunction {
 
   /** Starts one execution environment now and keeps it idle, as a provisioned one; its init time is returned. */
   async warm(): Promise<number> {
-    const { environment, initMs } = await ExecutionEnvironment.start(this.#environmentSettings(), Date.now() + this.spec.timeoutSeconds * 1000);
+    const { environment, initMs } = await ExecutionEnvironment.start(this.#environmentSettings(), Date.now() + initLimitMs);
     this.initDurationsMs.push(initMs);
     this.#environments.add(environment);
     return initMs;
