@@ -2,131 +2,99 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
+import { createCluster, type ClusterOptions, type ExecuteInput } from './data-api/cluster.ts';
+import { refusals, ServiceError } from './data-api/errors.ts';
+import { limits, requestSize } from './data-api/limits.ts';
 
 /** The server behind the Data API double: the PostgreSQL the suite runs on, or the local one. */
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-type Field = { stringValue: string } | { longValue: number } | { doubleValue: number } | { booleanValue: boolean } | { isNull: true };
-type Parameter = { name: string; value: Partial<{ stringValue: string; longValue: number; doubleValue: number; booleanValue: boolean; isNull: boolean }>; typeHint?: string };
-
-const integerTypes = new Set([20, 21, 23]);
-const floatTypes = new Set([700, 701]);
-const typeNames: Record<number, string> = { 16: 'bool', 20: 'int8', 21: 'int2', 23: 'int4', 25: 'text', 114: 'json', 1043: 'varchar', 1184: 'timestamptz', 3802: 'jsonb' };
+/** A call the double refused, and the exception it answered with (`Type: message`). */
+export interface Failure {
+  readonly sql: string;
+  readonly reason: string;
+}
 
 /**
- * The RDS Data API's wire format (REST-JSON: ExecuteStatement, Begin/Commit/Rollback
- * Transaction, `:name` parameters, typed fields) in front of a fresh PostgreSQL database,
- * so the Data API driver and our statements run through the real SDK client. It can
- * answer `DatabaseResumingException` like a paused Aurora cluster.
+ * The RDS Data API of Aurora Serverless v2 (REST-JSON: ExecuteStatement, Begin/Commit/Rollback
+ * Transaction) in front of a fresh PostgreSQL database, as strict as the service: typed `:name`
+ * parameters, one statement per call, its size and time limits, and its field kinds and formats
+ * (each rule cites its source in `data-api/`). It can answer `DatabaseResumingException` like a
+ * paused Aurora cluster, and records every statement and every refusal.
  */
-export async function startDataApiDouble() {
+export async function startDataApiDouble(options: ClusterOptions = {}) {
   const database = `dataapi_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`create database ${database}`);
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
-  // Every value comes back as PostgreSQL's text, as the Data API sees it.
-  const pool = new pg.Pool({ connectionString: url.href, max: 4, types: { getTypeParser: () => (value: string) => value } });
+  // Every value stays PostgreSQL's text, which the double converts as the Data API does; its
+  // sessions run in UTC (https://github.com/tmokmss/aurora-data-api-proxy/blob/main/COMPATIBILITY.md).
+  const pool = new pg.Pool({ connectionString: url.href, max: 4, options: '-c TimeZone=UTC', types: { getTypeParser: () => (value: string) => value } });
   // A server restart (the fault suite's) ends idle clients; unheard, their errors would end the test process.
   pool.on('error', () => undefined);
-  const transactions = new Map<string, pg.PoolClient>();
-  const state = { resumingFor: 0, statements: [] as string[], refused: [] as string[] };
-
-  const execute = async (input: { sql: string; parameters?: Parameter[]; transactionId?: string; includeResultMetadata?: boolean }) => {
-    const names: string[] = [];
-    // `:name` placeholders become `$n`; the second colon of a `::type` cast is left alone.
-    const text = input.sql.replace(/(?<![:\w]):([A-Za-z_][\w]*|\d+)/g, (_match, name: string) => {
-      names.push(name);
-      return `$${names.length}`;
-    });
-    const byName = new Map((input.parameters ?? []).map((p) => [p.name, p]));
-    const values = names.map((name) => {
-      const value = byName.get(name)?.value;
-      if (!value || value.isNull) return null;
-      return value.stringValue ?? value.longValue ?? value.doubleValue ?? value.booleanValue ?? null;
-    });
-    state.statements.push(input.sql);
-    const client = input.transactionId ? transactions.get(input.transactionId) : pool;
-    if (!client) throw Object.assign(new Error('Transaction not found'), { type: 'BadRequestException' });
-    const result = await client.query({ text, values, rowMode: 'array' });
-    const records = (result.rows as (string | null)[][]).map((row) =>
-      row.map((value, index): Field => {
-        const type = result.fields[index]!.dataTypeID;
-        if (value === null) return { isNull: true };
-        if (integerTypes.has(type)) return { longValue: Number(value) };
-        if (floatTypes.has(type)) return { doubleValue: Number(value) };
-        if (type === 16) return { booleanValue: value === 't' };
-        return { stringValue: value };
-      }),
-    );
-    return {
-      records,
-      numberOfRecordsUpdated: result.command === 'SELECT' ? 0 : (result.rowCount ?? 0),
-      ...(input.includeResultMetadata
-        ? { columnMetadata: result.fields.map((f) => ({ name: f.name, label: f.name, typeName: typeNames[f.dataTypeID] ?? 'text', type: 12 })) }
-        : {}),
-    };
-  };
+  const cluster = createCluster(pool, admin, options);
+  const state = { resumingFor: 0, statements: [] as string[], refused: [] as string[], failures: [] as Failure[] };
 
   const routes: Record<string, (input: Record<string, unknown>) => Promise<unknown>> = {
-    '/Execute': (input) => execute(input as Parameters<typeof execute>[0]),
-    '/BeginTransaction': async () => {
-      const client = await pool.connect();
-      await client.query('begin');
-      const transactionId = randomUUID();
-      transactions.set(transactionId, client);
-      return { transactionId };
+    '/Execute': (input) => {
+      state.statements.push(String(input.sql));
+      return cluster.execute(input as unknown as ExecuteInput);
     },
-    '/CommitTransaction': async (input) => finish(input.transactionId as string, 'commit', 'Transaction Committed'),
-    '/RollbackTransaction': async (input) => finish(input.transactionId as string, 'rollback', 'Rollback Complete'),
-  };
-  const finish = async (id: string, command: string, status: string) => {
-    const client = transactions.get(id);
-    if (!client) throw Object.assign(new Error('Transaction not found'), { type: 'NotFoundException' });
-    transactions.delete(id);
-    try {
-      await client.query(command);
-    } finally {
-      client.release();
-    }
-    return { transactionStatus: status };
+    '/BeginTransaction': () => cluster.begin(),
+    '/CommitTransaction': (input) => cluster.commit(String(input.transactionId)),
+    '/RollbackTransaction': (input) => cluster.rollback(String(input.transactionId)),
   };
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', async () => {
-      const reply = (status: number, body: unknown, type?: string) => {
+      const body = Buffer.concat(chunks);
+      const reply = (status: number, payload: unknown, type?: string) => {
         response.writeHead(status, { 'content-type': 'application/json', ...(type ? { 'x-amzn-errortype': type } : {}) });
-        response.end(JSON.stringify(body));
+        response.end(JSON.stringify(payload));
       };
+      const refuse = (sql: string, error: ServiceError) => {
+        state.failures.push({ sql, reason: `${error.type}: ${error.message}` });
+        reply(error.status, error.message ? { message: error.message } : {}, error.type);
+      };
+      const operation = (request.url ?? '').slice(1);
+      if (requestSize(request, body) > limits.requestBytes) return refuse(operation, refusals.requestTooLarge());
+      let input: Record<string, unknown>;
+      try {
+        input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        return refuse(operation, new ServiceError('SerializationException', 'The request body is not valid JSON'));
+      }
+      const sql = typeof input.sql === 'string' ? input.sql : operation;
       if (state.resumingFor > 0) {
         state.resumingFor--;
-        state.refused.push(Buffer.concat(chunks).toString('utf8'));
-        return reply(400, { message: 'The Aurora DB instance is resuming after being auto-paused. Please wait a few seconds and try again.' }, 'DatabaseResumingException');
+        state.refused.push(body.toString('utf8'));
+        return refuse(sql, new ServiceError('DatabaseResumingException', 'The Aurora DB instance is resuming after being auto-paused. Please wait a few seconds and try again.'));
       }
       const route = routes[request.url ?? ''];
-      if (!route) return reply(404, { message: `unknown operation ${request.url}` }, 'UnknownOperationException');
+      if (!route) return refuse(sql, new ServiceError('UnknownOperationException', `unknown operation ${request.url}`, 404));
       try {
-        reply(200, await route(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')));
+        reply(200, await route(input));
       } catch (error) {
-        const { message, type } = error as { message: string; type?: string };
-        reply(400, { message }, type ?? 'DatabaseErrorException');
+        refuse(sql, error instanceof ServiceError ? error : new ServiceError('DatabaseErrorException', (error as Error).message));
       }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint,
     target: {
       kind: 'data-api' as const,
       resourceArn: 'arn:aws:rds:us-east-1:000000000000:cluster:tasks',
       secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:tasks-admin',
       database: 'tasks',
       region: 'us-east-1',
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      endpoint,
     },
     state,
     /** Answers the next `requests` calls as a cluster resuming from auto-pause. */
@@ -135,7 +103,7 @@ export async function startDataApiDouble() {
     },
     async stop() {
       await new Promise((resolve) => server.close(resolve));
-      for (const client of transactions.values()) client.release();
+      cluster.close();
       await pool.end();
       await admin.query(`drop database ${database} with (force)`);
       await admin.end();
