@@ -1,25 +1,28 @@
 /**
- * After `cdk synth`: each function bundle's size and its module-initialisation time in a
- * fresh Node 24 process, beside a bare `node -e ''`, so bundle growth shows up in review.
- * Each bundle is loaded from a copy in an empty folder with none of this machine's
- * environment, as Lambda loads it from /var/task: a bundle that imports a package it does
- * not contain fails here, not after a deploy. The benchmarks (`npm run bench`) measure the
- * same way through `measureBundles`.
+ * After `cdk synth`: each function bundle's size and its init time, with the bundle
+ * started as Lambda starts it (test/rehearsal/runtime.ts): copied alone into an empty
+ * folder with no node_modules above it, a fresh Node 24 process under the permission
+ * model, the template's environment and Lambda's own variables only. Init is the time from
+ * the process's start until its handler module is loaded and it asks the Runtime API for
+ * its first event, beside the same for an empty handler, so bundle growth shows up in
+ * review, and a bundle that imports a package it does not contain fails here, not after a
+ * deploy. The benchmarks (`npm run bench`) measure the same way through `measureBundles`.
  */
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-
-/** What the stack would set: the consumers read their configuration at module load. */
-const placeholders = { QUEUE_URL_DEFAULT: 'q', DLQ_URL_DEFAULT: 'q', QUEUE_URL_AI: 'q', DLQ_URL_AI: 'q', QUEUE_URL_DATA: 'q', DLQ_URL_DATA: 'q', QUEUE_URL_BILLING: 'q', DLQ_URL_BILLING: 'q', DB_CLUSTER_ARN: 'arn:aws:rds:x', DB_SECRET_ARN: 'arn:aws:secretsmanager:x', AWS_REGION: 'us-east-1' };
+import { join } from 'node:path';
+import { readAssemblies, type FunctionDefinition } from '../test/rehearsal/assembly.ts';
+import { account, localValues, region } from '../test/rehearsal/environment.ts';
+import { credentialsOf, functionSpec } from '../test/rehearsal/functions.ts';
+import { isolatedWorkRoot, LambdaFunction, type FunctionSpec } from '../test/rehearsal/runtime.ts';
 
 export interface Bundle {
   readonly stack: string;
   readonly name: string;
-  /** The bundle's entry file (`index.mjs`). */
+  /** The bundle's entry file (`index.mjs`) in the cloud assembly. */
   readonly path: string;
+  /** What the template says about the function: its handler, memory and environment. */
+  readonly spec: FunctionSpec;
 }
 
 export interface BundleMeasurement extends Bundle {
@@ -28,68 +31,86 @@ export interface BundleMeasurement extends Bundle {
 }
 
 export interface BundleReport {
-  /** `node -e ''` measured the same way, in the same run. */
+  /** An empty handler, started and measured the same way in the same run. */
   readonly baselineMs: number;
   readonly runs: number;
   readonly bundles: readonly BundleMeasurement[];
 }
 
-/** Milliseconds from process start to the module loaded, the best of `runs` fresh processes run in `cwd`. */
-export function initMs(script: string, runs = 3, cwd?: string): number {
-  const times = Array.from({ length: runs }, () =>
-    Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '/usr/bin', ...placeholders }, ...(cwd ? { cwd } : {}) }).toString().trim()));
-  return Math.min(...times);
-}
-
-/** The bundle's folder copied into an empty temporary one, with no node_modules above it. */
-function isolatedCopy(bundle: Bundle): { entry: string; remove(): void } {
-  const folder = mkdtempSync(join(tmpdir(), 'taskq-bundle-'));
-  cpSync(dirname(bundle.path), folder, { recursive: true });
-  return { entry: join(folder, 'index.mjs'), remove: () => rmSync(folder, { recursive: true, force: true }) };
-}
-
-/** Our function bundles in a cloud assembly (CDK's own custom-resource functions left out). */
+/**
+ * Our function bundles in a cloud assembly (CDK's own custom-resource functions left out),
+ * their environments resolved to the names and ARNs the stack's resources would have in AWS:
+ * nothing is called at init, so no stand-in is needed.
+ */
 export function bundlesOfAssembly(outdir: string): Bundle[] {
-  const bundles: Bundle[] = [];
-  for (const file of readdirSync(outdir).filter((name) => name.endsWith('.template.json'))) {
-    const template = JSON.parse(readFileSync(join(outdir, file), 'utf8')) as { Resources: Record<string, { Type: string; Properties: { FunctionName?: unknown }; Metadata?: Record<string, string> }> };
-    for (const [id, resource] of Object.entries(template.Resources)) {
-      const asset = resource.Metadata?.['aws:asset:path'];
-      if (resource.Type !== 'AWS::Lambda::Function' || !asset) continue;
-      const path = join(outdir, asset, 'index.mjs');
-      try {
-        statSync(path);
-      } catch {
-        continue; // a function CDK provides (custom resources), not one of ours
-      }
-      bundles.push({ stack: file.replace('.template.json', ''), name: typeof resource.Properties.FunctionName === 'string' ? resource.Properties.FunctionName : id, path });
-    }
-  }
-  return bundles;
+  return readAssemblies(outdir).flatMap((assembly) => {
+    const values = localValues(assembly.template, {
+      stackName: assembly.stackName,
+      queueUrl: (name) => `https://sqs.${region}.amazonaws.com/${account}/${name}`,
+      clusterArn: `arn:aws:rds:${region}:${account}:cluster:${assembly.stackName.toLowerCase()}-cluster`,
+      clusterSecretArn: `arn:aws:secretsmanager:${region}:${account}:secret:${assembly.stackName}-cluster-secret-AbCdEf`,
+    });
+    return assembly.functions.map((definition: FunctionDefinition) => {
+      const spec = functionSpec(definition, values);
+      // Named as before: its FunctionName, else its logical id (a generated name changes with every stack).
+      const name = typeof definition.properties.FunctionName === 'string' ? definition.properties.FunctionName : definition.logicalId;
+      return { stack: assembly.stackName, name, path: join(definition.assetDir, 'index.mjs'), spec };
+    });
+  });
 }
 
-/** Sizes and init times of the bundles, with the bare-Node baseline measured first. */
-export function measureBundles(bundles: readonly Bundle[], runs = 3, onMeasured?: (done: number, total: number) => void): BundleReport {
-  const baselineMs = initMs('console.log(performance.now().toFixed(1))', runs);
-  const measured = bundles.map((bundle, index) => {
-    const copy = isolatedCopy(bundle);
-    try {
-      const url = pathToFileURL(copy.entry).href;
-      const result = { ...bundle, bytes: statSync(bundle.path).size, initMs: initMs(`await import(${JSON.stringify(url)}); console.log(performance.now().toFixed(1))`, runs, dirname(copy.entry)) };
-      onMeasured?.(index + 1, bundles.length);
-      return result;
-    } finally {
-      copy.remove();
+/** Milliseconds to the handler loaded, the best of `runs` fresh execution environments. */
+async function initMs(spec: FunctionSpec, runs: number, workRoot: string): Promise<number> {
+  const fn = new LambdaFunction(spec, { credentials: credentialsOf(spec.logicalId), endpoints: {}, workRoot });
+  try {
+    const times: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      times.push(await fn.warm());
+      fn.stop();
     }
-  });
-  return { baselineMs, runs, bundles: measured };
+    return Math.min(...times);
+  } catch (outcome) {
+    const { errorType, errorMessage } = outcome as { errorType?: string; errorMessage?: string };
+    throw new Error(`${spec.name} does not load from an isolated copy: ${errorType ?? ''} ${errorMessage ?? String(outcome)}\n${fn.logs.slice(-10).join('\n')}`, { cause: outcome });
+  } finally {
+    fn.remove();
+  }
+}
+
+/** An empty handler with the first bundle's settings: what the runtime itself costs. */
+function emptyHandler(like: FunctionSpec | undefined): { spec: FunctionSpec; remove(): void } {
+  const assetDir = mkdtempSync(join(tmpdir(), 'taskq-empty-handler-'));
+  writeFileSync(join(assetDir, 'index.mjs'), 'export const handler = async () => null;\n');
+  const spec: FunctionSpec = {
+    logicalId: 'EmptyHandler', name: 'empty-handler', arn: `arn:aws:lambda:${region}:${account}:function:empty-handler`, handler: 'index.handler', runtime: like?.runtime ?? 'nodejs24.x',
+    timeoutSeconds: 3, memoryMb: like?.memoryMb ?? 128, logGroupName: '/aws/lambda/empty-handler', region, variables: {}, assetDir,
+  };
+  return { spec, remove: () => rmSync(assetDir, { recursive: true, force: true }) };
+}
+
+/** Sizes and init times of the bundles, with the empty handler measured first. */
+export async function measureBundles(bundles: readonly Bundle[], runs = 3, onMeasured?: (done: number, total: number) => void): Promise<BundleReport> {
+  const workRoot = isolatedWorkRoot();
+  const empty = emptyHandler(bundles[0]?.spec);
+  try {
+    const baselineMs = await initMs(empty.spec, runs, workRoot);
+    const measured: BundleMeasurement[] = [];
+    for (const [index, bundle] of bundles.entries()) {
+      measured.push({ ...bundle, bytes: statSync(bundle.path).size, initMs: await initMs(bundle.spec, runs, workRoot) });
+      onMeasured?.(index + 1, bundles.length);
+    }
+    return { baselineMs, runs, bundles: measured };
+  } finally {
+    empty.remove();
+    rmSync(workRoot, { recursive: true, force: true });
+  }
 }
 
 export function bundleTable(report: BundleReport): string {
   const rows = report.bundles.map((b) => `| ${b.stack} | ${b.name} | ${(b.bytes / 1024).toFixed(0)} KiB | ${b.initMs.toFixed(0)} ms |`);
-  return `| stack | function | bundle | init (node -e '' = ${report.baselineMs.toFixed(0)} ms) |\n|---|---|---|---|\n${rows.join('\n')}`;
+  return `| stack | function | bundle | init from an isolated copy (empty handler = ${report.baselineMs.toFixed(0)} ms) |\n|---|---|---|---|\n${rows.join('\n')}`;
 }
 
 if (import.meta.main) {
-  console.log(bundleTable(measureBundles(bundlesOfAssembly(process.argv[2] ?? 'cdk.out'))));
+  console.log(bundleTable(await measureBundles(bundlesOfAssembly(process.argv[2] ?? 'cdk.out'))));
 }
