@@ -2,7 +2,7 @@ import type { Check } from './check.ts';
 import { webhookReceives, schedulesRun } from './entry-points.ts';
 import { everyCallAllowed } from './permissions.ts';
 import { bundlesLoad, migrationsApply } from './startup.ts';
-import { queueDrains, stripeTasksReachTheFixture } from './tasks.ts';
+import { deadLettersAtOnce, queueDrains, stripeTasksReachTheFixture } from './tasks.ts';
 import { chainOnOneQueue, chordAcrossQueues } from './workflows.ts';
 
 export type { Check } from './check.ts';
@@ -15,6 +15,7 @@ export const checks: readonly Check[] = [
   queueDrains('ai'),
   queueDrains('data'),
   queueDrains('billing'),
+  deadLettersAtOnce,
   chainOnOneQueue,
   chordAcrossQueues,
   webhookReceives,

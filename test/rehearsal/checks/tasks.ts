@@ -1,3 +1,4 @@
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { sql } from 'drizzle-orm';
 import type { QueueName } from '../../../shared/catalogue/index.ts';
 import type { Rehearsal } from '../rehearsal.ts';
@@ -68,3 +69,30 @@ export const stripeTasksReachTheFixture: Check = {
 export function stage(rehearsal: Rehearsal): string {
   return rehearsal.fn('DefaultTasksConsumer').spec.variables.STAGE ?? 'dev';
 }
+
+/**
+ * A message no attempt can fix goes to the queue's dead-letter queue at once, sent by the
+ * consumer (its own grant on the DLQ), and its sibling in the batch succeeds and is deleted.
+ */
+export const deadLettersAtOnce: Check = {
+  name: "a malformed message is moved to its queue's dead-letter queue at once, beside a sibling that succeeds",
+  timeoutMs: 60_000,
+  async run(rehearsal) {
+    const good = tasksOfEachQueue().default[0]!;
+    const malformed = { ...good, id: `malformed-${good.id}`, payload: { unexpected: true } };
+    await sendAll(rehearsal, `${stage(rehearsal)}-default`, [good, malformed]);
+    expectSucceeded(await awaitResults(rehearsal, [good.id], 30_000));
+    const deadLetterUrl = rehearsal.queueUrl(`${stage(rehearsal)}-default-dlq`);
+    const end = Date.now() + 20_000;
+    while (Date.now() < end) {
+      const { Messages = [] } = await rehearsal.operator.sqs.send(new ReceiveMessageCommand({ QueueUrl: deadLetterUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }));
+      const letter = Messages.find((message) => message.Body?.includes(malformed.id));
+      if (letter) {
+        const { Attributes = {} } = await rehearsal.operator.sqs.send(new GetQueueAttributesCommand({ QueueUrl: rehearsal.queueUrl(`${stage(rehearsal)}-default`), AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+        if (Attributes.ApproximateNumberOfMessages !== '0' || Attributes.ApproximateNumberOfMessagesNotVisible !== '0') throw failure(`the source queue still holds messages: ${JSON.stringify(Attributes)}`, rehearsal);
+        return `dead-lettered with ${Object.keys(letter.MessageAttributes ?? {}).length} message attribute(s); the source queue is empty`;
+      }
+    }
+    throw failure(`the malformed message never reached ${deadLetterUrl}\n  consumer log:\n${lastLogs(rehearsal, 'DefaultTasksConsumer')}`, rehearsal);
+  },
+};

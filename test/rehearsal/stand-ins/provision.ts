@@ -1,5 +1,5 @@
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { resourcesOfType, type Template } from '../assembly.ts';
 import { resolve, type LocalValues } from '../environment.ts';
 
@@ -22,9 +22,18 @@ export async function createQueues(template: Template, values: LocalValues, sqs:
     // fauxqs names its own host in the URL it answers and finds a queue by the URL's path, as SQS by account and name.
     const path = (url: string | undefined) => new URL(url ?? 'http://none').pathname;
     if (path(QueueUrl) !== path(values.ref(id))) throw new Error(`queue ${id}: the emulator answered ${QueueUrl}, the environment says ${values.ref(id)}`);
+    await expectAttributes(sqs, QueueUrl!, attributes);
     urls.set(id, values.ref(id));
   }
   return urls;
+}
+
+/** The emulator must hold what the template says (an attribute it ignored would make the rehearsal lie). */
+async function expectAttributes(sqs: SQSClient, url: string, expected: Record<string, string>): Promise<void> {
+  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
+  const same = (name: string, value: string) => (name === 'RedrivePolicy' ? JSON.stringify(JSON.parse(Attributes[name] ?? '{}')) === JSON.stringify(JSON.parse(value)) : Attributes[name] === value);
+  const differing = Object.entries(expected).filter(([name, value]) => !same(name, value));
+  if (differing.length > 0) throw new Error(`${url}: the emulator did not take ${differing.map(([name, value]) => `${name}=${value} (has ${Attributes[name]})`).join(', ')}`);
 }
 
 /** Creates the template's buckets under the names the functions are given. */
