@@ -23,12 +23,13 @@ try {
     const last = outcomes.at(-1)!;
     console.log(`[${elapsed()}] ${last.ok ? 'PASS' : 'FAIL'} ${last.name} (${(last.ms / 1000).toFixed(1)} s)\n    ${last.detail.replaceAll('\n', '\n    ')}`);
   }
-  console.log('\n| function | bundle | init from an isolated copy (ms) | invocations |');
+  console.log('\n| function | bundle | each cold start from an isolated copy (ms) | event source invocations: ok / error / timeout |');
   console.log('|---|---|---|---|');
   for (const fn of rehearsal.functions.values()) {
     const bytes = statSync(join(fn.spec.assetDir, 'index.mjs')).size;
-    const invocations = rehearsal.invocations.filter((report) => report.function === fn.spec.name).length;
-    console.log(`| ${fn.spec.name} | ${(bytes / 1024).toFixed(0)} KiB | ${fn.initDurationsMs.map((ms) => ms.toFixed(0)).join(', ')} | ${invocations} |`);
+    const reports = rehearsal.invocations.filter((report) => report.function === fn.spec.name && report.records > 0);
+    const count = (outcome: string) => reports.filter((report) => report.outcome === outcome).length;
+    console.log(`| ${fn.spec.name} | ${(bytes / 1024).toFixed(0)} KiB | ${fn.initDurationsMs.map((ms) => ms.toFixed(0)).join(', ')} | ${count('ok')} / ${count('error')} / ${count('timeout')} |`);
   }
 } finally {
   await rehearsal.stop();

@@ -30,7 +30,7 @@ export async function createQueues(template: Template, values: LocalValues, sqs:
 
 /** The emulator must hold what the template says (an attribute it ignored would make the rehearsal lie). */
 async function expectAttributes(sqs: SQSClient, url: string, expected: Record<string, string>): Promise<void> {
-  const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
+  const { Attributes = {} } = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))) as { Attributes?: Record<string, string> };
   const same = (name: string, value: string) => (name === 'RedrivePolicy' ? JSON.stringify(JSON.parse(Attributes[name] ?? '{}')) === JSON.stringify(JSON.parse(value)) : Attributes[name] === value);
   const differing = Object.entries(expected).filter(([name, value]) => !same(name, value));
   if (differing.length > 0) throw new Error(`${url}: the emulator did not take ${differing.map(([name, value]) => `${name}=${value} (has ${Attributes[name]})`).join(', ')}`);
