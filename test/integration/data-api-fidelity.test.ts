@@ -63,6 +63,11 @@ describe('the RDS Data API stand-in', () => {
       }
     });
 
+    it('sends a NULL without a type, so PostgreSQL infers the column\'s', async () => {
+      await run("insert into things (id, at) values ('00000000-0000-0000-0000-00000000000a', :at)", [{ name: 'at', value: { isNull: true } }]);
+      expect(await firstRow("select at from things where id = '00000000-0000-0000-0000-00000000000a'")).toEqual([{ isNull: true }]);
+    });
+
     it('refuses a TIMESTAMP hint that is not YYYY-MM-DD HH:MM:SS[.FFF]', async () => {
       await expect(run('select :at', [{ name: 'at', value: { stringValue: '2024-01-15T03:34:56+02:00' }, typeHint: 'TIMESTAMP' }])).rejects.toMatchObject({ name: 'BadRequestException' });
     });
@@ -117,6 +122,13 @@ describe('the RDS Data API stand-in', () => {
     });
   });
 
+  it('lets a statement run on past the timeout with continueAfterTimeout, still answering the timeout', async () => {
+    const statement = "insert into things (id) select '00000000-0000-0000-0000-00000000000b'::uuid from pg_sleep(2)";
+    await expect(run(statement, undefined, { continueAfterTimeout: true })).rejects.toMatchObject({ name: 'StatementTimeoutException' });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await firstRow("select count(*) from things where id = '00000000-0000-0000-0000-00000000000b'")).toEqual([{ longValue: 1 }]);
+  });
+
   describe('result fields', () => {
     it('returns each type in the field kind and format of the service', async () => {
       const row = await firstRow(
@@ -150,8 +162,9 @@ describe('the RDS Data API stand-in', () => {
       ]);
     });
 
-    it('refuses types and shapes the service cannot return', async () => {
+    it('refuses types and shapes the service cannot return, and passes void as NULL', async () => {
       await expect(run("select '1 day'::interval")).rejects.toMatchObject({ name: 'UnsupportedResultException', message: 'The result contains the unsupported data type INTERVAL.' });
+      expect(await firstRow('select pg_sleep(0)')).toEqual([{ isNull: true }]);
       await expect(run('select array[[1,2],[3,4]]')).rejects.toMatchObject({ name: 'UnsupportedResultException', message: 'The result contains a multidimensional array.' });
     });
 
@@ -177,14 +190,6 @@ describe('the RDS Data API stand-in', () => {
   describe('transactions', () => {
     const begin = async () => (await client.send(new BeginTransactionCommand({ resourceArn: api.target.resourceArn, secretArn: api.target.secretArn, database: 'tasks' }))).transactionId!;
 
-    it('refuses a second call while one runs in the same transaction', async () => {
-      const transactionId = await begin();
-      const slow = run('select pg_sleep(0.5)', undefined, { transactionId });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      await expect(run('select 1', undefined, { transactionId })).rejects.toMatchObject({ name: 'DatabaseErrorException', message: 'Transaction is still running a query' });
-      await slow;
-    });
-
     it('ends a transaction whose statement failed', async () => {
       const transactionId = await begin();
       await expect(run('select 1/0', undefined, { transactionId })).rejects.toMatchObject({ name: 'DatabaseErrorException' });
@@ -193,6 +198,24 @@ describe('the RDS Data API stand-in', () => {
         message: `Transaction ${transactionId} is not found: Transaction has been aborted due to an error from a previous call.`,
       });
     });
+  });
+
+  it('ends a transaction left unused for the idle time', async () => {
+    const idle = await startDataApiDouble({ transactionIdleMs: 200 });
+    const idleClient = new RDSDataClient({ endpoint: idle.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    try {
+      const arns = { resourceArn: idle.target.resourceArn, secretArn: idle.target.secretArn, database: 'tasks' };
+      const { transactionId } = await idleClient.send(new BeginTransactionCommand(arns));
+      await idleClient.send(new ExecuteStatementCommand({ ...arns, sql: 'select 1', transactionId }));
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await expect(idleClient.send(new ExecuteStatementCommand({ ...arns, sql: 'select 1', transactionId }))).rejects.toMatchObject({
+        name: 'TransactionNotFoundException',
+        message: `Transaction ${transactionId} is not found: Transaction may be expired.`,
+      });
+    } finally {
+      idleClient.destroy();
+      await idle.stop();
+    }
   });
 
   it('records every refused statement with its reason', () => {
