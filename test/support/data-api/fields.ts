@@ -28,6 +28,8 @@ export interface ResultOptions {
 // (https://github.com/tmokmss/aurora-data-api-proxy/blob/main/COMPATIBILITY.md). Any other type is refused.
 const scalars = new Set(['bool', 'bytea', 'date', 'cidr', 'numeric', 'float8', 'inet', 'int4', 'int2', 'int8', 'jsonb', 'json', 'float4', 'text', 'bpchar', 'varchar', 'name', 'time', 'timestamp', 'timestamptz', 'uuid', 'vector', 'oid']);
 const arrays = new Set(['bool', 'bit', 'date', 'numeric', 'float8', 'int4', 'int2', 'int8', 'json', 'float4', 'text', 'bpchar', 'varchar', 'name', 'time', 'timestamp', 'uuid', 'timestamptz', 'jsonb', 'bytea', 'oid']);
+// `void` (pg_sleep, pg_advisory_xact_lock) is in neither list and no source says how the service answers it: it passes as NULL.
+const noValue = 'void';
 const integers = new Set(['int2', 'int4', 'int8', 'oid']);
 const floats = new Set(['float4', 'float8']);
 
@@ -47,7 +49,7 @@ export const builtinTypes: Record<number, ColumnType> = Object.fromEntries(
 /** Refuses a result holding a type the Data API cannot return, before any row is converted. */
 export function assertSupported(types: ColumnType[]): void {
   for (const type of types) {
-    const supported = type.element ? arrays.has(type.element) : type.isEnum || scalars.has(type.name);
+    const supported = type.element ? arrays.has(type.element) : type.isEnum || type.name === noValue || scalars.has(type.name);
     if (!supported) throw refusals.unsupportedType(type.name === 'char' ? '"CHAR"' : type.name.toUpperCase());
   }
 }
@@ -103,7 +105,7 @@ function array(literal: string, element: string): Field {
 
 /** One value of a row, from PostgreSQL's text output to the Data API's field kind. */
 export function toField(value: string | null, type: ColumnType, options: ResultOptions = {}): Field {
-  if (value === null) return { isNull: true };
+  if (value === null || type.name === noValue) return { isNull: true };
   if (type.element) return array(value, type.element);
   return scalar(value, type.isEnum ? 'text' : type.name, options);
 }
