@@ -190,6 +190,14 @@ describe('the RDS Data API stand-in', () => {
   describe('transactions', () => {
     const begin = async () => (await client.send(new BeginTransactionCommand({ resourceArn: api.target.resourceArn, secretArn: api.target.secretArn, database: 'tasks' }))).transactionId!;
 
+    it('refuses a second call while one runs in the same transaction', async () => {
+      const transactionId = await begin();
+      const slow = run('select pg_sleep(0.5)', undefined, { transactionId });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect(run('select 1', undefined, { transactionId })).rejects.toMatchObject({ name: 'DatabaseErrorException', message: 'Transaction is still running a query' });
+      expect((await slow).records).toEqual([[{ isNull: true }]]);
+    });
+
     it('ends a transaction whose statement failed', async () => {
       const transactionId = await begin();
       await expect(run('select 1/0', undefined, { transactionId })).rejects.toMatchObject({ name: 'DatabaseErrorException' });
