@@ -21,7 +21,8 @@ export const handler = async (event, context) => {
       writeFileSync(file, 'x');
       unlinkSync(file);
     }),
-    readProject: attempt(() => readFileSync(${JSON.stringify(join(process.cwd(), 'package.json'))})),
+    // /tmp is readable, as in Lambda; a file elsewhere is not (wherever the checkout lives).
+    readOutside: attempt(() => readFileSync('/etc/passwd')),
     spawn: attempt(() => execSync('true')),
     cwd: process.cwd(),
     remaining: context.getRemainingTimeInMillis(),
@@ -62,7 +63,7 @@ describe('a bundle started as Lambda starts it', () => {
     expect(seen.variables).toEqual(expect.arrayContaining(['FROM_TEMPLATE', 'AWS_ENDPOINT_URL_SQS', '_HANDLER', 'AWS_LAMBDA_FUNCTION_NAME', 'LAMBDA_TASK_ROOT', 'AWS_LAMBDA_RUNTIME_API', 'TZ']));
     expect(seen.variables).not.toContain('HOME');
     expect(seen.variables).not.toContain('POWERTOOLS_LOG_LEVEL');
-    expect(seen).toMatchObject({ writeTaskRoot: 'ERR_ACCESS_DENIED', writeTmp: 'ok', readProject: 'ERR_ACCESS_DENIED', spawn: 'ERR_ACCESS_DENIED' });
+    expect(seen).toMatchObject({ writeTaskRoot: 'ERR_ACCESS_DENIED', writeTmp: 'ok', readOutside: 'ERR_ACCESS_DENIED', spawn: 'ERR_ACCESS_DENIED' });
     expect(seen.remaining).toBeGreaterThan(4000);
     expect(seen.context).toEqual([36, 'probe', 'arn:aws:lambda:us-east-1:000000000000:function:probe', '128', '/aws/lambda/probe']);
   });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,11 @@ export type Outcome = InvocationOutcome & { readonly durationMs: number; readonl
 
 /** Node 24 itself (not the npm shim), as the runtime's `/var/lang/bin/node`. */
 export const nodeBinary = realpathSync(join(projectRoot, 'node_modules', '.bin', 'node'));
+/** The major version of the Node that runs the bundles (not necessarily the one running this file). */
+const runtimeMajor = (() => {
+  let major: string | undefined;
+  return () => (major ??= execFileSync(nodeBinary, ['-p', 'process.versions.node.split(".")[0]']).toString().trim());
+})();
 const bootstrapSource = fileURLToPath(new URL('./bootstrap.mjs', import.meta.url));
 
 /**
@@ -135,7 +141,7 @@ export class LambdaFunction {
   readonly #environments = new Set<ExecutionEnvironment>();
 
   constructor(spec: FunctionSpec, settings: RuntimeSettings) {
-    if (spec.runtime !== `nodejs${process.versions.node.split('.')[0]}.x`) throw new Error(`${spec.logicalId} runs on ${spec.runtime}, this machine's Node is ${process.version}`);
+    if (spec.runtime !== `nodejs${runtimeMajor()}.x`) throw new Error(`${spec.logicalId} runs on ${spec.runtime}, ${nodeBinary} is Node ${runtimeMajor()}`);
     this.spec = spec;
     this.#settings = settings;
     this.#paths = isolatedCopy(spec.assetDir, settings.workRoot, spec.logicalId);
