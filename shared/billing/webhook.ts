@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { z } from 'zod';
 import { tasks } from '../catalogue/index.ts';
 import { newEnvelope, type Envelope } from '../envelope/envelope.ts';
 
@@ -52,7 +53,7 @@ export async function receiveStripeWebhook(request: WebhookRequest, deps: Webhoo
 
   // The consumer checks the payload again; refusing here keeps a malformed event out of the queue and its DLQ.
   const payload = tasks['billing.process_pending_webhooks'].payload.safeParse({ event });
-  if (!payload.success) return { status: 400, body: { error: `not a Stripe event: ${payload.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` } };
+  if (!payload.success) return { status: 400, body: { error: `not a Stripe event: ${z.prettifyError(payload.error).replaceAll('\n', ' ')}` } };
   const envelope = newEnvelope('billing.process_pending_webhooks', payload.data, { id: `stripe-event:${event.id}` });
   try {
     await deps.enqueue(envelope);
