@@ -54,12 +54,17 @@ export class TaskPlatformStack extends Stack {
     if (stage.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(stage.alarmEmail));
 
     this.resultStore = new ResultStore(this, 'ResultStore', { stage });
-    this.files = new FileStorage(this, 'Storage', { removalPolicy: stage.removalPolicy, temporaryObjectDays: stage.temporaryObjectDays });
+    this.files = new FileStorage(this, 'Storage', {
+      removalPolicy: stage.removalPolicy,
+      temporaryObjectDays: stage.temporaryObjectDays,
+      taskResultDays: schedules['cleanup-task-results'].payload.olderThanDays,
+    });
     this.secrets = new ApiSecrets(this, 'Secrets', { stage: stage.name, removalPolicy: stage.removalPolicy });
 
     const shared = {
       ...this.resultStore.environment(),
       FILES_BUCKET: this.files.bucket.bucketName,
+      RESULTS_BUCKET: this.files.bucket.bucketName,
       POWERTOOLS_SERVICE_NAME: 'datacleanup-tasks',
     };
     this.taskQueues = Object.fromEntries(
@@ -80,6 +85,7 @@ export class TaskPlatformStack extends Stack {
     for (const name of queueNames) {
       const { consumer } = this.taskQueues[name];
       this.resultStore.grantDataApiAccess(consumer);
+      this.files.grantResultOverflow(consumer);
       // Any task may be a chain's next step or a chord's callback, on this queue or another: every
       // consumer may send to every task queue, its own included (TaskQueue sets its own URL).
       for (const target of queueNames) {

@@ -17,6 +17,8 @@ const environment = z.object({
   DB_CLUSTER_ARN: z.string().startsWith('arn:').optional(),
   DB_SECRET_ARN: z.string().startsWith('arn:').optional(),
   DB_NAME: z.string().min(1).default('tasks'),
+  /** The bucket keeping task results, errors and tracebacks too large for a row (under `task-results/`). */
+  RESULTS_BUCKET: z.string().min(3).optional(),
   /** Another RDS Data API endpoint (LocalStack's, or a test double); AWS's when unset. */
   AWS_ENDPOINT_URL_RDS_DATA: z.url().optional(),
   /** Another EventBridge Scheduler endpoint; `AWS_ENDPOINT_URL` (the local cloud serves both) when unset. */
@@ -59,7 +61,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (Boolean(e.TASK_ETA_SCHEDULE_GROUP) !== Boolean(e.TASK_ETA_ROLE_ARN)) {
     throw new ConfigError('invalid environment: TASK_ETA_SCHEDULE_GROUP and TASK_ETA_ROLE_ARN go together');
   }
-  const database: DatabaseTarget = e.DB_CLUSTER_ARN && e.DB_SECRET_ARN
+  const resultsBucket = e.RESULTS_BUCKET ? { resultsBucket: { bucket: e.RESULTS_BUCKET, region: e.AWS_REGION, ...(e.AWS_ENDPOINT_URL ? { endpoint: e.AWS_ENDPOINT_URL } : {}) } } : {};
+  const store: DatabaseTarget = e.DB_CLUSTER_ARN && e.DB_SECRET_ARN
     ? {
         kind: 'data-api',
         resourceArn: e.DB_CLUSTER_ARN,
@@ -71,6 +74,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     : e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL, ...(e.DB_SCHEMA ? { schema: e.DB_SCHEMA } : {}) }
       : { kind: 'pglite', ...(e.PGLITE_DIR ? { dataDir: e.PGLITE_DIR } : {}), ...(e.DB_SCHEMA ? { schema: e.DB_SCHEMA } : {}) };
+  const database: DatabaseTarget = { ...store, ...resultsBucket };
   const urls = (prefix: string) =>
     Object.fromEntries(queueNames.flatMap((q) => {
       const url = env[`${prefix}_${q.toUpperCase()}`];

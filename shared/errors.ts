@@ -75,3 +75,53 @@ function isFailedQuery(error: Error): boolean {
 export class TimeLimitExceeded extends TaskError {
   override name = 'TimeLimitExceeded';
 }
+
+/** An SDK exception's shape, as every AWS client raises it. */
+interface ServiceException {
+  readonly name?: string;
+  readonly message?: string;
+  readonly $fault?: 'client' | 'server';
+  readonly $metadata?: { readonly httpStatusCode?: number };
+  /** PostgreSQL's SQLSTATE, from node-postgres and PGlite. */
+  readonly code?: unknown;
+  readonly cause?: unknown;
+}
+
+/** Client faults that pass: throttling, expired credentials, a pausing cluster, a timed-out request. */
+const passingClientFaults = new Set([
+  'ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded', 'SlowDown',
+  'RequestTimeout', 'RequestTimeoutException', 'ExpiredToken', 'ExpiredTokenException', 'RequestExpired',
+  'DatabaseResumingException', 'DatabaseNotFoundException', 'StatementTimeoutException', 'TransactionNotFoundException',
+]);
+
+/** SQLSTATE classes of a statement that will fail the same way again: data exceptions, integrity, program limits. */
+const lastingSqlStates = /^(22|23|54)/;
+
+/**
+ * Whether a request was refused for what it carries, so sending it again cannot succeed:
+ * an oversized request (413), a result the Data API cannot return, a PostgreSQL data or
+ * limit error, or any other AWS client fault that is not one that passes. Outages,
+ * throttling and network errors are not: they are retried.
+ */
+export function isPermanentRefusal(thrown: unknown): boolean {
+  for (let error = thrown as ServiceException | undefined, depth = 0; error && depth < 8; error = error.cause as ServiceException | undefined, depth++) {
+    if (typeof error !== 'object') return false;
+    if (error.$metadata?.httpStatusCode === 413 || error.name === 'UnsupportedResultException') return true;
+    if (typeof error.code === 'string' && lastingSqlStates.test(error.code)) return true;
+    // The Data API passes a PostgreSQL error on with its SQLSTATE at the end of the message.
+    const sqlState = /SQLState: (\w{5})\s*$/.exec(error.message ?? '')?.[1];
+    if (sqlState) return lastingSqlStates.test(sqlState);
+    if (error.$fault === 'client') {
+      if (error.name === 'BadRequestException' || error.name === 'DatabaseErrorException') return /too large|size limit|exceeds/i.test(error.message ?? '');
+      return !passingClientFaults.has(error.name ?? '');
+    }
+  }
+  return false;
+}
+
+/** A refusal as its task's record tells it: the service's own reason, under its name. */
+export function describeRefusal(thrown: unknown): string {
+  const reason = reasonOf(thrown);
+  const error = coerceError(thrown);
+  return isFailedQuery(error) || reason.startsWith(`${error.name}: `) ? reason : `${error.name}: ${reason}`;
+}

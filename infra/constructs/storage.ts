@@ -7,14 +7,14 @@ import { Validations } from 'aws-cdk-lib';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct, type IConstruct } from 'constructs';
 
-/** Key prefixes of the files bucket; objects under `tmp/` expire. */
-export const filePrefixes = { uploads: 'uploads/', exports: 'exports/', temporary: 'tmp/' } as const;
+/** Key prefixes of the files bucket; objects under `tmp/` expire, and under `task-results/` with their rows. */
+export const filePrefixes = { uploads: 'uploads/', exports: 'exports/', temporary: 'tmp/', taskResults: 'task-results/' } as const;
 
 /** Uploads, exports and temporary files: private, encrypted, HTTPS only, access-logged. */
 export class FileStorage extends Construct {
   readonly bucket: Bucket;
 
-  constructor(scope: Construct, id: string, props: { removalPolicy: RemovalPolicy; temporaryObjectDays: number }) {
+  constructor(scope: Construct, id: string, props: { removalPolicy: RemovalPolicy; temporaryObjectDays: number; taskResultDays: number }) {
     super(scope, id);
     // CDK's flag for S3 log delivery by bucket policy instead of the legacy LogDeliveryWrite ACL, so ACLs
     // stay disabled on both buckets; context is set before any child is added.
@@ -39,6 +39,8 @@ export class FileStorage extends Construct {
       serverAccessLogsPrefix: 'files/',
       lifecycleRules: [
         { id: 'expire-temporary-files', prefix: filePrefixes.temporary, expiration: Duration.days(props.temporaryObjectDays) },
+        // A day past the rows' own clean-up, so no row outlives its overflow.
+        { id: 'expire-task-result-overflow', prefix: filePrefixes.taskResults, expiration: Duration.days(props.taskResultDays + 1) },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       removalPolicy: props.removalPolicy,
@@ -56,6 +58,18 @@ export class FileStorage extends Construct {
     Validations.of(policy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement)}.Arn>/*]`,
       reason: 'Object keys carry user and upload ids that exist only at run time; the grant is limited to objects of this one bucket.',
+    });
+  }
+
+  /** Write and read the results too large for a row, under their prefix only. */
+  grantResultOverflow(grantee: IGrantable & IConstruct): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [this.bucket.arnForObjects(`${filePrefixes.taskResults}*`)] }),
+    );
+    const policy = grantee.node.tryFindChild('ServiceRole')?.node.tryFindChild('DefaultPolicy') ?? grantee;
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement)}.Arn>/${filePrefixes.taskResults}*]`,
+      reason: 'Keys are task ids, known only at run time; the grant is limited to the task-results prefix of this one bucket.',
     });
   }
 }

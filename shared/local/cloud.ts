@@ -78,6 +78,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   await mkdir(dataDir, { recursive: true });
   if (!env.DATABASE_URL && !env.PGLITE_DIR) env.PGLITE_DIR = join(dataDir, 'pglite');
   env.AWS_ENDPOINT_URL = endpoint;
+  const bucket = `${readConfig(env).stage}-datacleanup-files`;
+  env.FILES_BUCKET = bucket;
+  // Results too large for a row go under task-results/ in the files bucket, as the stack configures it.
+  env.RESULTS_BUCKET ??= bucket;
   const etaScheduleGroup = await longDelaySettings(env, readConfig(env), schedulerApi, options.onError);
   const config: Config = readConfig(env);
   const sqs = createSqsClient(config);
@@ -85,13 +89,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   await migrateDatabase(database);
   const provisioned = await provisionQueues(sqs, config.stage);
 
-  const bucket = `${config.stage}-datacleanup-files`;
   const s3 = new S3Client({ region: config.region, endpoint, forcePathStyle: true, ...localCredentials(endpoint) });
   await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: unknown) => {
     if (!/BucketAlready(OwnedByYou|Exists)/.test((error as Error).name)) throw error;
   });
   s3.destroy();
-  env.FILES_BUCKET = bucket;
 
   for (const queue of Object.values(provisioned)) {
     env[`QUEUE_URL_${queue.name.toUpperCase()}`] = queue.url;

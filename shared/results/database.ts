@@ -1,12 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import type { SQL } from 'drizzle-orm';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { s3OverflowStore, type OverflowStore, type ResultsBucket } from './overflow.ts';
 import * as schema from './schema.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
-/** Where the result store lives; exactly one of the three. */
-export type DatabaseTarget =
+/** Where the result store lives (exactly one of the three), and where its rows' large values go. */
+export type DatabaseTarget = (
   | { readonly kind: 'data-api'; readonly resourceArn: string; readonly secretArn: string; readonly database: string; readonly region?: string; readonly endpoint?: string }
   | { readonly kind: 'postgres'; readonly url: string; readonly schema?: string }
   | {
@@ -15,7 +16,8 @@ export type DatabaseTarget =
       readonly schema?: string;
       /** A data directory image (`dumpDataDir()`) to start from: a migrated copy opens in a second, not three. */
       readonly image?: Blob;
-    };
+    }
+) & { readonly resultsBucket?: ResultsBucket };
 
 export interface DatabaseOptions {
   /** A schema of its own (created if missing): tests and side-by-side stacks share one server. */
@@ -35,6 +37,8 @@ export interface Database {
   readonly target: DatabaseTarget['kind'];
   /** The schema holding the tables (`public` unless a schema was asked for). */
   readonly schema: string;
+  /** The results bucket, for values too large for a row; without one they are refused. */
+  readonly overflow: OverflowStore | undefined;
   /**
    * Runs one statement and returns its rows as plain objects, whichever driver is underneath.
    * A `name` marks a statement whose text never changes and that runs again and again: on
@@ -128,6 +132,7 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
     db,
     target: target.kind,
     schema: schemaName,
+    overflow: target.resultsBucket ? s3OverflowStore(target.resultsBucket) : undefined,
     async rows<Row>(query: SQL, name?: string) {
       if (name && target.kind === 'postgres') {
         const prepared = db._.session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false);

@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from './database.ts';
+import { withOverflow } from './overflow.ts';
 import { taskStatuses, type TaskStatus } from './schema.ts';
 
 /** A task as lists show it. */
@@ -44,35 +45,56 @@ const timeColumns = sql`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH2
   to_char(started_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "startedAt",
   to_char(date_done at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "dateDone",
   runtime_ms as "runtimeMs"`;
-const summaryColumns = sql`id, name, queue, status, attempts, error, ${timeColumns}`;
 const listColumns = sql`id, name, queue, status, attempts, left(error, ${listErrorChars}::int) as error, ${timeColumns}`;
 
+const utc = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** A task's latest attempts a task page shows. */
+const shownAttempts = 100;
+
+/**
+ * A task with everything known about it. Its parts come as rows of their own (the summary,
+ * the payload, the result, the traceback, each attempt), so each stays inside the Data
+ * API's 64 KB per row whatever the others hold; what overflowed is read from the results bucket.
+ */
 export async function findTask(database: Database, id: string): Promise<TaskDetail | undefined> {
-  const [row] = await database.rows<TaskSummary & { payload: string | null; result: string | null; traceback: string | null; attemptHistory: string }>(sql`
-    select ${summaryColumns}, payload::text as payload, result::text as result, traceback,
-      coalesce((
-        select json_agg(json_build_object(
-          'attempt', a.attempt, 'status', a.status, 'error', a.error, 'runtimeMs', a.runtime_ms,
-          'startedAt', to_char(a.started_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-          'finishedAt', to_char(a.finished_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-        ) order by a.attempt)::text
-        from (
-          select attempt, status, error, runtime_ms, started_at, finished_at from task_attempts where task_id = t.id
-          union all
-          -- The latest attempt, running or a first-time success, is told by the task's own row.
-          select t.attempts, t.status, t.error, t.runtime_ms, t.started_at, t.date_done
-          where t.attempts > 0 and t.started_at is not null
-            and not exists (select 1 from task_attempts x where x.task_id = t.id and x.attempt = t.attempts)
-        ) a
-      ), '[]') as "attemptHistory"
-    from task_results t where id = ${id}`);
-  if (!row) return undefined;
+  const rows = await database.rows<{ part: 'task' | 'payload' | 'result' | 'traceback' | 'attempt'; seq: number; body: string }>(sql`
+    select 'task' as part, 0 as seq, json_build_object(
+        'id', id, 'name', name, 'queue', queue, 'status', status, 'attempts', attempts, 'error', error,
+        'createdAt', ${utc(sql`created_at`)}, 'startedAt', ${utc(sql`started_at`)}, 'dateDone', ${utc(sql`date_done`)},
+        'runtimeMs', runtime_ms, 'overflowKey', overflow_key)::text as body
+      from task_results where id = ${id}
+    union all select 'payload', 0, payload::text from task_results where id = ${id} and payload is not null
+    union all select 'result', 0, result::text from task_results where id = ${id} and result is not null
+    union all select 'traceback', 0, traceback from task_results where id = ${id} and traceback is not null
+    union all select 'attempt', attempt, json_build_object(
+        'attempt', attempt, 'status', status, 'error', error, 'runtimeMs', runtime_ms,
+        'startedAt', ${utc(sql`started_at`)}, 'finishedAt', ${utc(sql`finished_at`)})::text
+      from (
+        select attempt, status, error, runtime_ms, started_at, finished_at from task_attempts where task_id = ${id}
+        union all
+        -- The latest attempt, running or a first-time success, is told by the task's own row.
+        select t.attempts, t.status, t.error, t.runtime_ms, t.started_at, t.date_done from task_results t
+        where t.id = ${id} and t.attempts > 0 and t.started_at is not null
+          and not exists (select 1 from task_attempts x where x.task_id = t.id and x.attempt = t.attempts)
+        order by attempt desc limit ${shownAttempts}::int
+      ) a`);
+  const part = (name: string) => rows.find((row) => row.part === name)?.body;
+  const task = part('task');
+  if (task === undefined) return undefined;
+  const { overflowKey, ...summary } = JSON.parse(task) as TaskSummary & { overflowKey: string | null };
+  const payload = part('payload');
+  const result = part('result');
+  const values = await withOverflow(database.overflow, overflowKey, {
+    result: result === undefined ? null : JSON.parse(result) as unknown,
+    error: summary.error,
+    traceback: part('traceback') ?? null,
+  });
   return {
-    ...normalise(row),
-    payload: row.payload === null ? null : JSON.parse(row.payload),
-    result: row.result === null ? null : JSON.parse(row.result),
-    traceback: row.traceback,
-    attemptHistory: JSON.parse(row.attemptHistory) as AttemptView[],
+    ...summary,
+    ...values,
+    payload: payload === undefined ? null : JSON.parse(payload),
+    attemptHistory: rows.filter((row) => row.part === 'attempt').sort((a, b) => Number(a.seq) - Number(b.seq)).map((row) => JSON.parse(row.body) as AttemptView),
   };
 }
 

@@ -17,6 +17,11 @@ export const taskResults = pgTable(
     result: jsonb('result'),
     error: text('error'),
     traceback: text('traceback'),
+    /**
+     * Where the full result, error and traceback are kept when they do not fit in a row
+     * (a key in the results bucket); the row then holds the error's and traceback's start.
+     */
+    overflowKey: text('overflow_key'),
     /** Runs started, over the task's whole life (redrives included). */
     attempts: integer('attempts').notNull().default(0),
     /** `attempts` when the current run began: a redrive from the DLQ grants a fresh retry budget. */

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from './database.ts';
+import { withOverflow } from './overflow.ts';
 import type { TaskStatus } from './schema.ts';
 
 /** A task about to run: the claim marks it STARTED and counts the attempt. */
@@ -12,8 +13,6 @@ export interface ClaimRequest {
   /** Membership of a group, recorded so the group's results can be read in order. */
   readonly groupId?: string;
   readonly groupIndex?: number;
-  /** Return the result when the task already succeeded: a workflow's next step is sent again. */
-  readonly wantsResult?: boolean;
 }
 
 export interface ClaimResult {
@@ -23,8 +22,6 @@ export interface ClaimResult {
   readonly attemptBase: number | null;
   /** The row's status before the claim, when it existed. */
   readonly priorStatus: TaskStatus | null;
-  /** The stored result of a task that already succeeded, when the request wanted it. */
-  readonly priorResult: unknown;
 }
 
 /**
@@ -44,10 +41,10 @@ export async function claimTasks(
 ): Promise<ClaimResult[]> {
   if (requests.length === 0) return [];
   const input = JSON.stringify(requests.map((r) => ({ ...r, payload: storablePayload(r.payload) })));
-  const rows = await database.rows<{ id: string; attempts: number | null; attempt_base: number | null; prior_status: TaskStatus | null; prior_result: string | null }>(sql`
+  const rows = await database.rows<{ id: string; attempts: number | null; attempt_base: number | null; prior_status: TaskStatus | null }>(sql`
     with input as (
       select * from jsonb_to_recordset(${input}::jsonb)
-        as x(id text, name text, queue text, payload jsonb, "createdAt" timestamptz, "groupId" text, "groupIndex" int, "wantsResult" boolean)
+        as x(id text, name text, queue text, payload jsonb, "createdAt" timestamptz, "groupId" text, "groupIndex" int)
     ),
     upserted as (
       insert into task_results as r (id, name, queue, status, payload, attempts, attempt_base, created_at, started_at, group_id, group_index)
@@ -74,9 +71,9 @@ export async function claimTasks(
     prior as (
       -- Each row as it was before this statement (its snapshot), found by its key (offset 0 keeps
       -- the lookup per row): the planner guesses 100 input rows and would otherwise scan the table.
-      select i.id, p.status, p.attempts, p.started_at, case when i."wantsResult" and p.status = 'SUCCESS' then p.result end as result
+      select i.id, p.status, p.attempts, p.started_at
       from input i left join lateral (
-        select r.status, r.attempts, r.started_at, r.result from task_results r where r.id = i.id offset 0
+        select r.status, r.attempts, r.started_at from task_results r where r.id = i.id offset 0
       ) p on true
     ),
     lost as (
@@ -88,132 +85,14 @@ export async function claimTasks(
       where p.status = 'STARTED'
       on conflict (task_id, attempt) do nothing
     )
-    select p.id, c.attempts, c.attempt_base, p.status as prior_status, p.result::text as prior_result
+    select p.id, c.attempts, c.attempt_base, p.status as prior_status
     from prior p left join claimed c on c.id = p.id`, 'claim_tasks');
   return rows.map((row) => ({
     id: row.id,
     attempts: row.attempts === null ? null : Number(row.attempts),
     attemptBase: row.attempt_base === null ? null : Number(row.attempt_base),
     priorStatus: row.prior_status,
-    priorResult: row.prior_result === null ? undefined : JSON.parse(row.prior_result),
   }));
-}
-
-/** The end of one attempt, or the record of a message that never started. */
-export interface TaskOutcomeRow {
-  readonly id: string;
-  readonly name: string;
-  readonly queue: string;
-  readonly status: Extract<TaskStatus, 'SUCCESS' | 'RETRY' | 'FAILURE' | 'REVOKED'>;
-  readonly result?: unknown;
-  readonly error?: string;
-  readonly traceback?: string;
-  readonly runtimeMs?: number;
-  /** The claim's `attempts`: the write applies only while this attempt still holds the task. */
-  readonly fence?: number;
-  /** For messages that never started (rejected at pick-up). */
-  readonly payload?: unknown;
-  readonly createdAt?: string;
-  /** A chord member: its SUCCESS counts towards the chord's callback. */
-  readonly chord?: { readonly groupId: string; readonly size: number };
-}
-
-export interface FinishResult {
-  /** Fenced writes that did not apply, with the status the task has instead. */
-  readonly superseded: ReadonlyMap<string, TaskStatus>;
-  /** Chords whose last member succeeded in this statement: their callbacks are due, once. */
-  readonly completedChords: ReadonlySet<string>;
-}
-
-/**
- * Records a batch's outcomes, their attempts and chord members' successes, in one
- * statement. Claimed tasks are fenced by their attempt number, so a late write from an
- * attempt that lost its lease changes nothing; rejected messages are upserted without
- * overwriting a task that succeeded or is running.
- */
-export async function finishTasks(database: Database, outcomes: readonly TaskOutcomeRow[]): Promise<FinishResult> {
-  if (outcomes.length === 0) return { superseded: new Map(), completedChords: new Set() };
-  const input = JSON.stringify(
-    outcomes.map((o) => ({
-      ...o,
-      result: o.result === undefined ? null : o.result,
-      payload: o.payload === undefined ? null : storablePayload(o.payload),
-      error: o.error === undefined ? null : clip(o.error, maxErrorLength),
-      traceback: o.traceback === undefined ? null : clip(o.traceback, maxTracebackLength),
-      chordId: o.chord?.groupId ?? null,
-      chordSize: o.chord?.size ?? null,
-      chord: undefined,
-    })),
-  );
-  const rows = await database.rows<{ kind: 'superseded' | 'chord'; id: string; status: TaskStatus | null }>(sql`
-    with input as (
-      select * from jsonb_to_recordset(${input}::jsonb)
-        as x(id text, name text, queue text, status text, result jsonb, error text, traceback text,
-             "runtimeMs" int, fence int, payload jsonb, "createdAt" timestamptz, "chordId" text, "chordSize" int)
-    ),
-    held as (
-      -- Each row found by its key (offset 0 keeps the lookup per row): the planner guesses 100
-      -- input rows and would otherwise join against a scan of the whole table.
-      select i.id, t.ctid as row_id
-      from input i cross join lateral (
-        select r.ctid from task_results r where r.id = i.id and r.attempts = i.fence and r.status = 'STARTED' offset 0
-      ) t
-      where i.fence is not null
-    ),
-    finished as (
-      -- By row id: a row changed since (revoked, or claimed again after its lease) is skipped, as the fence wants.
-      update task_results r set
-        status = i.status,
-        result = i.result,
-        error = i.error,
-        traceback = i.traceback,
-        runtime_ms = i."runtimeMs",
-        date_done = case when i.status = 'RETRY' then null else now() end
-      from held h join input i on i.id = h.id
-      where r.ctid = h.row_id
-      returning r.id, r.attempts, r.started_at
-    ),
-    attempt as (
-      -- A task that succeeded at its first attempt has that attempt in its task_results row alone
-      -- (queries.ts reads it from there): most tasks, and half the writes, need no row here.
-      insert into task_attempts (task_id, attempt, status, error, started_at, finished_at, runtime_ms)
-      select f.id, f.attempts, i.status, i.error, f.started_at, now(), i."runtimeMs"
-      from finished f join input i on i.id = f.id
-      where i.status <> 'SUCCESS' or f.attempts > 1
-      on conflict (task_id, attempt) do update set status = excluded.status, error = excluded.error, finished_at = excluded.finished_at, runtime_ms = excluded.runtime_ms
-    ),
-    rejected as (
-      insert into task_results as r (id, name, queue, status, payload, error, traceback, attempts, created_at, date_done)
-      select id, name, queue, status, payload, error, traceback, 0, coalesce("createdAt", now()), now()
-      from input where fence is null
-      on conflict (id) do update set
-        status = excluded.status, error = excluded.error, traceback = excluded.traceback, date_done = excluded.date_done
-      where r.status not in ('SUCCESS', 'STARTED')
-      returning r.id
-    ),
-    chord_increments as (
-      select i."chordId" as group_id, max(i."chordSize") as size, count(*)::int as added
-      from finished f join input i on i.id = f.id
-      where i.status = 'SUCCESS' and i."chordId" is not null
-      group by i."chordId"
-    ),
-    chords as (
-      -- The row lock serialises concurrent members: exactly one statement sees the count reach the size.
-      insert into chord_counters as c (group_id, size, succeeded)
-      select group_id, size, added from chord_increments
-      on conflict (group_id) do update set succeeded = c.succeeded + excluded.succeeded,
-        completed_at = case when c.succeeded + excluded.succeeded >= c.size then coalesce(c.completed_at, now()) end
-      returning c.group_id, c.size, c.succeeded
-    )
-    select 'superseded' as kind, i.id, (select r.status from task_results r where r.id = i.id) as status from input i
-    where i.fence is not null and i.id not in (select id from finished)
-    union all
-    select 'chord', c.group_id, null from chords c join chord_increments n on n.group_id = c.group_id
-    where c.succeeded >= c.size and c.succeeded - n.added < c.size`, 'finish_tasks');
-  return {
-    superseded: new Map(rows.filter((row) => row.kind === 'superseded').map((row) => [row.id, row.status ?? 'PENDING'])),
-    completedChords: new Set(rows.filter((row) => row.kind === 'chord').map((row) => row.id)),
-  };
 }
 
 /** Which of these running tasks have been revoked since they started. */
@@ -224,11 +103,48 @@ export async function revokedAmong(database: Database, ids: readonly string[]): 
   return rows.map((row) => row.id);
 }
 
-/** The results of a group's members, in member order. */
-export async function groupResults(database: Database, groupId: string): Promise<{ id: string; status: TaskStatus; result: unknown }[]> {
-  const rows = await database.rows<{ id: string; status: TaskStatus; result: string | null }>(sql`
-    select id, status, result::text as result from task_results where group_id = ${groupId} order by group_index`);
-  return rows.map((row) => ({ id: row.id, status: row.status, result: row.result === null ? null : JSON.parse(row.result) }));
+export interface MemberResult {
+  readonly id: string;
+  readonly status: TaskStatus;
+  readonly result: unknown;
+}
+
+/** Members read per statement, and their results' bytes: a page stays inside the Data API's 1 MiB per response. */
+const groupPageRows = 1000;
+const groupPageBytes = 512 * 1024;
+
+/** The results of a group's members, in member order, read in pages and from the results bucket where they overflowed. */
+export async function groupResults(database: Database, groupId: string): Promise<MemberResult[]> {
+  const members: MemberResult[] = [];
+  for (let after = -1; ; ) {
+    // The running sum is over the rows before each one, so a page always holds at least one member.
+    const rows = await database.rows<{ id: string; status: TaskStatus; result: string | null; overflow_key: string | null; group_index: number; remaining: number }>(sql`
+      select id, status, result, overflow_key, group_index, remaining from (
+        select id, status, result::text as result, overflow_key, group_index, count(*) over () as remaining,
+          coalesce(sum(octet_length(result::text) + 200) over (order by group_index rows between unbounded preceding and 1 preceding), 0) as before
+        from task_results where group_id = ${groupId} and group_index > ${after}::int
+        order by group_index limit ${groupPageRows}::int
+      ) page
+      where before < ${groupPageBytes}::int
+      order by group_index`);
+    members.push(...(await Promise.all(rows.map(async (row) => {
+      const parsed = { result: row.result === null ? null : JSON.parse(row.result) as unknown, error: null, traceback: null };
+      const { result } = await withOverflow(database.overflow, row.overflow_key, parsed);
+      return { id: row.id, status: row.status, result };
+    }))));
+    const last = rows.at(-1);
+    if (!last || rows.length >= Number(last.remaining)) return members;
+    after = Number(last.group_index);
+  }
+}
+
+/** A finished task's result, read back from the results bucket where it overflowed; undefined unless it succeeded. */
+export async function taskResult(database: Database, id: string): Promise<{ result: unknown } | undefined> {
+  const [row] = await database.rows<{ result: string | null; overflow_key: string | null }>(sql`
+    select result::text as result, overflow_key from task_results where id = ${id} and status = 'SUCCESS'`);
+  if (!row) return undefined;
+  const { result } = await withOverflow(database.overflow, row.overflow_key, { result: row.result === null ? null : JSON.parse(row.result) as unknown, error: null, traceback: null });
+  return { result };
 }
 
 /** Whether a chord's every member has succeeded (for re-sending a callback whose first send was lost). */
@@ -271,15 +187,6 @@ export async function takeRateTokens(database: Database, requests: readonly Rate
   return new Map(rows.map((row) => [row.task, Number(row.granted)]));
 }
 
-/** Rows stay well inside the Data API's 64 KB per row when read back. */
-const maxErrorLength = 4_000;
-const maxTracebackLength = 16_000;
-
-function clip(text: string, length: number): string {
-  const storable = storableText(text);
-  return storable.length > length ? `${storable.slice(0, length - 1)}…` : storable;
-}
-
 /** Text PostgreSQL can store: no NUL, no lone UTF-16 surrogate (each becomes U+FFFD). */
 export function storableText(text: string): string {
   return text.replaceAll('\u0000', '\uFFFD').toWellFormed();
@@ -301,10 +208,14 @@ export function storableJson(value: unknown): unknown {
   });
 }
 
-/** Above this a payload is summarised in the row; the message itself still carries it. */
-const maxStoredPayloadBytes = 64 * 1024;
+/**
+ * Above this a payload is summarised in the row (the message itself still carries it): with
+ * jsonb's spacing and the Data API's quoting, a task page's payload row stays under 64 KB.
+ */
+const maxStoredPayloadBytes = 32 * 1024;
 
-function storablePayload(payload: unknown): unknown {
+export function storablePayload(payload: unknown): unknown {
   const text = JSON.stringify(payload ?? null);
-  return text.length > maxStoredPayloadBytes ? { truncated: true, bytes: Buffer.byteLength(text) } : payload;
+  const bytes = Buffer.byteLength(text);
+  return bytes > maxStoredPayloadBytes ? { truncated: true, bytes } : payload;
 }

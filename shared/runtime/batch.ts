@@ -4,21 +4,12 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { parseRateLimit, type QueueDefinition, type QueueName, type RateLimit } from '../catalogue/index.ts';
 import type { Envelope } from '../envelope/envelope.ts';
-import { describeError, PermanentError, RetryLaterError, TaskRevokedError } from '../errors.ts';
+import { describeError, isPermanentRefusal, PermanentError, RetryLaterError, TaskRevokedError } from '../errors.ts';
 import { MetricUnit, taskMetrics } from '../observability/index.ts';
 import type { Database } from '../results/database.ts';
 import { createServices, type TaskServices } from '../services.ts';
-import {
-  chordCompleted,
-  claimTasks,
-  finishTasks,
-  groupResults,
-  revokedAmong,
-  storableJson,
-  takeRateTokens,
-  type ClaimResult,
-  type TaskOutcomeRow,
-} from '../results/statements.ts';
+import { finishTasks, type TaskOutcomeRow } from '../results/finish.ts';
+import { chordCompleted, claimTasks, groupResults, revokedAmong, storableJson, takeRateTokens, taskResult, type ClaimResult } from '../results/statements.ts';
 import { outageDelaySeconds, retryDelaySeconds } from './backoff.ts';
 import { executeTask } from './execute.ts';
 import { parseMessage, type ParsedMessage, type RejectedMessage, type TaskDirectory } from './parse.ts';
@@ -194,7 +185,7 @@ export class BatchRun {
           step: { kind: 'ack' },
           report: { level: 'info', message: 'task already succeeded; duplicate delivery acknowledged', task: task.name, metric: taskMetrics.duplicate, fields },
           // A first delivery may have recorded its success and lost its follow-ups; they are idempotent by id, so send again.
-          ...(hasFollowUps(envelope) ? await this.#resentFollowUps(envelope, claim.priorResult) : {}),
+          ...(hasFollowUps(envelope) ? await this.#resentFollowUps(envelope) : {}),
         };
       }
       if (claim?.priorStatus === 'REVOKED') {
@@ -306,13 +297,14 @@ export class BatchRun {
   }
 
   /** The follow-ups of a task that already succeeded, for a duplicate delivery to send again. */
-  async #resentFollowUps(envelope: Envelope, result: unknown): Promise<Pick<Outcome, 'followUps'>> {
+  async #resentFollowUps(envelope: Envelope): Promise<Pick<Outcome, 'followUps'>> {
     const followUps: FollowUp[] = [];
     try {
-      const next = nextInChain(this.#lookup, envelope, result);
+      const database = await this.#settings.database();
+      const prior = await taskResult(database, envelope.id);
+      const next = prior && nextInChain(this.#lookup, envelope, prior.result);
       if (next) followUps.push(next);
       if (envelope.group?.callback) {
-        const database = await this.#settings.database();
         if (await chordCompleted(database, envelope.group.id)) {
           const callback = chordCallback(this.#lookup, envelope, (await groupResults(database, envelope.group.id)).map((member) => member.result));
           if (callback) followUps.push(callback);
@@ -366,7 +358,6 @@ export class BatchRun {
           payload: plan.envelope.payload,
           createdAt: inUtc(plan.envelope.createdAt),
           ...(plan.envelope.group ? { groupId: plan.envelope.group.id, groupIndex: plan.envelope.group.index } : {}),
-          ...(hasFollowUps(plan.envelope) ? { wantsResult: true } : {}),
         }));
       const claims = await claimTasks(database, requests, this.#settings.queue.timeoutSeconds);
       return { byId: new Map(claims.map((claim) => [claim.id, claim])), throttled };
@@ -406,9 +397,10 @@ export class BatchRun {
     let recorded = true;
     let superseded: ReadonlyMap<string, string> = new Map();
     let completedChords: ReadonlySet<string> = new Set();
+    let refused: ReadonlyMap<string, string> = new Map();
     if (rows.length > 0) {
       try {
-        ({ superseded, completedChords } = await this.#withRetries(async () => finishTasks(await this.#settings.database(), rows)));
+        ({ superseded, completedChords, refused } = await finishTasks(await this.#settings.database(), rows, { retry: (write) => this.#withRetries(write) }));
       } catch (error) {
         recorded = false;
         logger.error('could not record outcomes; the batch will be retried', { error });
@@ -423,8 +415,13 @@ export class BatchRun {
     for (const [record, outcome] of this.#outcomes) {
       let step = outcome.step;
       const written = (outcome.row || outcome.abandoned?.length) && recorded;
+      const refusal = outcome.row ? refused.get(outcome.row.id) : undefined;
       if ((outcome.row || outcome.abandoned?.length) && !recorded) step = { kind: 'delay', seconds: this.#outageDelay(record) };
-      else if (outcome.row?.fence !== undefined && superseded.has(outcome.row.id)) {
+      else if (outcome.row && refusal !== undefined) {
+        // Recorded as the task's failure: what it returned could not be kept, so it ends here and nothing follows.
+        step = { kind: 'dead-letter', reason: refusal, taskId: outcome.row.id, attempts: outcome.row.fence ?? 0 };
+        reports.push({ level: 'error', message: 'task outcome refused by the result store; recorded as its failure', task: outcome.row.name, metric: taskMetrics.failed, fields: { taskId: outcome.row.id, messageId: record.messageId, state: 'FAILURE', error: refusal } });
+      } else if (outcome.row?.fence !== undefined && superseded.has(outcome.row.id)) {
         // Revoked while it ran: the revocation stands. Otherwise another attempt holds the task.
         step = superseded.get(outcome.row.id) === 'REVOKED' ? { kind: 'ack' } : { kind: 'leave' };
       } else {
@@ -518,7 +515,7 @@ export class BatchRun {
         return await write();
       } catch (error) {
         const pause = 250 * 4 ** (attempt - 1);
-        if (attempt >= 3 || Date.now() + pause >= this.#end - 1_000) throw error;
+        if (attempt >= 3 || isPermanentRefusal(error) || Date.now() + pause >= this.#end - 1_000) throw error;
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }

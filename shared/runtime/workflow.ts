@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { sqsLimits, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { messageBytes, newEnvelope, type Envelope, type Signature } from '../envelope/envelope.ts';
-import type { TaskOutcomeRow } from '../results/statements.ts';
+import type { TaskOutcomeRow } from '../results/finish.ts';
 
 /** A message a finished task sends on: a chain's next step or a chord's callback. */
 export interface FollowUp {

@@ -1,0 +1,92 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+
+/**
+ * What a task_results row holds inline, in UTF-8 bytes. A task's parts are read as rows of
+ * their own (findTask), each far inside the Data API's 64 KB per row, and a chord's member
+ * results in pages under its 1 MiB per response; results of up to 16 KiB (ids, counts,
+ * short texts: nearly all of them) never leave the row, so the common task costs no S3 call.
+ */
+export const inlineBytes = { result: 16 * 1024, error: 4 * 1024, traceback: 16 * 1024 } as const;
+
+/** Where values too large for a row are kept: a bucket and the prefix of its keys. */
+export interface ResultsBucket {
+  readonly bucket: string;
+  /** @default 'task-results/' */
+  readonly prefix?: string;
+  readonly region?: string;
+  readonly endpoint?: string;
+}
+
+/** The full values of a finished attempt that did not fit in its row. */
+export interface OverflowValues {
+  readonly result?: unknown;
+  readonly error?: string;
+  readonly traceback?: string;
+}
+
+export interface OverflowStore {
+  /** Keeps an attempt's values; the key is the row's `overflow_key`. */
+  put(taskId: string, attempt: number | undefined, values: OverflowValues): Promise<string>;
+  get(key: string): Promise<OverflowValues>;
+}
+
+/** Raised when a row refers to the results bucket and none is configured to read it from. */
+export class OverflowUnavailableError extends Error {
+  override name = 'OverflowUnavailableError';
+}
+
+/** The results bucket through S3; the client is built on first use, so tasks with small results never load it. */
+export function s3OverflowStore(target: ResultsBucket): OverflowStore {
+  const prefix = target.prefix ?? 'task-results/';
+  let client: Promise<{ s3: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | undefined;
+  const connect = () =>
+    (client ??= Promise.all([import('@aws-sdk/client-s3'), import('../aws.ts')]).then(([sdk, { localCredentials }]) => ({
+      sdk,
+      s3: new sdk.S3Client({
+        ...(target.region ? { region: target.region } : {}),
+        ...(target.endpoint ? { endpoint: target.endpoint, forcePathStyle: true } : {}),
+        ...localCredentials(target.endpoint),
+      }),
+    })));
+  return {
+    async put(taskId, attempt, values) {
+      // One object per attempt: a late write from an attempt that lost its lease cannot replace the winner's.
+      const key = `${prefix}${encodeURIComponent(taskId)}/${attempt ?? 'unclaimed'}.json`;
+      const { s3, sdk } = await connect();
+      await s3.send(new sdk.PutObjectCommand({ Bucket: target.bucket, Key: key, Body: JSON.stringify(values), ContentType: 'application/json' }));
+      return key;
+    },
+    async get(key) {
+      const { s3, sdk } = await connect();
+      const object = await s3.send(new sdk.GetObjectCommand({ Bucket: target.bucket, Key: key }));
+      return JSON.parse(await object.Body!.transformToString('utf8')) as OverflowValues;
+    },
+  };
+}
+
+/** A row's values with its overflow read back: what the row clipped, the object holds in full. */
+export async function withOverflow<Row extends { result: unknown; error: string | null; traceback: string | null }>(
+  store: OverflowStore | undefined,
+  key: string | null,
+  row: Row,
+): Promise<Row> {
+  if (!key) return row;
+  if (!store) throw new OverflowUnavailableError(`the full result of this task is kept in the results bucket (${key}); set RESULTS_BUCKET to read it`);
+  const values = await store.get(key);
+  return {
+    ...row,
+    ...('result' in values ? { result: values.result } : {}),
+    ...(values.error !== undefined ? { error: values.error } : {}),
+    ...(values.traceback !== undefined ? { traceback: values.traceback } : {}),
+  };
+}
+
+/** The start of a text, cut to `bytes` of UTF-8 at a character boundary, marked when cut. */
+export function clipBytes(text: string, bytes: number): string {
+  if (Buffer.byteLength(text) <= bytes) return text;
+  let end = Math.min(text.length, bytes);
+  while (end > 0 && Buffer.byteLength(text.slice(0, end)) > bytes - 3) end--;
+  // Not inside a surrogate pair.
+  if (end > 0 && /[\ud800-\udbff]/.test(text[end - 1]!)) end--;
+  return `${text.slice(0, end)}…`;
+}
