@@ -147,7 +147,7 @@ async function storableRecord(store: OverflowStore | undefined, outcome: TaskOut
 
 /** An outcome turned into its task's failure: the reason, without the values that could not be kept. */
 function refusedRecord(record: OutcomeRecord, reason: string): OutcomeRecord {
-  return { ...record, status: 'FAILURE', result: null, error: clipBytes(reason, inlineBytes.error), traceback: null, overflowKey: null, chordId: null, chordSize: null };
+  return { ...record, status: 'FAILURE', result: null, error: clipBytes(reason, inlineBytes.error), traceback: null, overflowKey: null, payload: null, createdAt: null, chordId: null, chordSize: null };
 }
 
 /** Consecutive records in statements of at most `statementBytes`, each as the request quotes it. */

@@ -1,4 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import type * as S3 from '@aws-sdk/client-s3';
 
 /**
  * What a task_results row holds inline, in UTF-8 bytes. A task's parts are read as rows of
@@ -38,7 +38,7 @@ export class OverflowUnavailableError extends Error {
 /** The results bucket through S3; the client is built on first use, so tasks with small results never load it. */
 export function s3OverflowStore(target: ResultsBucket): OverflowStore {
   const prefix = target.prefix ?? 'task-results/';
-  let client: Promise<{ s3: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | undefined;
+  let client: Promise<{ s3: S3.S3Client; sdk: typeof S3 }> | undefined;
   const connect = () =>
     (client ??= Promise.all([import('@aws-sdk/client-s3'), import('../aws.ts')]).then(([sdk, { localCredentials }]) => ({
       sdk,

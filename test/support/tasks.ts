@@ -93,6 +93,14 @@ export const testTaskDefinitions = {
     rateLimit: '5/s',
     ...limits,
   }),
+  text: defineTask({
+    name: 'default.test_text',
+    queue: 'default',
+    description: 'returns `chars` characters, or throws an error of that length with a traceback ten times as long',
+    payload: z.strictObject({ chars: z.int().min(0), fail: z.boolean().optional(), results: z.array(z.unknown()).optional() }),
+    retry: { ...quickRetry, maxRetries: 0 },
+    ...limits,
+  }),
 };
 
 /** Each run of a test task, by task id: when it started and ended. */
@@ -153,6 +161,17 @@ export function testImplementations(journal: Journal) {
     implement(testTaskDefinitions.limited, ({ n }, { id }) => {
       note(id).end = Date.now();
       return n;
+    }),
+    implement(testTaskDefinitions.text, ({ chars, fail, results }, { id }) => {
+      note(id).end = Date.now();
+      if (fail) {
+        const error = new Error('e'.repeat(chars));
+        error.stack = `Error: ${'t'.repeat(chars * 10)}`;
+        throw error;
+      }
+      // A chord's callback tells the lengths of what its members returned.
+      if (results) return results.map((result) => String(result).length);
+      return 'x'.repeat(chars);
     }),
   ];
 }
