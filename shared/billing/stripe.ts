@@ -4,7 +4,9 @@ import { readSecret } from '../secrets.ts';
 
 /**
  * The official Stripe client, built once per process. `STRIPE_API_BASE` points it at
- * another server speaking Stripe's API (stripe-mock, a test double).
+ * another server speaking Stripe's API (stripe-mock, a stand-in), as `OPENAI_BASE_URL`
+ * does the OpenAI SDK and `AWS_ENDPOINT_URL_*` the AWS SDKs: the stack never sets it, so a
+ * deployed function calls api.stripe.com, and only a rehearsal or a local cloud sets it.
  */
 export async function createStripe(env: NodeJS.ProcessEnv = process.env): Promise<Stripe> {
   const key = await readSecret('stripe-api-key', env);

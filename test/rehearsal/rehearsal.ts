@@ -83,7 +83,9 @@ export async function startRehearsal(options: { stage?: string; onProgress?: (st
     progress('functions from isolated copies');
     const workRoot = isolatedWorkRoot();
     cleanups.push(() => rmSync(workRoot, { recursive: true, force: true }));
-    // The only variables added to the template's: the endpoint of each service's SDK (OPENAI_BASE_URL is the OpenAI SDK's own).
+    // The only variables added to the template's: where each service lives. The template leaves them unset, so
+    // in AWS every SDK goes to the real service: AWS_ENDPOINT_URL_* and OPENAI_BASE_URL are read by the SDKs
+    // themselves; the Stripe SDK reads no variable, so STRIPE_API_BASE is ours (shared/billing/stripe.ts).
     const endpoints = {
       AWS_ENDPOINT_URL_SQS: front.endpoint,
       AWS_ENDPOINT_URL_S3: front.endpoint,
@@ -91,6 +93,7 @@ export async function startRehearsal(options: { stage?: string; onProgress?: (st
       AWS_ENDPOINT_URL_RDS_DATA: front.endpoint,
       AWS_ENDPOINT_URL_SCHEDULER: front.endpoint,
       OPENAI_BASE_URL: openai.baseUrl,
+      STRIPE_API_BASE: stripe.url,
     };
     const functions = new Map<string, LambdaFunction>();
     for (const definition of assembly.functions) {

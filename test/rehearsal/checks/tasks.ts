@@ -58,7 +58,7 @@ export const stripeTasksReachTheFixture: Check = {
       return `${expectSucceeded(rows)}; the Stripe stand-in served ${requests} request(s)`;
     } catch (error) {
       const hint = requests === 0
-        ? `\n  the Stripe stand-in received no request: the bundle reads STRIPE_API_BASE (shared/billing/stripe.ts), the template sets no such variable, and the Stripe SDK reads no endpoint variable of its own, so the calls go to api.stripe.com`
+        ? `\n  the Stripe stand-in received no request: the bundle finds Stripe at STRIPE_API_BASE (shared/billing/stripe.ts), which the rehearsal sets beside the AWS endpoints`
         : '';
       throw failure(`${(error as Error).message}${hint}`, rehearsal);
     }
