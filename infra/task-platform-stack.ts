@@ -9,7 +9,7 @@ import { StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Duration } from 'aws-cdk-lib';
 import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { TaskFunction } from './constructs/bundling.ts';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import {
   catalogueErrors,
   queueNames,
@@ -173,6 +173,21 @@ export class TaskPlatformStack extends Stack {
   grantSendTasks(grantee: IGrantable, queue: QueueName) {
     this.longDelays.grantScheduling(grantee);
     return this.taskQueues[queue].grantSendMessages(grantee);
+  }
+
+  /**
+   * Lets another service read task results (`AsyncResult.get()`, `status()`): the result
+   * store through the Data API, and the results too large for a row. Give it
+   * `resultsEnvironment()`.
+   */
+  grantReadResults(grantee: IGrantable & IConstruct) {
+    this.resultStore.grantDataApiAccess(grantee);
+    this.files.grantResultOverflowRead(grantee);
+  }
+
+  /** What a service reading results needs in its environment. */
+  resultsEnvironment(): Record<string, string> {
+    return { ...this.resultStore.environment(), RESULTS_BUCKET: this.files.bucket.bucketName };
   }
 }
 

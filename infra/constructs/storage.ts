@@ -61,11 +61,18 @@ export class FileStorage extends Construct {
     });
   }
 
-  /** Write and read the results too large for a row, under their prefix only. */
+  /** Write and read the results too large for a row (the consumers), under their prefix only. */
   grantResultOverflow(grantee: IGrantable & IConstruct): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [this.bucket.arnForObjects(`${filePrefixes.taskResults}*`)] }),
-    );
+    this.#grantOnResults(grantee, ['s3:GetObject', 's3:PutObject']);
+  }
+
+  /** Read the results too large for a row (a service calling `AsyncResult.get()`). */
+  grantResultOverflowRead(grantee: IGrantable & IConstruct): void {
+    this.#grantOnResults(grantee, ['s3:GetObject']);
+  }
+
+  #grantOnResults(grantee: IGrantable & IConstruct, actions: string[]): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [this.bucket.arnForObjects(`${filePrefixes.taskResults}*`)] }));
     const policy = grantee.node.tryFindChild('ServiceRole')?.node.tryFindChild('DefaultPolicy') ?? grantee;
     Validations.of(policy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement)}.Arn>/${filePrefixes.taskResults}*]`,

@@ -2,7 +2,7 @@ import type { Check } from './check.ts';
 import { webhookReceives, schedulesRun } from './entry-points.ts';
 import { everyCallAllowed } from './permissions.ts';
 import { bundlesLoad, migrationsApply } from './startup.ts';
-import { deadLettersAtOnce, queueDrains, stripeTasksReachTheFixture } from './tasks.ts';
+import { deadLettersAtOnce, largeResultKept, queueDrains, stripeTasksReachTheFixture } from './tasks.ts';
 import { chainOnOneQueue, chordAcrossQueues } from './workflows.ts';
 
 export type { Check } from './check.ts';
@@ -16,6 +16,7 @@ export const checks: readonly Check[] = [
   queueDrains('data'),
   queueDrains('billing'),
   deadLettersAtOnce,
+  largeResultKept,
   chainOnOneQueue,
   chordAcrossQueues,
   webhookReceives,

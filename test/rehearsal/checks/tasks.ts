@@ -1,4 +1,6 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { newEnvelope } from '../../../shared/envelope/envelope.ts';
 import { sql } from 'drizzle-orm';
 import type { QueueName } from '../../../shared/catalogue/index.ts';
 import type { Rehearsal } from '../rehearsal.ts';
@@ -61,6 +63,34 @@ export const stripeTasksReachTheFixture: Check = {
         ? `\n  the Stripe stand-in received no request: the bundle finds Stripe at STRIPE_API_BASE (shared/billing/stripe.ts), which the rehearsal sets beside the AWS endpoints`
         : '';
       throw failure(`${(error as Error).message}${hint}`, rehearsal);
+    }
+  },
+};
+
+/**
+ * A result too large for a Data API row is kept in the results bucket by the consumer
+ * bundle, with the template's RESULTS_BUCKET and its grant on the task-results prefix,
+ * and the row refers to it.
+ */
+export const largeResultKept: Check = {
+  name: 'a 40,000-character result is kept in the results bucket, the row referring to it',
+  timeoutMs: 60_000,
+  async run(rehearsal) {
+    const echo = 'r'.repeat(40_000);
+    const envelope = newEnvelope('default.noop', { echo });
+    await sendAll(rehearsal, `${stage(rehearsal)}-default`, [envelope]);
+    const rows = await awaitResults(rehearsal, [envelope.id], 30_000);
+    try {
+      expectSucceeded(rows);
+      const [row] = await rehearsal.database.rows<{ overflow_key: string | null; inline: boolean }>(sql`select overflow_key, result is not null as inline from task_results where id = ${envelope.id}`);
+      if (!row?.overflow_key || row.inline) throw new Error(`expected the result in the bucket and none in the row, found ${JSON.stringify(row)}`);
+      const bucket = rehearsal.fn('DefaultTasksConsumer').spec.variables.RESULTS_BUCKET;
+      const object = await rehearsal.operator.s3.send(new GetObjectCommand({ Bucket: bucket, Key: row.overflow_key }));
+      const kept = JSON.parse(await object.Body!.transformToString()) as { result?: { echo?: string } };
+      if (kept.result?.echo !== echo) throw new Error(`the object ${row.overflow_key} does not hold the result`);
+      return `kept at s3://${bucket}/${row.overflow_key}`;
+    } catch (error) {
+      throw failure(`${(error as Error).message}\n  consumer log:\n${lastLogs(rehearsal, 'DefaultTasksConsumer')}`, rehearsal);
     }
   },
 };
