@@ -4,9 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // Fault injection stops servers and kills processes: `npm run test:faults` runs it on its own.
-    // The rehearsal's end-to-end and sandbox tests join when they pass wherever the checkout lives and the
-    // billing bundle can reach a Stripe stand-in from the template's environment (`npm run rehearse` runs them).
-    exclude: [...configDefaults.exclude, 'test/faults/**', 'test/rehearsal/rehearsal.test.ts', 'test/rehearsal/runtime.test.ts'],
+    exclude: [...configDefaults.exclude, 'test/faults/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: integration files each start an emulator and a database.
