@@ -3,13 +3,14 @@ import { checks } from './checks/index.ts';
 import { startRehearsal, type Rehearsal } from './rehearsal.ts';
 
 /**
- * The stack as shipped (test/rehearsal/rehearsal.ts): one synth of the dev stage and one
- * set of stand-ins for the whole file; each check is a test, in the order they depend on.
+ * The stack as shipped (test/rehearsal/rehearsal.ts): one synth of each stage and one set
+ * of stand-ins for it; each check is a test, in the order they depend on. Prod differs in
+ * names, retention, capacity and deletion policies, so its template is rehearsed too.
  */
-describe('the dev stage rehearsed: its bundles, from isolated copies, behind their triggers and their roles', () => {
+describe.each(['dev', 'prod'])('the %s stage rehearsed: its bundles, from isolated copies, behind their triggers and their roles', (stage) => {
   let rehearsal: Rehearsal;
   beforeAll(async () => {
-    rehearsal = await startRehearsal({ stage: 'dev' });
+    rehearsal = await startRehearsal({ stage });
   }, 240_000);
   afterAll(async () => {
     await rehearsal?.stop();

@@ -1,15 +1,23 @@
 /**
- * `npm run rehearse`: the stack as shipped, rehearsed on this machine (see rehearsal.ts),
- * every check run in order and reported; the exit status is 1 if any failed.
+ * `npm run rehearse [-- --stage prod]`: the stack as shipped, rehearsed on this machine (see
+ * rehearsal.ts), every check run in order and reported; the exit status is 1 if any failed.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { checks } from './checks/index.ts';
 import { startRehearsal } from './rehearsal.ts';
 
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
-const rehearsal = await startRehearsal({ onProgress: (step) => console.log(`[${elapsed()}] ${step}`) });
+let stage: string;
+try {
+  ({ values: { stage = 'dev' } } = parseArgs({ options: { stage: { type: 'string' } } }));
+} catch (error) {
+  console.error(`${(error as Error).message}\nusage: npm run rehearse [-- --stage NAME]   (default dev)`);
+  process.exit(2);
+}
+const rehearsal = await startRehearsal({ stage, onProgress: (step) => console.log(`[${elapsed()}] ${step}`) });
 const outcomes: { name: string; ok: boolean; detail: string; ms: number }[] = [];
 try {
   for (const check of checks) {
