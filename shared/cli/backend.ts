@@ -1,5 +1,5 @@
 import type { QueueName } from '../catalogue/index.ts';
-import type { DeadLetterView, Progress, QueueDepth, ScheduleView, TaskOperations } from '../operations/index.ts';
+import type { DeadLetterView, Progress, QueueDepth, RedriveOutcome, ScheduleView, TaskOperations } from '../operations/index.ts';
 import type { SendOptions } from '../producer/send.ts';
 import type { HistoryFilter, TaskDetail, TaskSummary } from '../results/queries.ts';
 import type { TaskStatus } from '../results/schema.ts';
@@ -12,7 +12,7 @@ export interface Backend {
   revoke(id: string, reason: string): Promise<{ id: string; status: TaskStatus }>;
   queues(): Promise<QueueDepth[]>;
   deadLetters(queue: QueueName, limit: number): Promise<DeadLetterView[]>;
-  redrive(queue: QueueName, options: { taskIds?: readonly string[]; onProgress?: Progress }): Promise<{ moved: number; method: string }>;
+  redrive(queue: QueueName, options: { taskIds?: readonly string[]; onProgress?: Progress }): Promise<RedriveOutcome>;
   purge(queue: QueueName): Promise<{ purged: number }>;
   history(filter: HistoryFilter): Promise<TaskSummary[]>;
   schedules(): Promise<ScheduleView[]>;
@@ -60,7 +60,7 @@ export class HttpBackend implements Backend {
 
   async redrive(queue: QueueName, options: { taskIds?: readonly string[]; onProgress?: Progress }) {
     const response = await this.#fetch('POST', `/api/dlq/${queue}/redrive`, options.taskIds ? { taskIds: options.taskIds } : {});
-    let outcome: { moved: number; method: string } | { error: string } | undefined;
+    let outcome: RedriveOutcome | { error: string } | undefined;
     let buffer = '';
     for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
       buffer += Buffer.from(chunk).toString('utf8');

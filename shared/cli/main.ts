@@ -208,7 +208,8 @@ function prepare(name: string, args: string[], values: Values): Plan {
         });
         if (started) bar.stop();
         out(json ? JSON.stringify(outcome) : `moved ${outcome.moved} message${outcome.moved === 1 ? '' : 's'} from ${queue}'s dead-letter queue back to ${queue}`);
-        return taskIds && outcome.moved < taskIds.length ? 1 : 0;
+        if (!json) for (const letter of outcome.unmoved) out(`not moved: ${letter.taskId ?? letter.messageId}: ${letter.reason} (it stays in the dead-letter queue)`);
+        return outcome.unmoved.length > 0 || (taskIds && outcome.moved < taskIds.length) ? 1 : 0;
       };
     }
     case 'dlq purge': {

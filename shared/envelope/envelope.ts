@@ -67,17 +67,30 @@ export class MessageTooLargeError extends Error {
   override name = 'MessageTooLargeError';
 }
 
-/** Bytes SQS counts against its 1 MiB limit: the body plus every attribute's name, type and value. */
-export function messageBytes(body: string, attributes: Record<string, { DataType?: string; StringValue?: string }> = {}): number {
+/** A message attribute as the SDK carries it: a string (String, Number) or bytes (Binary). */
+export interface AttributeValue {
+  readonly DataType?: string | undefined;
+  readonly StringValue?: string | undefined;
+  readonly BinaryValue?: Uint8Array | undefined;
+}
+
+/**
+ * Bytes SQS counts against its 1 MiB limit: the body plus every attribute's name, type and
+ * value ("all parts of the message attribute … are part of the message size restriction":
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_MessageAttributeValue.html).
+ * Whether a Binary value counts as its bytes or as its base64 text is not documented: it is
+ * counted as the base64 text, the larger, so no message is judged to fit that does not.
+ */
+export function messageBytes(body: string, attributes: Readonly<Record<string, AttributeValue>> = {}): number {
   let bytes = Buffer.byteLength(body, 'utf8');
   for (const [name, value] of Object.entries(attributes)) {
-    bytes += Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '');
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '') + Buffer.byteLength(value.StringValue ?? '') + Math.ceil((value.BinaryValue?.byteLength ?? 0) / 3) * 4;
   }
   return bytes;
 }
 
 /** Throws when a message would exceed SQS's 1 MiB limit; large inputs belong in S3. */
-export function assertMessageFits(body: string, attributes?: Record<string, { DataType?: string; StringValue?: string }>): void {
+export function assertMessageFits(body: string, attributes?: Readonly<Record<string, AttributeValue>>): void {
   const bytes = messageBytes(body, attributes);
   if (bytes > sqsLimits.maxMessageBytes) {
     throw new MessageTooLargeError(

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { ZodError } from 'zod';
+import { z, ZodError } from 'zod';
 import { queueNames, type QueueName } from '../catalogue/index.ts';
 import { PermanentError, reasonOf } from '../errors.ts';
 import { NotFoundError, type TaskOperations } from '../operations/index.ts';
@@ -7,6 +7,9 @@ import { isTaskStatus, type HistoryFilter } from '../results/queries.ts';
 import type { TaskStatus } from '../results/schema.ts';
 import type { Router} from './http.ts';
 import { HttpError, readJson, sendJson } from './http.ts';
+
+/** A redrive's task ids; without them, every dead letter of the queue. */
+const redriveIds = z.array(z.string().min(1).max(1000)).min(1).max(100_000);
 
 /** The local cloud's JSON API: the operations of `taskq`, over HTTP. */
 export function apiRoutes(router: Router, operations: TaskOperations, catalogue: () => unknown): Router {
@@ -43,7 +46,10 @@ export function apiRoutes(router: Router, operations: TaskOperations, catalogue:
     .on('GET', '/api/dlq/:queue', json(({ params, url }) => operations.deadLetters(queueParam(params.queue!), Number(url.searchParams.get('limit') ?? 100))))
     .on('POST', '/api/dlq/:queue/redrive', async (request, response, params) => {
       const input = await readJson(request);
-      const taskIds = Array.isArray(input.taskIds) ? input.taskIds.filter((id): id is string => typeof id === 'string') : undefined;
+      // Anything but an array of ids is refused: read leniently, a malformed list would redrive every dead letter.
+      const ids = input.taskIds === undefined ? undefined : redriveIds.safeParse(input.taskIds);
+      if (ids && !ids.success) throw new HttpError(400, 'taskIds must be a non-empty array of task ids (leave it out to redrive every dead letter)');
+      const taskIds = ids?.data;
       const queue = queueParam(params.queue!);
       // Progress as newline-delimited JSON, one line per batch moved, then the outcome.
       response.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });

@@ -11,7 +11,8 @@ import {
   type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { failureAttributes } from '../runtime/queue-actions.ts';
+import { reasonOf } from '../errors.ts';
+import { chunkBySize, failureAttributes } from '../runtime/queue-actions.ts';
 
 /** A dead-lettered message, decoded. */
 export interface DeadLetterView {
@@ -59,17 +60,19 @@ export async function listDeadLetters(sqs: SQSClient, deadLetterUrl: string, lim
 export async function redriveDeadLetters(
   sqs: SQSClient,
   options: { deadLetterUrl: string; queueUrl: string; taskIds?: readonly string[]; onProgress?: Progress },
-): Promise<{ moved: number; method: 'message-move-task' | 'receive-send-delete' }> {
+): Promise<RedriveOutcome> {
   if (!options.taskIds) {
     const moved = await moveWithMessageMoveTask(sqs, options).catch((error: unknown) => {
       if (isUnsupported(error)) return undefined;
       throw error;
     });
-    if (moved !== undefined) return { moved, method: 'message-move-task' };
+    if (moved !== undefined) return { moved, method: 'message-move-task', unmoved: [] };
   }
   const wanted = options.taskIds ? new Set(options.taskIds) : undefined;
   const total = wanted?.size ?? Number((await attributes(sqs, options.deadLetterUrl)).ApproximateNumberOfMessages ?? 0);
-  const skipped: Message[] = [];
+  // Received but not moved: made visible again at the end, so the loop does not meet them twice.
+  const kept: Message[] = [];
+  const unmoved: Unmoved[] = [];
   let moved = 0;
   try {
     for (;;) {
@@ -78,16 +81,23 @@ export async function redriveDeadLetters(
       );
       if (Messages.length === 0) break;
       const chosen = Messages.filter((message) => !wanted || wanted.has(decode(message).taskId ?? ''));
-      skipped.push(...Messages.filter((message) => !chosen.includes(message)));
-      if (chosen.length > 0) {
-        const sent = await sqs.send(
-          new SendMessageBatchCommand({
-            QueueUrl: options.queueUrl,
-            Entries: chosen.map((message, index) => ({ Id: `m${index}`, MessageBody: message.Body!, MessageAttributes: withoutFailure(message.MessageAttributes) })),
-          }),
-        );
-        const sentIds = new Set((sent.Successful ?? []).map((entry) => entry.Id));
-        const done = chosen.filter((_message, index) => sentIds.has(`m${index}`));
+      kept.push(...Messages.filter((message) => !chosen.includes(message)));
+      const entries = chosen.map((message, index) => ({ Id: `m${index}`, MessageBody: message.Body!, MessageAttributes: withoutFailure(message.MessageAttributes), message }));
+      // Ten dead letters may hold up to 10 MiB; a batch takes 1 MiB in all.
+      for (const chunk of chunkBySize(entries)) {
+        const done: Message[] = [];
+        try {
+          const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: chunk.map(({ Id, MessageBody, MessageAttributes }) => ({ Id, MessageBody, MessageAttributes })) }));
+          const failures = new Map((sent.Failed ?? []).map((failure) => [failure.Id, `${failure.Code}: ${failure.Message ?? ''}`]));
+          for (const entry of chunk) {
+            const failure = failures.get(entry.Id);
+            if (failure === undefined) done.push(entry.message);
+            else unmoved.push({ messageId: entry.message.MessageId!, taskId: decode(entry.message).taskId, reason: failure });
+          }
+        } catch (error) {
+          for (const entry of chunk) unmoved.push({ messageId: entry.message.MessageId!, taskId: decode(entry.message).taskId, reason: reasonOf(error) });
+        }
+        kept.push(...chunk.map((entry) => entry.message).filter((message) => !done.includes(message)));
         if (done.length > 0) {
           await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: options.deadLetterUrl, Entries: done.map((message, index) => ({ Id: `m${index}`, ReceiptHandle: message.ReceiptHandle! })) }));
         }
@@ -95,12 +105,25 @@ export async function redriveDeadLetters(
         options.onProgress?.(moved, total);
       }
       // Messages that fail again come back to the dead-letter queue: stop at what was there.
-      if (moved >= total) break;
+      if (moved + unmoved.length >= total) break;
     }
   } finally {
-    await release(sqs, options.deadLetterUrl, skipped);
+    await release(sqs, options.deadLetterUrl, kept);
   }
-  return { moved, method: 'receive-send-delete' };
+  return { moved, method: 'receive-send-delete', unmoved };
+}
+
+/** A dead letter the redrive could not move: it stays in the dead-letter queue, visible. */
+export interface Unmoved {
+  readonly messageId: string;
+  readonly taskId: string | null;
+  readonly reason: string;
+}
+
+export interface RedriveOutcome {
+  readonly moved: number;
+  readonly method: 'message-move-task' | 'receive-send-delete';
+  readonly unmoved: readonly Unmoved[];
 }
 
 /** Deletes every dead letter of a queue; returns how many there were. */

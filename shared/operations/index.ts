@@ -12,7 +12,7 @@ import { scheduledEnvelope, schedulerTime, scheduleTimes } from '../scheduling.t
 import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterView, type Progress } from './dead-letters.ts';
 import { queueDepths, type QueueDepth, type QueueEndpoints } from './queues.ts';
 
-export type { DeadLetterView, Progress } from './dead-letters.ts';
+export type { DeadLetterView, Progress, RedriveOutcome, Unmoved } from './dead-letters.ts';
 export type { QueueDepth, QueueEndpoints } from './queues.ts';
 
 export interface ScheduleView {

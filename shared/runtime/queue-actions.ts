@@ -54,19 +54,21 @@ function deadLetterEntry(letter: DeadLetter, id: string): SendMessageBatchReques
     [failureAttributes.taskId]: { DataType: 'String', StringValue: letter.taskId },
     [failureAttributes.attempts]: { DataType: 'Number', StringValue: String(letter.attempts) },
   };
-  const attributes = { ...ours };
+  const theirs: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(letter.record.messageAttributes ?? {})) {
-    if (Object.keys(attributes).length >= maxAttributes || name in attributes) continue;
-    attributes[name] = {
+    if (name in ours) continue;
+    theirs[name] = {
       DataType: value.dataType,
       ...(value.stringValue !== undefined ? { StringValue: value.stringValue } : {}),
       ...(value.binaryValue !== undefined ? { BinaryValue: Buffer.from(value.binaryValue, 'base64') } : {}),
     };
   }
   const body = letter.record.body;
-  // A body at the size limit leaves no room for attributes: the reason stays in the result store.
-  const fits = messageBytes(body, attributes) + 1024 <= sqsLimits.maxMessageBytes;
-  return { Id: id, MessageBody: body, ...(fits ? { MessageAttributes: attributes } : {}) };
+  // What fits, in this order: every attribute; the message's own, so a redrive replays it as it was
+  // (the failure is in the result store); ours; none.
+  const fits = (candidate: Record<string, MessageAttributeValue>) => Object.keys(candidate).length <= maxAttributes && messageBytes(body, candidate) <= sqsLimits.maxMessageBytes;
+  const kept = [{ ...ours, ...theirs }, theirs, ours].find((candidate) => Object.keys(candidate).length > 0 && fits(candidate));
+  return { Id: id, MessageBody: body, ...(kept ? { MessageAttributes: kept } : {}) };
 }
 
 /** Characters SQS refuses in a message or attribute (it takes #x9 #xA #xD #x20–#xD7FF #xE000–#xFFFD #x10000–#x10FFFF). */
@@ -87,7 +89,7 @@ export function* chunkBySize<Entry extends SendMessageBatchRequestEntry>(entries
   let chunk: Entry[] = [];
   let bytes = 0;
   for (const entry of entries) {
-    const size = messageBytes(entry.MessageBody ?? '', entry.MessageAttributes as Record<string, { DataType?: string; StringValue?: string }>) + 64;
+    const size = messageBytes(entry.MessageBody ?? '', entry.MessageAttributes);
     if (chunk.length === sqsLimits.maxReceiveBatch || (chunk.length > 0 && bytes + size > sqsLimits.maxMessageBytes)) {
       yield chunk;
       chunk = [];

@@ -31,7 +31,7 @@ export interface TestQueue {
 /** A fresh queue and dead-letter queue, created through the SDK with the given attributes. */
 export async function createTestQueue(
   sqs: SQSClient,
-  options: { visibilityTimeoutSeconds: number; maxReceiveCount?: number },
+  options: { visibilityTimeoutSeconds: number; maxReceiveCount?: number; maximumMessageSize?: number },
 ): Promise<TestQueue> {
   const name = `t-${randomUUID().slice(0, 8)}`;
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
@@ -41,6 +41,7 @@ export async function createTestQueue(
       QueueName: name,
       Attributes: {
         VisibilityTimeout: String(options.visibilityTimeoutSeconds),
+        ...(options.maximumMessageSize ? { MaximumMessageSize: String(options.maximumMessageSize) } : {}),
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.maxReceiveCount ?? 20 }),
       },
     }),

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { tasks } from '../../shared/catalogue/index.ts';
-import { assertMessageFits, envelopeV1, MessageTooLargeError, newEnvelope } from '../../shared/envelope/envelope.ts';
+import { assertMessageFits, envelopeV1, messageBytes, MessageTooLargeError, newEnvelope } from '../../shared/envelope/envelope.ts';
 import { messageJsonSchemas } from '../../shared/envelope/json-schemas.ts';
 import { parseMessage, TaskDirectory } from '../../shared/runtime/parse.ts';
 import { implementations } from '../../shared/tasks/index.ts';
@@ -66,5 +66,12 @@ describe('sample events', () => {
       const parsed = parseMessage(sqsRecordFactory(body), directory(file.split('.')[0]!));
       expect(parsed, file).toMatchObject({ ok: true });
     }
+  });
+
+  it('counts every attribute kind towards the limit, a Binary value as its base64 text', () => {
+    const attributes = { text: { DataType: 'String', StringValue: 'abc' }, blob: { DataType: 'Binary', BinaryValue: Buffer.alloc(300) } };
+    expect(messageBytes('body', attributes)).toBe(4 + (4 + 6 + 3) + (4 + 6 + 400));
+    expect(() => assertMessageFits('x'.repeat(1_048_576 - 410), { blob: attributes.blob })).not.toThrow();
+    expect(() => assertMessageFits('x'.repeat(1_048_576 - 409), { blob: attributes.blob })).toThrow(MessageTooLargeError);
   });
 });

@@ -81,8 +81,9 @@ export async function startDashboard(operations: TaskOperations, port: number): 
       const form = await readForm(request);
       const taskIds = form.getAll('taskId');
       if (form.get('scope') === 'selected' && taskIds.length === 0) return redirect(response, `/dlq/${params.queue}?error=${encodeURIComponent('Select at least one message')}`);
-      const { moved } = await operations.redrive(queueParam(params.queue!), form.get('scope') === 'all' ? {} : { taskIds });
-      redirect(response, back(`/dlq/${params.queue}`, `Redrove ${moved} message${moved === 1 ? '' : 's'} to ${params.queue}`));
+      const { moved, unmoved } = await operations.redrive(queueParam(params.queue!), form.get('scope') === 'all' ? {} : { taskIds });
+      const left = unmoved.length > 0 ? `; ${unmoved.length} could not be moved and stay here (${unmoved[0]!.reason})` : '';
+      redirect(response, back(`/dlq/${params.queue}`, `Redrove ${moved} message${moved === 1 ? '' : 's'} to ${params.queue}${left}`));
     })
     .on('POST', '/actions/dlq/:queue/purge', async (request, response, params) => {
       if ((await readForm(request)).get('confirm') !== 'yes') return redirect(response, `/dlq/${params.queue}?error=${encodeURIComponent('Tick the box to confirm the purge')}`);
