@@ -13,6 +13,7 @@ import { directBackend, UnreachableError, type Backend } from './backend.ts';
  * (`/datacleanup/<stage>/queues/…`) and the result store's ARNs in the stack outputs.
  */
 export async function stageBackend(stage: string, region: string | undefined): Promise<Backend> {
+  // No client is given an endpoint: the SDK reads AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> itself for each.
   const clientConfig = region ? { region } : {};
   const ssm = new SSMClient(clientConfig);
   const cloudFormation = new CloudFormationClient(clientConfig);

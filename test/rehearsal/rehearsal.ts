@@ -15,8 +15,11 @@ import { credentialsOf, eventSources, functionSpec, startEventSource } from './f
 import { roleOfFunction, rolePolicies } from './policies.ts';
 import { isolatedWorkRoot, LambdaFunction } from './runtime.ts';
 import { startAwsFront } from './stand-ins/aws-front.ts';
+import { CloudFormationStandIn } from './stand-ins/cloudformation.ts';
 import { startFunctionUrl } from './stand-ins/function-url.ts';
+import { ParameterStoreStandIn } from './stand-ins/parameter-store.ts';
 import { createBuckets, createQueues } from './stand-ins/provision.ts';
+import { startSchedulerStandIn } from './stand-ins/scheduler.ts';
 import { SecretsManagerStandIn } from './stand-ins/secrets-manager.ts';
 
 /** The values the rehearsal pastes into the API secrets, as an operator does after a deploy; the fixtures accept them. */
@@ -57,7 +60,17 @@ export async function startRehearsal(options: { stage?: string; onProgress?: (st
     });
     const secrets = SecretsManagerStandIn.fromTemplate(assembly.template, values);
     if (!secrets.find(dataApi.target.secretArn)) secrets.add('cluster-admin', dataApi.target.secretArn, JSON.stringify({ username: 'tasks_admin', password: 'local' }));
-    const front = await startAwsFront({ account, emulatorPort: emulator.port, dataApiEndpoint: dataApi.endpoint, secrets });
+    const parameters = new ParameterStoreStandIn(assembly.template, values, { region, account });
+    // Function URLs start last; the stack's outputs name them once they have.
+    const functionUrlOf = new Map<string, string>();
+    const outputValues: LocalValues = {
+      ref: values.ref,
+      attribute: (id, name) => (name === 'FunctionUrl' && functionUrlOf.has(id) ? functionUrlOf.get(id)! : values.attribute(id, name)),
+    };
+    const cloudFormation = new CloudFormationStandIn({ stackName: assembly.stackName, template: assembly.template, values: outputValues, region, account });
+    const scheduler = await startSchedulerStandIn(assembly.template, values, { region, account });
+    cleanups.push(() => scheduler.stop());
+    const front = await startAwsFront({ account, emulatorPort: emulator.port, dataApiEndpoint: dataApi.endpoint, secrets, parameters, cloudFormation, schedulerEndpoint: scheduler.endpoint });
     cleanups.push(() => front.stop());
     frontEndpoint = front.endpoint;
     front.allowOperator(operatorKey);
@@ -125,6 +138,7 @@ export async function startRehearsal(options: { stage?: string; onProgress?: (st
       const url = await startFunctionUrl(fn, { urlId: id.toLowerCase().slice(0, 32), region, accountId: account });
       cleanups.push(() => url.stop());
       functionUrls.set(target, url.url);
+      functionUrlOf.set(id, url.url);
     }
 
     return {
@@ -132,6 +146,7 @@ export async function startRehearsal(options: { stage?: string; onProgress?: (st
       values,
       front,
       secrets,
+      scheduler: scheduler.api,
       dataApi,
       database,
       operator,

@@ -2,6 +2,8 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 import { evaluate, type Decision } from '../iam.ts';
 import type { RolePolicies } from '../policies.ts';
+import type { CloudFormationStandIn } from './cloudformation.ts';
+import type { ParameterStoreStandIn } from './parameter-store.ts';
 import { callerOf, describeCall, type WireRequest } from './requests.ts';
 import type { SecretsManagerStandIn } from './secrets-manager.ts';
 
@@ -22,19 +24,25 @@ export interface AwsFrontOptions {
   /** The RDS Data API stand-in. */
   readonly dataApiEndpoint: string;
   readonly secrets: SecretsManagerStandIn;
+  readonly parameters: ParameterStoreStandIn;
+  readonly cloudFormation: CloudFormationStandIn;
+  /** The EventBridge Scheduler stand-in. */
+  readonly schedulerEndpoint: string;
 }
 
 /**
  * The one AWS endpoint every function's SDK is pointed at. Each request is signed with
  * its function's own access key id, which names the caller; the call is mapped to its IAM
  * action and resource and checked against that caller's role policies in the template,
- * recorded, and, when allowed, served: SQS and S3 by fauxqs, Secrets Manager here, the
- * Data API by its stand-in. A denied call gets AccessDenied, as in AWS.
+ * recorded, and, when allowed, served: SQS and S3 by fauxqs, Secrets Manager, Parameter
+ * Store and CloudFormation here, the Data API and Scheduler by their stand-ins. A denied
+ * call gets AccessDenied, as in AWS.
  */
 export async function startAwsFront(options: AwsFrontOptions) {
   const calls: RecordedCall[] = [];
   const principals = new Map<string, { label: string; policies: RolePolicies | 'operator' }>();
   const dataApi = new URL(options.dataApiEndpoint);
+  const scheduler = new URL(options.schedulerEndpoint);
 
   const server = createServer((incoming, response) => {
     const chunks: Buffer[] = [];
@@ -55,7 +63,7 @@ export async function startAwsFront(options: AwsFrontOptions) {
       calls.push({ caller: caller?.accessKeyId ?? '(unsigned)', service: caller?.service ?? '?', operation: request.url, action: '?', resource: '?', decision: 'anonymous' });
       return deny(response, caller?.service ?? '', request, 'The security token included in the request is invalid.', 'UnrecognizedClientException');
     }
-    const described = describeCall(request, caller, { account: options.account, secretArn: (id) => options.secrets.find(id)?.arn });
+    const described = describeCall(request, caller, { account: options.account, secretArn: (id) => options.secrets.find(id)?.arn, stackArn: (name) => options.cloudFormation.stackArn(name) });
     if (!described) {
       calls.push({ caller: principal.label, service: caller.service, operation: request.url, action: '?', resource: '?', decision: 'unserved' });
       return reply(response, 400, { message: `no stand-in serves ${caller.service}` }, { 'x-amzn-errortype': 'UnknownOperationException' });
@@ -76,7 +84,18 @@ export async function startAwsFront(options: AwsFrontOptions) {
       const answer = options.secrets.handle(described.operation, JSON.parse(request.body.toString('utf8') || '{}'));
       return reply(response, answer.status, answer.body, { 'content-type': 'application/x-amz-json-1.1' });
     }
+    if (described.service === 'ssm') {
+      const answer = options.parameters.handle(described.operation, JSON.parse(request.body.toString('utf8') || '{}'));
+      return reply(response, answer.status, answer.body, { 'content-type': 'application/x-amz-json-1.1' });
+    }
+    if (described.service === 'cloudformation') {
+      const answer = options.cloudFormation.handle(new URLSearchParams(request.body.toString('utf8')));
+      response.writeHead(answer.status, { 'content-type': 'text/xml' });
+      response.end(answer.body);
+      return;
+    }
     if (described.service === 'rds-data') return forward(request, incoming, response, { host: dataApi.hostname, port: Number(dataApi.port) });
+    if (described.service === 'scheduler') return forward(request, incoming, response, { host: scheduler.hostname, port: Number(scheduler.port) });
     return forward(request, incoming, response, { host: '127.0.0.1', port: options.emulatorPort });
   }
 
@@ -124,11 +143,11 @@ function deny(response: ServerResponse, service: string, request: WireRequest, m
     response.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>rehearsal</RequestId></Error>`);
     return;
   }
-  if (service === 'sqs' && !request.headers['x-amz-target']) {
+  if ((service === 'sqs' && !request.headers['x-amz-target']) || service === 'cloudformation') {
     response.writeHead(403, { 'content-type': 'text/xml' });
     response.end(`<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>rehearsal</RequestId></ErrorResponse>`);
     return;
   }
   const type = service === 'sqs' ? `com.amazon.coral.service#${code}Exception` : `${code}Exception`;
-  reply(response, service === 'secretsmanager' ? 400 : 403, { __type: type, message, Message: message }, { 'x-amzn-errortype': `${code}Exception`, ...(service === 'sqs' ? { 'x-amzn-query-error': `${code};Sender`, 'content-type': 'application/x-amz-json-1.0' } : {}) });
+  reply(response, service === 'secretsmanager' || service === 'ssm' ? 400 : 403, { __type: type, message, Message: message }, { 'x-amzn-errortype': `${code}Exception`, ...(service === 'sqs' ? { 'x-amzn-query-error': `${code};Sender`, 'content-type': 'application/x-amz-json-1.0' } : {}) });
 }

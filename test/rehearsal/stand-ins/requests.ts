@@ -45,6 +45,8 @@ export interface Lookups {
   readonly account: string;
   /** The ARN of a secret named by name or ARN, when the stand-in holds it. */
   readonly secretArn: (secretId: string) => string | undefined;
+  /** The ARN (stack id) of a stack named by name or id, when the stand-in holds it. */
+  readonly stackArn?: (stackName: string) => string | undefined;
 }
 
 /** A queue's ARN from its URL (`…/<account>/<name>`). */
@@ -159,7 +161,34 @@ const scheduler: Describer = (request, caller, { account }) => {
   return { service: 'scheduler', operation, authorizations: [{ action: `scheduler:${operation}`, resource }, ...passRole] };
 };
 
-const describers: Record<string, Describer> = { sqs, s3, secretsmanager: secretsManager, 'rds-data': rdsData, scheduler };
+/**
+ * Parameter Store's JSON protocol: GetParametersByPath is authorized against the path asked
+ * for, not the parameters it returns; the others against each parameter named.
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-retrieval-authorization.html
+ */
+const ssm: Describer = (request, caller, { account }) => {
+  const operation = (header(request, 'x-amz-target') ?? '').replace(/^AmazonSSM\./, '');
+  const body = JSON.parse(request.body.toString('utf8') || '{}') as { Path?: unknown; Name?: unknown; Names?: unknown };
+  const parameter = (name: unknown) => `arn:aws:ssm:${caller.region}:${account}:parameter/${String(name).replace(/^\//, '')}`;
+  const named = body.Path !== undefined ? [body.Path] : body.Name !== undefined ? [body.Name] : Array.isArray(body.Names) ? body.Names : [];
+  const resources = named.length > 0 ? named.map(parameter) : ['*'];
+  return { service: 'ssm', operation, authorizations: resources.map((resource) => ({ action: `ssm:${operation}`, resource })) };
+};
+
+/**
+ * CloudFormation's query protocol: the stack's ARN is the resource, `stack/<name>/*` for a
+ * stack not held here, `*` when no stack is named.
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html
+ */
+const cloudFormation: Describer = (request, caller, { account, stackArn }) => {
+  const form = new URLSearchParams(request.body.toString('utf8'));
+  const operation = form.get('Action') ?? '';
+  const name = form.get('StackName');
+  const resource = name === null ? '*' : (stackArn?.(name) ?? (name.startsWith('arn:') ? name : `arn:aws:cloudformation:${caller.region}:${account}:stack/${name}/*`));
+  return { service: 'cloudformation', operation, authorizations: [{ action: `cloudformation:${operation}`, resource }] };
+};
+
+const describers: Record<string, Describer> = { sqs, s3, secretsmanager: secretsManager, 'rds-data': rdsData, scheduler, ssm, cloudformation: cloudFormation };
 
 /** The call a request makes and the IAM authorisations it needs; undefined for a service with no stand-in. */
 export function describeCall(request: WireRequest, caller: Caller, lookups: Lookups): DescribedCall | undefined {

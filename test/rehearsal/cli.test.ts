@@ -1,0 +1,203 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scheduleNameOf } from '../../shared/producer/long-delay.ts';
+import { resourcesOfType } from './assembly.ts';
+import { migrationsApply } from './checks/startup.ts';
+import { region, resolve } from './environment.ts';
+import { startRehearsal, type Rehearsal } from './rehearsal.ts';
+import { sendAll, tasksOfEachQueue } from './seeds.ts';
+import type { RecordedCall } from './stand-ins/aws-front.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const stage = 'dev';
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The AWS calls it made, as the front recorded them. */
+  readonly calls: readonly RecordedCall[];
+}
+
+/**
+ * `taskq --stage dev` as an operator runs it: the real CLI in its own process, finding the
+ * rehearsed stage from SSM and the stack outputs, with nothing but AWS_ENDPOINT_URL, a
+ * Region and the operator's credentials in its environment.
+ */
+describe('taskq --stage against the rehearsed dev stage', () => {
+  let rehearsal: Rehearsal;
+  let environment: Record<string, string>;
+  const cliCalls: RecordedCall[] = [];
+
+  beforeAll(async () => {
+    rehearsal = await startRehearsal({ stage });
+    await migrationsApply.run(rehearsal);
+    const credentials = await rehearsal.operator.sqs.config.credentials();
+    environment = {
+      PATH: process.env.PATH ?? '',
+      AWS_ENDPOINT_URL: rehearsal.front.endpoint,
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_SESSION_TOKEN: credentials.sessionToken ?? '',
+    };
+  }, 120_000);
+  afterAll(async () => {
+    await rehearsal?.stop();
+  }, 60_000);
+
+  /** Runs the CLI without blocking this process: the front and the consumers live in it. */
+  async function cli(args: readonly string[]): Promise<Run> {
+    const first = rehearsal.front.calls.length;
+    const run = await new Promise<Omit<Run, 'calls'>>((done) => {
+      execFile(`${root}node_modules/.bin/node`, [`${root}shared/cli/main.ts`, ...args], { env: environment, timeout: 60_000 }, (error, stdout, stderr) => {
+        done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+      });
+    });
+    const calls = rehearsal.front.calls.slice(first).filter((call) => call.caller === 'operator');
+    cliCalls.push(...calls);
+    return { ...run, calls };
+  }
+  const taskq = (...args: string[]) => cli(['--stage', stage, ...args]);
+  const json = <T>(run: Run): T => {
+    expect(run, run.stderr).toMatchObject({ code: 0 });
+    return JSON.parse(run.stdout) as T;
+  };
+  const until = async (condition: () => Promise<boolean> | boolean, timeoutMs = 30_000) => {
+    const end = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (Date.now() > end) throw new Error(`not within ${timeoutMs} ms: ${condition.toString()}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  };
+  const depth = async (queueName: string) => {
+    const { Attributes = {} } = await rehearsal.operator.sqs.send(new GetQueueAttributesCommand({ QueueUrl: rehearsal.queueUrl(queueName), AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }));
+    return Object.values(Attributes).reduce((sum, count) => sum + Number(count), 0);
+  };
+  const consumerBatches = () => rehearsal.invocations.filter((report) => report.function === rehearsal.fn('DefaultTasksConsumer').spec.name && report.records > 0).length;
+
+  it('sends a task that the isolated consumer bundle runs, and waits for its SUCCESS', async () => {
+    const batches = consumerBatches();
+    const run = await taskq('send', 'default.noop', '--payload', '{"echo":"from taskq"}', '--wait', '--timeout', '30');
+    expect(run, run.stderr).toMatchObject({ code: 0 });
+    const [id, outcome] = run.stdout.split('\n');
+    expect(outcome).toBe(`${id} SUCCESS after 1 attempt`);
+    expect(JSON.parse(run.stdout.split('\n').slice(2).join('\n'))).toEqual({ echo: 'from taskq' });
+    expect(consumerBatches()).toBeGreaterThan(batches);
+
+    const history = await taskq('history', '--task', 'default.noop', '--json');
+    expect(json<{ id: string; status: string }[]>(history)).toContainEqual(expect.objectContaining({ id, status: 'SUCCESS' }));
+    expect(history.calls).toContainEqual(expect.objectContaining({ action: 'rds-data:ExecuteStatement', resource: rehearsal.dataApi.target.resourceArn }));
+  });
+
+  it("lists a dead letter, shows it in the queues' counts, and redrives it to its queue", async () => {
+    const good = tasksOfEachQueue().default[0]!;
+    const malformed = { ...good, id: `malformed-${good.id}`, payload: { unexpected: true } };
+    await sendAll(rehearsal, `${stage}-default`, [malformed]);
+    await until(async () => (await depth(`${stage}-default-dlq`)) === 1 && (await depth(`${stage}-default`)) === 0);
+
+    const queues = json<{ queue: string; visible: number; inFlight: number; delayed: number; deadLetters: number }[]>(await taskq('queues', '--json'));
+    const published = resourcesOfType(rehearsal.assembly.template, 'AWS::SSM::Parameter')
+      .map(([, parameter]) => /^\/datacleanup\/[^/]+\/queues\/([^/]+)\/url$/.exec(String(resolve(parameter.Properties?.Name, rehearsal.values)))?.[1])
+      .filter(Boolean);
+    expect(queues.map((depths) => depths.queue).sort()).toEqual(published.sort());
+    for (const depths of queues) expect(depths).toEqual({ queue: depths.queue, visible: 0, inFlight: 0, delayed: 0, deadLetters: depths.queue === 'default' ? 1 : 0, oldestAgeSeconds: null });
+
+    const letters = json<{ taskId: string; task: string; reason: string | null }[]>(await taskq('dlq', 'list', 'default', '--json'));
+    expect(letters).toEqual([expect.objectContaining({ taskId: malformed.id, task: 'default.noop', reason: expect.stringMatching(/.+/) })]);
+
+    const batches = consumerBatches();
+    const redrive = await taskq('dlq', 'redrive', 'default');
+    expect(redrive, redrive.stderr).toMatchObject({ code: 0, stdout: "moved 1 message from default's dead-letter queue back to default\n" });
+    // Back on its queue, the consumer receives it again, and dead-letters it again: it is still malformed.
+    await until(() => consumerBatches() > batches);
+    await until(async () => (await depth(`${stage}-default-dlq`)) === 1);
+  });
+
+  it('revokes a task sent with a countdown, which ends REVOKED when its message arrives', async () => {
+    const sent = await taskq('send', 'default.noop', '--payload', '{"echo":"never"}', '--countdown', '10');
+    const id = sent.stdout.trim();
+    const batches = consumerBatches();
+    expect(await taskq('revoke', id)).toMatchObject({ code: 0, stdout: `revoked ${id}\n` });
+    await until(() => consumerBatches() > batches);
+    await until(async () => (await depth(`${stage}-default`)) === 0);
+    expect(json<{ status: string }>(await taskq('result', id, '--json'))).toMatchObject({ id, status: 'REVOKED' });
+  });
+
+  it("revokes a task whose ETA is beyond SQS's delay, deleting its one-time schedule", async () => {
+    const id = (await taskq('send', 'default.noop', '--payload', '{}', '--countdown', '3600')).stdout.trim();
+    const pending = () => rehearsal.scheduler.save().schedules.filter((schedule) => schedule.Name === scheduleNameOf(id));
+    expect(pending()).toEqual([expect.objectContaining({ GroupName: `${stage}-task-etas`, ActionAfterCompletion: 'DELETE' })]);
+    expect(await taskq('revoke', id)).toMatchObject({ code: 0, stdout: `revoked ${id}\n` });
+    expect(pending()).toEqual([]);
+    expect(json<{ status: string }>(await taskq('result', id, '--json'))).toMatchObject({ status: 'REVOKED' });
+  });
+
+  it('answers a bad argument with the usage and exit code 2, and a stage not deployed with one line and 1', async () => {
+    const bad = await taskq('dlq', 'list', 'nowhere');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^taskq: unknown queue nowhere; the queues are default, ai, data, billing\n\nusage: taskq /);
+    expect(await cli(['--stage', 'nowhere', 'queues'])).toMatchObject({ code: 1, stderr: 'taskq: no queues are published under /datacleanup/nowhere/queues/: is stage nowhere deployed in this account and region?\n' });
+  });
+
+  it("makes only calls the front serves and records under the operator's identity", () => {
+    expect(cliCalls.filter((call) => call.decision !== 'unchecked')).toEqual([]);
+    expect(new Set(cliCalls.map((call) => call.service))).toEqual(new Set(['ssm', 'cloudformation', 'sqs', 'rds-data', 'scheduler']));
+    expect(cliCalls).toContainEqual(expect.objectContaining({ action: 'ssm:GetParametersByPath', resource: `arn:aws:ssm:${region}:000000000000:parameter/datacleanup/${stage}/` }));
+    expect(cliCalls).toContainEqual(expect.objectContaining({ action: 'cloudformation:DescribeStacks', resource: expect.stringMatching(new RegExp(`^arn:aws:cloudformation:${region}:000000000000:stack/DataCleanupTasks-${stage}/[0-9a-f-]{36}$`)) }));
+  });
+
+  describe('the Parameter Store and CloudFormation stand-ins, through the real SDK clients', () => {
+    const clients = () => {
+      const config = { region, endpoint: rehearsal.front.endpoint, credentials: rehearsal.operator.sqs.config.credentials };
+      return { ssm: new SSMClient(config), cloudFormation: new CloudFormationClient(config) };
+    };
+
+    it("pages GetParametersByPath at most 10 a call, honouring MaxResults, and refuses what the service refuses", async () => {
+      const { ssm } = clients();
+      const expected = resourcesOfType(rehearsal.assembly.template, 'AWS::SSM::Parameter').map(([, parameter]) => [String(resolve(parameter.Properties?.Name, rehearsal.values)), String(resolve(parameter.Properties?.Value, rehearsal.values))]);
+      const seen: string[][] = [];
+      let NextToken: string | undefined;
+      do {
+        const page = await ssm.send(new GetParametersByPathCommand({ Path: `/datacleanup/${stage}`, Recursive: true, MaxResults: 4, NextToken }));
+        expect(page.Parameters!.length).toBeLessThanOrEqual(4);
+        seen.push(...page.Parameters!.map((parameter) => [parameter.Name!, parameter.Value!]));
+        NextToken = page.NextToken;
+      } while (NextToken);
+      expect(seen.sort()).toEqual(expected.sort());
+      expect(Object.fromEntries(seen)[`/datacleanup/${stage}/queues/default/url`]).toBe(rehearsal.queueUrl(`${stage}-default`));
+
+      const first = await ssm.send(new GetParametersByPathCommand({ Path: `/datacleanup/${stage}/`, Recursive: true }));
+      expect(first.Parameters).toHaveLength(Math.min(10, expected.length));
+      expect(first.NextToken !== undefined).toBe(expected.length > 10);
+      const oneLevel = await ssm.send(new GetParametersByPathCommand({ Path: `/datacleanup/${stage}/queues/default` }));
+      expect(oneLevel.Parameters!.map((parameter) => parameter.Name).sort()).toEqual(['arn', 'dlq-url', 'url'].map((leaf) => `/datacleanup/${stage}/queues/default/${leaf}`));
+      await expect(ssm.send(new GetParametersByPathCommand({ Path: '/datacleanup', MaxResults: 11 }))).rejects.toMatchObject({ name: 'ValidationException' });
+      await expect(ssm.send(new GetParametersByPathCommand({ Path: '/datacleanup', NextToken: 'not-a-token' }))).rejects.toMatchObject({ name: 'InvalidNextToken' });
+      ssm.destroy();
+    });
+
+    it("describes the stack with the template's outputs resolved, and refuses a stack it does not hold", async () => {
+      const { cloudFormation } = clients();
+      const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: `DataCleanupTasks-${stage}` }));
+      expect(Stacks).toHaveLength(1);
+      const outputs = Object.fromEntries((Stacks[0]!.Outputs ?? []).map((output) => [output.OutputKey, output]));
+      const template = rehearsal.assembly.template as typeof rehearsal.assembly.template & { Outputs: Record<string, unknown> };
+      expect(Object.keys(outputs).sort()).toEqual(Object.keys(template.Outputs).sort());
+      expect(outputs.ResultStoreClusterArn?.OutputValue).toBe(rehearsal.dataApi.target.resourceArn);
+      expect(outputs.ResultStoreSecretArn?.OutputValue).toBe(rehearsal.dataApi.target.secretArn);
+      expect(outputs.StripeWebhookUrl?.OutputValue).toBe([...rehearsal.functionUrls.values()][0]);
+      expect(outputs.DefaultQueueUrl).toMatchObject({ OutputValue: rehearsal.queueUrl(`${stage}-default`), ExportName: `${stage}-datacleanup-default-queue-url` });
+      await expect(cloudFormation.send(new DescribeStacksCommand({ StackName: 'DataCleanupTasks-prod' }))).rejects.toMatchObject({
+        name: 'ValidationError',
+        message: 'Stack with id DataCleanupTasks-prod does not exist',
+        $metadata: { httpStatusCode: 400 },
+      });
+      cloudFormation.destroy();
+    });
+  });
+});
