@@ -51,10 +51,10 @@ describe('taskq --stage against the rehearsed dev stage', () => {
   }, 60_000);
 
   /** Runs the CLI without blocking this process: the front and the consumers live in it. */
-  async function cli(args: readonly string[]): Promise<Run> {
+  async function cli(args: readonly string[], env = environment): Promise<Run> {
     const first = rehearsal.front.calls.length;
     const run = await new Promise<Omit<Run, 'calls'>>((done) => {
-      execFile(`${root}node_modules/.bin/node`, [`${root}shared/cli/main.ts`, ...args], { env: environment, timeout: 60_000 }, (error, stdout, stderr) => {
+      execFile(`${root}node_modules/.bin/node`, [`${root}shared/cli/main.ts`, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
         done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
       });
     });
@@ -87,7 +87,7 @@ describe('taskq --stage against the rehearsed dev stage', () => {
     const [id, outcome] = run.stdout.split('\n');
     expect(outcome).toBe(`${id} SUCCESS after 1 attempt`);
     expect(JSON.parse(run.stdout.split('\n').slice(2).join('\n'))).toEqual({ echo: 'from taskq' });
-    expect(consumerBatches()).toBeGreaterThan(batches);
+    await until(() => consumerBatches() > batches);
 
     const history = await taskq('history', '--task', 'default.noop', '--json');
     expect(json<{ id: string; status: string }[]>(history)).toContainEqual(expect.objectContaining({ id, status: 'SUCCESS' }));
@@ -142,6 +142,15 @@ describe('taskq --stage against the rehearsed dev stage', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^taskq: unknown queue nowhere; the queues are default, ai, data, billing\n\nusage: taskq /);
     expect(await cli(['--stage', 'nowhere', 'queues'])).toMatchObject({ code: 1, stderr: 'taskq: no queues are published under /datacleanup/nowhere/queues/: is stage nowhere deployed in this account and region?\n' });
+  });
+
+  it("reaches every service through the SDK's per-service endpoint variables too", async () => {
+    const { AWS_ENDPOINT_URL: endpoint = '', ...rest } = environment;
+    const perService = { ...rest, ...Object.fromEntries(['SSM', 'CLOUDFORMATION', 'SQS', 'RDS_DATA', 'SCHEDULER'].map((service) => [`AWS_ENDPOINT_URL_${service}`, endpoint])) };
+    // queues reads SSM, the stack and SQS; revoke reaches Scheduler and the Data API.
+    const runs = [await cli(['--stage', stage, 'queues'], perService), await cli(['--stage', stage, 'revoke', `never-sent-${Date.now()}`], perService)];
+    for (const run of runs) expect(run, run.stderr).toMatchObject({ code: 0 });
+    expect(new Set(runs.flatMap((run) => run.calls.map((call) => call.service)))).toEqual(new Set(['ssm', 'cloudformation', 'sqs', 'rds-data', 'scheduler']));
   });
 
   it("makes only calls the front serves and records under the operator's identity", () => {
