@@ -27,23 +27,25 @@ export function apiRoutes(router: Router, operations: TaskOperations, catalogue:
       if (typeof input.task !== 'string') throw new HttpError(400, 'task is required');
       return operations.send(input.task, input.payload ?? {}, {
         ...(typeof input.id === 'string' ? { id: input.id } : {}),
-        ...(typeof input.countdown === 'number' ? { countdown: input.countdown } : {}),
+        ...(input.countdown !== undefined ? { countdown: countdownOf(input.countdown) } : {}),
         ...(typeof input.eta === 'string' ? { eta: input.eta } : {}),
         ...(typeof input.expires === 'string' ? { expires: input.expires } : {}),
       });
     }))
-    .on('GET', '/api/tasks/:id', json(async ({ params, url }) => {
-      const wait = Number(url.searchParams.get('wait') ?? 0);
-      const task = wait > 0 ? await operations.wait(params.id!, Math.min(wait, 300_000)) : await operations.result(params.id!);
+    .on('GET', '/api/tasks/:id', async (request, response, params, url) => {
+      const wait = intParam(url.searchParams, 'wait', { min: 0, max: 300_000, fallback: 0 });
+      const gone = new AbortController();
+      response.once('close', () => gone.abort());
+      const task = wait > 0 ? await operations.wait(params.id!, wait, gone.signal) : await operations.result(params.id!);
       if (!task) throw new NotFoundError(`no task ${params.id}`);
-      return task;
-    }))
+      if (!gone.signal.aborted) sendJson(response, 200, task);
+    })
     .on('POST', '/api/tasks/:id/revoke', json(async ({ params, body }) => {
       const input = await body();
       return operations.revoke(params.id!, typeof input.reason === 'string' && input.reason ? input.reason : 'revoked');
     }))
     .on('POST', '/api/tasks/:id/retry', json(({ params }) => operations.retry(params.id!)))
-    .on('GET', '/api/dlq/:queue', json(({ params, url }) => operations.deadLetters(queueParam(params.queue!), Number(url.searchParams.get('limit') ?? 100))))
+    .on('GET', '/api/dlq/:queue', json(({ params, url }) => operations.deadLetters(queueParam(params.queue!), intParam(url.searchParams, 'limit', { min: 1, max: 1000, fallback: 100 }))))
     .on('POST', '/api/dlq/:queue/redrive', async (request, response, params) => {
       const input = await readJson(request);
       // Anything but an array of ids is refused: read leniently, a malformed list would redrive every dead letter.
@@ -61,22 +63,55 @@ export function apiRoutes(router: Router, operations: TaskOperations, catalogue:
     .on('POST', '/api/dlq/:queue/purge', json(({ params }) => operations.purge(queueParam(params.queue!))))
     .on('GET', '/api/schedules', json(async () => operations.schedules()))
     .on('POST', '/api/schedules/:name/run', json(({ params }) => operations.runSchedule(params.name!)))
-    .on('GET', '/api/stats', json(({ url }) => operations.stats(Number(url.searchParams.get('minutes') ?? 60))));
+    .on('GET', '/api/stats', json(({ url }) => operations.stats(intParam(url.searchParams, 'minutes', { min: 1, max: 7 * 24 * 60, fallback: 60 }))));
 }
 
 export function historyFilter(query: URLSearchParams): HistoryFilter {
   const statusText = query.get('status') || undefined;
-  if (statusText && !isTaskStatus(statusText)) throw new HttpError(400, `unknown status ${statusText}`);
+  if (statusText && !isTaskStatus(statusText)) throw new HttpError(400, `unknown status ${statusText.slice(0, 100)}`);
   const status = statusText as TaskStatus | undefined;
-  const since = query.get('since') || undefined;
-  if (since && Number.isNaN(Date.parse(since))) throw new HttpError(400, `since is not a time: ${since}`);
+  const sinceText = query.get('since') || undefined;
+  if (sinceText && !isoTime.safeParse(sinceText).success) throw new HttpError(400, `since must be an ISO 8601 time such as 2026-11-27T09:00:00Z or a date such as 2026-11-27, not ${sinceText.slice(0, 100)}`);
+  const since = sinceText && new Date(sinceText).toISOString();
+  const task = textParam(query, 'task');
+  const search = textParam(query, 'search');
   return {
     ...(status ? { status } : {}),
-    ...(query.get('task') ? { task: query.get('task')! } : {}),
+    ...(task ? { task } : {}),
     ...(since ? { since } : {}),
-    ...(query.get('search') ? { search: query.get('search')! } : {}),
-    ...(query.get('limit') ? { limit: Number(query.get('limit')) } : {}),
+    ...(search ? { search } : {}),
+    ...(query.get('limit') ? { limit: intParam(query, 'limit', { min: 1, max: 1000, fallback: 50 }) } : {}),
   };
+}
+
+/** A time a filter takes: ISO 8601 with an offset or Z, or a date (midnight UTC), within the years PostgreSQL stores. */
+const isoTime = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).refine((text) => {
+  const ms = Date.parse(text);
+  return ms >= Date.UTC(1, 0, 1) && ms <= Date.UTC(9999, 11, 31);
+});
+
+/** A whole number from the query, within bounds; anything else is the client's error. */
+function intParam(query: URLSearchParams, name: string, bounds: { min: number; max: number; fallback: number }): number {
+  const text = query.get(name);
+  if (text === null || text === '') return bounds.fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < bounds.min || value > bounds.max) throw new HttpError(400, `${name} must be a whole number from ${bounds.min} to ${bounds.max}, not ${text.slice(0, 100)}`);
+  return value;
+}
+
+/** Free text from the query: bounded, and without control characters PostgreSQL or a terminal would choke on. */
+function textParam(query: URLSearchParams, name: string): string | undefined {
+  const text = query.get(name) || undefined;
+  if (text === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (text.length > 1000 || /[\u0000-\u001f\u007f]/.test(text) || !text.isWellFormed()) throw new HttpError(400, `${name} must be printable text of at most 1000 characters`);
+  return text;
+}
+
+/** A countdown in seconds: a number within a year (an ETA beyond that is a date, not a countdown). */
+function countdownOf(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 366 * 24 * 3600) throw new HttpError(400, 'countdown must be a number of seconds from 0 to 31,622,400 (a year)');
+  return value;
 }
 
 export function queueParam(queue: string): QueueName {

@@ -3,8 +3,7 @@ import { join, resolve } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
-import './fauxqs-fixes.ts';
+import { startFauxqsOn } from './fauxqs-fixes.ts';
 import { queueNames, queues, schedules, type QueueName } from '../catalogue/index.ts';
 import { createSqsClient, localCredentials } from '../aws.ts';
 import { physicalQueueName, readConfig, type Config } from '../config.ts';
@@ -19,6 +18,7 @@ import { provisionQueues, type ProvisionedQueue } from './queues.ts';
 import { LocalScheduler } from './scheduler.ts';
 import { SchedulerApi } from './scheduler-api.ts';
 import { captureQueues, readSavedScheduler, restoreSnapshot, saveSnapshot } from './snapshot.ts';
+import { listenHost } from './guard.ts';
 import { startSqsQueryProtocol } from './sqs-query-protocol.ts';
 import { startWebhookServer } from './webhook-server.ts';
 
@@ -67,7 +67,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const external = env.AWS_ENDPOINT_URL;
   // fauxqs speaks SQS's JSON protocol only: it sits on a free port behind a front that also accepts the query protocol
   // and serves EventBridge Scheduler's API, so one endpoint answers all three as LocalStack's does.
-  const emulator = external ? undefined : await startFauxqs({ port: 0, logger: false });
+  const emulator = external ? undefined : await startFauxqsOn(listenHost(env), { port: 0, logger: false });
   const schedulerApi = emulator
     ? new SchedulerApi({ region: env.AWS_REGION ?? 'us-east-1', onError: (schedule, error) => options.onError?.(`scheduler ${schedule}`, error) })
     : undefined;

@@ -1,3 +1,5 @@
+import { Server } from 'node:net';
+import { startFauxqs } from 'fauxqs';
 /**
  * fauxqs 2.4.1 checks message bodies with a regular expression that lacks the `u` flag,
  * so it refuses every character beyond U+FFFF (emoji, many CJK ideographs) that SQS
@@ -14,3 +16,22 @@ const { INVALID_MESSAGE_BODY_CHAR } = (await import(sqsTypes.href)) as { INVALID
 const invalidCharacter = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 INVALID_MESSAGE_BODY_CHAR.test = (text: string) => invalidCharacter.test(text);
+
+/**
+ * fauxqs 2.4.1 listens on every interface whatever it is asked (`app.listen({ host: '0.0.0.0' })`),
+ * and its port takes unauthenticated S3 and SQS calls. Its listen is pointed at `host` instead:
+ * Node's `Server.prototype.listen` is wrapped while fauxqs starts, for that one call.
+ */
+export async function startFauxqsOn(host: string, options: Parameters<typeof startFauxqs>[0] = {}): ReturnType<typeof startFauxqs> {
+  const listen = Server.prototype.listen;
+  Server.prototype.listen = function (this: Server, ...args: unknown[]) {
+    const [first] = args;
+    if (first && typeof first === 'object' && (first as { host?: string }).host === '0.0.0.0') args[0] = { ...first, host };
+    return listen.apply(this, args as Parameters<Server['listen']>);
+  } as Server['listen'];
+  try {
+    return await startFauxqs(options);
+  } finally {
+    Server.prototype.listen = listen;
+  }
+}

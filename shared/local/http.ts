@@ -23,10 +23,23 @@ export class Router {
   match(method: string, pathname: string): { handler: Handler; params: Record<string, string> } | undefined {
     for (const route of this.#routes) {
       const found = route.method === method ? route.pattern.exec(pathname) : null;
-      if (found) return { handler: route.handler, params: Object.fromEntries(route.keys.map((key, i) => [key, decodeURIComponent(found[i + 1]!)])) };
+      if (found) return { handler: route.handler, params: Object.fromEntries(route.keys.map((key, i) => [key, decodeSegment(found[i + 1]!)])) };
     }
     return undefined;
   }
+}
+
+/** A path segment decoded; a malformed escape (`%`, `%zz`) or a control character is the client's error. */
+function decodeSegment(segment: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `malformed path segment: ${segment.slice(0, 100)}`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(decoded)) throw new HttpError(400, 'a path segment may not hold control characters');
+  return decoded;
 }
 
 export async function readBody(request: IncomingMessage, limit = 2 * 1024 * 1024): Promise<string> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
+import { guardedListener, isAllowedHost, isFromBrowser, listenHost, requestUrl } from './guard.ts';
 import { HttpError, readBody } from './http.ts';
 
 // Written by hand: no library translates SQS's query protocol to its JSON protocol.
@@ -13,6 +14,8 @@ export interface SqsQueryProtocolOptions {
   readonly upstreamPort: number;
   /** Other services on the same port (EventBridge Scheduler), asked first by path. */
   readonly otherHandlers?: readonly PathHandler[];
+  /** The address to listen on. @default LOCAL_CLOUD_HOST, else 127.0.0.1 */
+  readonly host?: string;
 }
 
 export interface PathHandler {
@@ -52,16 +55,23 @@ export async function startSqsQueryProtocol(options: SqsQueryProtocolOptions): P
   const agent = new Agent({ keepAlive: true });
   const upstream = { host: '127.0.0.1', port: options.upstreamPort, agent };
   const publicHost = () => `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
+  const host = options.host ?? listenHost();
+  const server = createServer(guardedListener(async (req, res) => {
+    try {
+      await handle(req, res);
+    } catch (error) {
       if (res.headersSent) res.destroy();
-      else if (error instanceof HttpError) sendError(res, error.status, 'RequestEntityTooLarge', error.message, 'Sender');
+      else if (error instanceof HttpError) sendError(res, error.status, error.status === 413 ? 'RequestEntityTooLarge' : 'InvalidParameterValue', error.message, 'Sender');
       else sendError(res, 500, 'InternalFailure', error instanceof Error ? error.message : String(error), 'Receiver');
-    });
-  });
+    }
+  }, (res, status, message) => sendError(res, status, status === 400 ? 'MalformedQueryString' : 'InternalFailure', message, status === 400 ? 'Sender' : 'Receiver')));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://local');
+    // Only tools speak to this port: a page's form post or <img> carries its browser's marks, and a rebound name is not ours.
+    if (!isAllowedHost(req.headers.host, host)) throw new HttpError(403, `this endpoint answers only for ${host} and localhost`);
+    if (isFromBrowser(req)) throw new HttpError(403, 'browser requests are refused: the SDKs, aws-cli, boto3 and kombu send no Origin or Sec-Fetch-Site');
+    const url = requestUrl(req);
+    if (!url) throw new HttpError(400, 'the request target must be a path');
     const other = options.otherHandlers?.find((handler) => handler.matches(req, url));
     if (other) return other.handle(req, res);
     const isForm = req.method === 'POST' && /^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '');
@@ -115,8 +125,7 @@ export async function startSqsQueryProtocol(options: SqsQueryProtocolOptions): P
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    // Every interface, as fauxqs listened on this port before the front took it.
-    server.listen(options.port, '0.0.0.0', resolve);
+    server.listen(options.port, host, resolve);
   });
   const port = (server.address() as AddressInfo).port;
   return {
@@ -133,16 +142,23 @@ export async function startSqsQueryProtocol(options: SqsQueryProtocolOptions): P
 
 type Tree = { [key: string]: Tree | string };
 
-/** `A.1.B=x` → `{ A: { 1: { B: 'x' } } }`; signature parameters dropped. */
+/** Names that would reach an object's prototype rather than a key of its own. */
+const prototypeKeys = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * `A.1.B=x` → `{ A: { 1: { B: 'x' } } }`; signature parameters dropped. The nodes have no
+ * prototype and a prototype's name is refused, so no parameter can reach `Object.prototype`.
+ */
 function unflatten(params: URLSearchParams): Tree {
-  const root: Tree = {};
+  const root: Tree = Object.create(null) as Tree;
   for (const [key, value] of params) {
     if (signatureParams.has(key) || key.startsWith('X-Amz-')) continue;
     const path = key.split('.');
+    if (path.some((segment) => prototypeKeys.has(segment))) throw new HttpError(400, `parameter ${key.slice(0, 100)} is not one SQS takes`);
     let node = root;
     for (const segment of path.slice(0, -1)) {
       const next = node[segment];
-      node = typeof next === 'object' ? next : (node[segment] = {});
+      node = typeof next === 'object' ? next : (node[segment] = Object.create(null) as Tree);
     }
     node[path.at(-1)!] = value;
   }

@@ -1,13 +1,25 @@
 /**
  * `npm start`: the local cloud in the foreground until Ctrl-C.
  *
- * Environment: LOCAL_CLOUD_PORT (4566; 0 picks a free port), DASHBOARD_PORT (5555),
+ * Environment: LOCAL_CLOUD_HOST (127.0.0.1: every port listens on loopback only),
+ * LOCAL_CLOUD_PORT (4566; 0 picks a free port), DASHBOARD_PORT (5555),
  * WEBHOOK_PORT (4242), LOCAL_CLOUD_DIR (.local), AWS_ENDPOINT_URL (an external SQS/S3
  * instead of the embedded one), DATABASE_URL (PostgreSQL instead of PGlite), STAGE (local),
  * SCHEDULE_TIME_SCALE (1; 60 runs the schedules, one-time ETA schedules included, sixty times
  * faster), TASK_ETA_SCHEDULE_GROUP and TASK_ETA_ROLE_ARN (<stage>-task-etas and its role).
  */
 import { startLocalCloud } from './cloud.ts';
+import { listenHost } from './guard.ts';
+
+// The last line of defence: every listener answers its own errors, and what still slips
+// through is reported, not allowed to end every queue, consumer and database at once.
+process.on('uncaughtException', (error) => console.error('[local cloud] uncaught, kept running:', error));
+process.on('unhandledRejection', (reason) => console.error('[local cloud] unhandled rejection, kept running:', reason));
+
+const host = listenHost();
+if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+  console.warn(`LOCAL_CLOUD_HOST=${host}: the emulator, dashboard and webhook listen beyond this machine, without authentication; anyone who can reach ${host} can send, read and delete tasks and files`);
+}
 
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const started = performance.now();

@@ -75,17 +75,18 @@ export class TaskOperations {
   }
 
   /** The task once it has finished (SUCCESS, FAILURE or REVOKED), or as it is when `timeoutMs` runs out. */
-  async wait(id: string, timeoutMs: number): Promise<TaskDetail | undefined> {
+  async wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskDetail | undefined> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const task = await this.result(id);
-      if ((task && finalStatuses.has(task.status)) || Date.now() >= end) return task;
+      // A caller that went away (a closed connection) stops the polling with it.
+      if ((task && finalStatuses.has(task.status)) || Date.now() >= end || signal?.aborted) return task;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
 
   async revoke(id: string, reason = 'revoked'): Promise<{ id: string; status: TaskStatus }> {
-    return { id, status: await this.#producer.revoke(id, reason) };
+    return { id, status: await this.#producer.revoke(id, clipReason(reason)) };
   }
 
   /** Sends a failed or revoked task again under its id; the result store gives it a fresh retry budget. */
@@ -138,7 +139,7 @@ export class TaskOperations {
 
   /** Fires a schedule now, as Scheduler would at this minute. */
   async runSchedule(name: string, now = this.#clock()): Promise<{ id: string }> {
-    const schedule = (schedules as Record<string, ScheduleDefinition>)[name];
+    const schedule = Object.hasOwn(schedules, name) ? (schedules as Record<string, ScheduleDefinition>)[name] : undefined;
     if (!schedule) throw new NotFoundError(`no schedule ${name}; the schedules are ${Object.keys(schedules).join(', ')}`);
     const envelope = scheduledEnvelope(schedule, schedulerTime(now));
     const queue = resolveTask(schedule.task).queue as QueueName;
@@ -158,3 +159,10 @@ function isTruncated(payload: unknown): boolean {
   return typeof payload === 'object' && payload !== null && (payload as { truncated?: unknown }).truncated === true;
 }
 
+/** A revoke reason as stored: free text from a person or a page, bounded like every error. */
+function clipReason(reason: string): string {
+  const text = reason.toWellFormed().replaceAll('\u0000', '\uFFFD');
+  return text.length > maxReasonChars ? `${text.slice(0, maxReasonChars - 1)}…` : text;
+}
+
+const maxReasonChars = 1000;

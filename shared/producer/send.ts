@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { sqsLimits, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { assertMessageFits, newEnvelope, type Envelope } from '../envelope/envelope.ts';
 import { PermanentError } from '../errors.ts';
+import { checkEnvelope, parseWireJson } from '../envelope/wire.ts';
 
 export interface SendOptions {
   /** A caller-chosen task id: sending twice with one id runs the task once. */
@@ -80,6 +81,14 @@ export function buildTaskMessage(
   });
   const body = JSON.stringify(envelope);
   assertMessageFits(body);
+  // What the consumer would refuse is refused here, before a handle is given out that could never resolve.
+  try {
+    parseWireJson(body);
+  } catch (error) {
+    throw new InvalidPayloadError(`the message would be refused: ${(error as Error).message}`);
+  }
+  const accepted = checkEnvelope(envelope);
+  if (!accepted.ok) throw new InvalidPayloadError(accepted.reason);
   const waitSeconds = eta ? Math.max(0, Math.ceil((eta.getTime() - now.getTime()) / 1000)) : 0;
   return { queue: task.queue as QueueName, envelope, delaySeconds: Math.min(sqsLimits.maxDelaySeconds, waitSeconds), waitSeconds, body };
 }

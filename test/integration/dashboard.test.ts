@@ -54,7 +54,7 @@ describe(`the dashboard in headless Chromium (${databaseKind})`, () => {
 
   it('updates the task list live as tasks arrive', async () => {
     await page.goto(`${cloud.dashboardUrl}/tasks?task=default.noop`);
-    const sent = (await (await fetch(`${cloud.dashboardUrl}/api/tasks`, { method: 'POST', body: JSON.stringify({ task: 'default.noop', payload: { echo: 'live' } }) })).json()) as { id: string };
+    const sent = (await (await fetch(`${cloud.dashboardUrl}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'default.noop', payload: { echo: 'live' } }) })).json()) as { id: string };
 
     await expect.poll(() => page.locator('#task-rows').textContent(), { timeout: 15_000 }).toContain(sent.id);
   });

@@ -237,9 +237,9 @@ describe(`one-time schedules fire on the local cloud's compressed clock (${datab
     if (cloud.schema) expect(await c.taskApi(result.id)).toMatchObject({ status: 'REVOKED' });
 
     // Through the cloud's own API (the operations facade's producer), on the real task queue.
-    const sent = (await (await fetch(`${cloud.dashboardUrl}/api/tasks`, { method: 'POST', body: JSON.stringify({ task: 'default.noop', payload: { echo: 'never either' }, countdown: twentyMinutes }) })).json()) as { id: string; eta: string };
+    const sent = (await (await fetch(`${cloud.dashboardUrl}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'default.noop', payload: { echo: 'never either' }, countdown: twentyMinutes }) })).json()) as { id: string; eta: string };
     expect((await c.getSchedule(sent.id)).ScheduleExpression).toBe(`at(${atSecond(sent.eta)})`);
-    const revoked = await fetch(`${cloud.dashboardUrl}/api/tasks/${sent.id}/revoke`, { method: 'POST', body: '{}' });
+    const revoked = await fetch(`${cloud.dashboardUrl}/api/tasks/${sent.id}/revoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(await revoked.json()).toEqual({ id: sent.id, status: 'REVOKED' });
     await expect(c.getSchedule(sent.id)).rejects.toBeInstanceOf(ResourceNotFoundException);
 

@@ -31,7 +31,8 @@ function render(value: unknown): string {
   return escape(value);
 }
 
-const styles = `
+/** The dashboard's one stylesheet, served from /assets/taskq.css (the page policy allows no inline style). */
+export const styles = `
   :root { font-family: system-ui, sans-serif; color: #1b1f24; background: #fafafa; }
   body { margin: 0; }
   header { background: #1f3a5f; color: #fff; padding: .6rem 1rem; display: flex; gap: 1.5rem; align-items: center; flex-wrap: wrap; }
@@ -54,6 +55,27 @@ const styles = `
   .charts { display: flex; gap: 2rem; flex-wrap: wrap; }
 `;
 
+/** The dashboard's one script, served from /assets/taskq.js (the page policy allows no inline script). */
+export const script = `
+// The task list updates itself: the same query, rows only, every two seconds.
+const rows = document.getElementById('task-rows');
+if (rows) {
+  setInterval(async () => {
+    const url = new URL(location.href);
+    url.searchParams.set('rows', '1');
+    const response = await fetch(url);
+    if (response.ok) rows.innerHTML = await response.text();
+  }, 2000);
+}
+// The send form shows the chosen task's payload schema.
+const select = document.getElementById('task-select');
+if (select) {
+  select.addEventListener('change', () => {
+    for (const d of document.querySelectorAll('details.schema')) d.open = d.dataset.task === select.value;
+  });
+}
+`;
+
 export function layout(title: string, body: Html, options: { notice?: string | null; error?: string | null } = {}): string {
   return html`<!doctype html>
 <html lang="en">
@@ -61,7 +83,8 @@ export function layout(title: string, body: Html, options: { notice?: string | n
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · taskq</title>
-<style>${new Html(styles)}</style>
+<link rel="stylesheet" href="/assets/taskq.css">
+<script src="/assets/taskq.js" defer></script>
 </head>
 <body>
 <header>

@@ -2,7 +2,11 @@ import { taskStatuses } from '../../results/schema.ts';
 import type { TaskDetail, TaskStats, TaskSummary } from '../../results/queries.ts';
 import type { DeadLetterView, QueueDepth, ScheduleView } from '../../operations/index.ts';
 import type { HistoryFilter } from '../../results/queries.ts';
+import { formToken } from '../guard.ts';
 import { barChart, html, type Html } from './html.ts';
+
+/** Every form that changes something carries the process's form token. */
+const tokenField = html`<input type="hidden" name="csrf" value="${formToken}">`;
 
 const time = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
 const json = (value: unknown) => JSON.stringify(value, null, 2);
@@ -41,7 +45,7 @@ export function overviewPage(queues: readonly QueueDepth[], stats: TaskStats, sc
     <thead><tr><th scope="col">Schedule</th><th scope="col">Expression</th><th scope="col">Task</th><th scope="col">Next run</th><th scope="col"></th></tr></thead>
     <tbody>${schedules.map((s) => html`<tr>
       <th scope="row">${s.name}</th><td><code>${s.expression}</code></td><td>${s.task}</td><td>${time(s.nextRuns[0] ?? null)}</td>
-      <td><form class="inline" method="post" action="/actions/schedules/${s.name}/run"><button type="submit">Run ${s.name} now</button></form></td></tr>`)}</tbody>
+      <td><form class="inline" method="post" action="/actions/schedules/${s.name}/run">${tokenField}<button type="submit">Run ${s.name} now</button></form></td></tr>`)}</tbody>
   </table>
 </section>`;
 }
@@ -66,15 +70,7 @@ export function tasksPage(tasks: readonly TaskSummary[], filter: HistoryFilter, 
   <thead><tr><th scope="col">Id</th><th scope="col">Task</th><th scope="col">State</th><th scope="col" class="num">Attempts</th><th scope="col">Created</th><th scope="col">Done</th><th scope="col" class="num">Run (ms)</th></tr></thead>
   <tbody id="task-rows" aria-live="polite">${taskRows(tasks)}</tbody>
 </table>
-<script>
-  // Live updates: the same query, rows only, every two seconds.
-  setInterval(async () => {
-    const url = new URL(location.href);
-    url.searchParams.set('rows', '1');
-    const response = await fetch(url);
-    if (response.ok) document.getElementById('task-rows').innerHTML = await response.text();
-  }, 2000);
-</script>`;
+`;
 }
 
 export function taskPage(task: TaskDetail): Html {
@@ -101,17 +97,17 @@ ${task.traceback ? html`<h2>Traceback</h2><pre>${task.traceback}</pre>` : ''}
     <td class="num">${a.attempt}</td><td>${statusCell(a.status)}</td><td>${time(a.startedAt)}</td><td>${time(a.finishedAt)}</td><td class="num">${a.runtimeMs ?? ''}</td><td>${a.error ?? ''}</td></tr>`)}</tbody>
 </table>
 <h2>Actions</h2>
-${final ? '' : html`<form method="post" action="/actions/tasks/${encodeURIComponent(task.id)}/revoke">
+${final ? '' : html`<form method="post" action="/actions/tasks/${encodeURIComponent(task.id)}/revoke">${tokenField}
   <label>Reason <input name="reason" type="text" value="revoked from the dashboard"></label>
   <button type="submit">Revoke</button>
 </form>`}
-${task.status === 'FAILURE' ? html`<form method="post" action="/actions/tasks/${encodeURIComponent(task.id)}/retry"><button type="submit">Retry</button></form>` : ''}
+${task.status === 'FAILURE' ? html`<form method="post" action="/actions/tasks/${encodeURIComponent(task.id)}/retry">${tokenField}<button type="submit">Retry</button></form>` : ''}
 ${final && task.status !== 'FAILURE' ? html`<p>No actions: the task has finished.</p>` : ''}`;
 }
 
 export function unknownTaskPage(id: string): Html {
   return html`<p>No task <code>${id}</code> is recorded yet. A task gets its row when a consumer picks it up; you can revoke it before then.</p>
-<form method="post" action="/actions/tasks/${encodeURIComponent(id)}/revoke">
+<form method="post" action="/actions/tasks/${encodeURIComponent(id)}/revoke">${tokenField}
   <label>Reason <input name="reason" type="text" value="revoked from the dashboard"></label>
   <button type="submit">Revoke</button>
 </form>`;
@@ -119,7 +115,7 @@ export function unknownTaskPage(id: string): Html {
 
 export function deadLettersPage(queue: string, letters: readonly DeadLetterView[]): Html {
   return html`
-<form method="post" action="/actions/dlq/${queue}/redrive">
+<form method="post" action="/actions/dlq/${queue}/redrive">${tokenField}
   <table>
     <thead><tr><th scope="col">Select</th><th scope="col">Task id</th><th scope="col">Task</th><th scope="col">Reason</th><th scope="col" class="num">Attempts</th><th scope="col">Failed at</th></tr></thead>
     <tbody>${letters.length === 0 ? html`<tr><td colspan="6">No dead letters on ${queue}.</td></tr>` : letters.map((l) => html`<tr>
@@ -130,7 +126,7 @@ export function deadLettersPage(queue: string, letters: readonly DeadLetterView[
   <button type="submit" name="scope" value="selected">Redrive selected</button>
   <button type="submit" name="scope" value="all">Redrive all</button>
 </form>
-<form method="post" action="/actions/dlq/${queue}/purge">
+<form method="post" action="/actions/dlq/${queue}/purge">${tokenField}
   <fieldset><legend>Purge</legend>
     <label><input type="checkbox" name="confirm" value="yes" required> Delete every dead letter on ${queue}</label>
     <button type="submit">Purge</button>
@@ -140,7 +136,7 @@ export function deadLettersPage(queue: string, letters: readonly DeadLetterView[
 
 export function sendPage(tasks: readonly { name: string; alias?: string; queue: string; description: string; schema: unknown }[], values: { task?: string; payload?: string } = {}): Html {
   return html`
-<form method="post" action="/actions/send">
+<form method="post" action="/actions/send">${tokenField}
   <label for="task-select">Task</label>
   <select name="task" id="task-select">${tasks.map((t) => html`<option value="${t.name}" ${t.name === values.task ? 'selected' : ''}>${t.name}</option>`)}</select>
   <p><label for="payload">Payload (JSON)</label><br><textarea id="payload" name="payload" rows="8" cols="70">${values.payload ?? '{}'}</textarea></p>
@@ -152,11 +148,5 @@ export function sendPage(tasks: readonly { name: string; alias?: string; queue: 
 ${tasks.map((t) => html`<details class="schema" data-task="${t.name}" ${t.name === (values.task ?? tasks[0]?.name) ? 'open' : ''}>
   <summary>${t.name} — ${t.description} (queue ${t.queue}${t.alias ? html`, Celery name <code>${t.alias}</code>` : ''})</summary>
   <pre>${json(t.schema)}</pre>
-</details>`)}
-<script>
-  const select = document.getElementById('task-select');
-  select.addEventListener('change', () => {
-    for (const d of document.querySelectorAll('details.schema')) d.open = d.dataset.task === select.value;
-  });
-</script>`;
+</details>`)}`;
 }

@@ -1,12 +1,13 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { tasks } from '../../catalogue/index.ts';
 import type { TaskOperations } from '../../operations/index.ts';
 import { apiRoutes, historyFilter, queueParam, statusOf } from '../api.ts';
-import { readForm, redirect, Router, sendHtml, sendJson } from '../http.ts';
+import { formToken, guardedListener, isAllowedHost, isCrossSite, listenHost, pageHeaders, requestUrl } from '../guard.ts';
+import { HttpError, readForm, redirect, Router, sendHtml, sendJson } from '../http.ts';
 import { reasonOf } from '../../errors.ts';
-import { html, layout } from './html.ts';
+import { html, layout, script, styles } from './html.ts';
 import { deadLettersPage, overviewPage, sendPage, taskPage, taskRows, tasksPage, unknownTaskPage } from './pages.ts';
 
 /** The send form's view of the catalogue: every task with its payload's JSON Schema. */
@@ -18,6 +19,13 @@ export function catalogueView() {
     description: task.description,
     schema: z.toJSONSchema(task.payload, { io: 'input' }),
   }));
+}
+
+/** A form posted by one of the dashboard's own pages: it carries the form token a page of another origin cannot read. */
+async function readActionForm(request: IncomingMessage): Promise<URLSearchParams> {
+  const form = await readForm(request);
+  if (form.get('csrf') !== formToken) throw new HttpError(403, 'this form did not come from the dashboard (or the dashboard restarted since): reload the page and try again');
+  return form;
 }
 
 const back = (path: string, notice: string) => `${path}${path.includes('?') ? '&' : '?'}notice=${encodeURIComponent(notice)}`;
@@ -36,6 +44,14 @@ export async function startDashboard(operations: TaskOperations, port: number): 
     };
 
   router
+    .on('GET', '/assets/taskq.css', async (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' });
+      response.end(styles);
+    })
+    .on('GET', '/assets/taskq.js', async (_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' });
+      response.end(script);
+    })
     .on('GET', '/', page('Overview', async () => {
       const [queues, stats] = await Promise.all([operations.queues(), operations.stats(60)]);
       return overviewPage(queues, stats, operations.schedules(1));
@@ -55,7 +71,7 @@ export async function startDashboard(operations: TaskOperations, port: number): 
     .on('GET', '/dlq/:queue', page('Dead letters', async (_url, params) => deadLettersPage(params.queue!, await operations.deadLetters(queueParam(params.queue!)))))
     .on('GET', '/send', page('Send a task', async () => sendPage(catalogueView())))
     .on('POST', '/actions/send', async (request, response) => {
-      const form = await readForm(request);
+      const form = await readActionForm(request);
       const task = form.get('task') ?? '';
       try {
         const countdown = Number(form.get('countdown') || 0);
@@ -69,16 +85,17 @@ export async function startDashboard(operations: TaskOperations, port: number): 
       }
     })
     .on('POST', '/actions/tasks/:id/revoke', async (request, response, params) => {
-      const reason = (await readForm(request)).get('reason') || 'revoked';
+      const reason = (await readActionForm(request)).get('reason') || 'revoked';
       const { status } = await operations.revoke(params.id!, reason);
       redirect(response, back(`/tasks/${encodeURIComponent(params.id!)}`, status === 'REVOKED' ? 'Revoked' : `Not revoked: the task is ${status}`));
     })
-    .on('POST', '/actions/tasks/:id/retry', async (_request, response, params) => {
+    .on('POST', '/actions/tasks/:id/retry', async (request, response, params) => {
+      await readActionForm(request);
       await operations.retry(params.id!);
       redirect(response, back(`/tasks/${encodeURIComponent(params.id!)}`, 'Sent again'));
     })
     .on('POST', '/actions/dlq/:queue/redrive', async (request, response, params) => {
-      const form = await readForm(request);
+      const form = await readActionForm(request);
       const taskIds = form.getAll('taskId');
       if (form.get('scope') === 'selected' && taskIds.length === 0) return redirect(response, `/dlq/${params.queue}?error=${encodeURIComponent('Select at least one message')}`);
       const { moved, unmoved } = await operations.redrive(queueParam(params.queue!), form.get('scope') === 'all' ? {} : { taskIds });
@@ -86,30 +103,46 @@ export async function startDashboard(operations: TaskOperations, port: number): 
       redirect(response, back(`/dlq/${params.queue}`, `Redrove ${moved} message${moved === 1 ? '' : 's'} to ${params.queue}${left}`));
     })
     .on('POST', '/actions/dlq/:queue/purge', async (request, response, params) => {
-      if ((await readForm(request)).get('confirm') !== 'yes') return redirect(response, `/dlq/${params.queue}?error=${encodeURIComponent('Tick the box to confirm the purge')}`);
+      if ((await readActionForm(request)).get('confirm') !== 'yes') return redirect(response, `/dlq/${params.queue}?error=${encodeURIComponent('Tick the box to confirm the purge')}`);
       const { purged } = await operations.purge(queueParam(params.queue!));
       redirect(response, back(`/dlq/${params.queue}`, `Purged ${purged} message${purged === 1 ? '' : 's'}`));
     })
-    .on('POST', '/actions/schedules/:name/run', async (_request, response, params) => {
+    .on('POST', '/actions/schedules/:name/run', async (request, response, params) => {
+      await readActionForm(request);
       const { id } = await operations.runSchedule(params.name!);
       redirect(response, back('/', `Fired ${params.name} as ${id}`));
     });
 
-  const server = createServer((request, response) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const route = router.match(request.method ?? 'GET', url.pathname);
-    if (!route) return sendJson(response, 404, { error: `no route ${request.method} ${url.pathname}` });
-    route.handler(request, response, route.params, url).catch((error: unknown) => {
+  const host = listenHost();
+  const server = createServer(guardedListener(async (request, response) => {
+    for (const [name, value] of Object.entries(pageHeaders)) response.setHeader(name, value);
+    // After DNS rebinding a page of another site reaches this port under its own name: answer none of it.
+    if (!isAllowedHost(request.headers.host, host)) return sendJson(response, 403, { error: `this dashboard answers only for ${host} and localhost` });
+    const url = requestUrl(request);
+    if (!url) return sendJson(response, 400, { error: 'the request target must be a path' });
+    const method = request.method ?? 'GET';
+    const isApi = url.pathname.startsWith('/api/');
+    try {
+      if (method !== 'GET') {
+        if (isCrossSite(request)) throw new HttpError(403, 'a page of another site cannot change anything here');
+        // A cross-origin page may post text/plain without asking; application/json needs a preflight this server never grants.
+        const type = request.headers['content-type'];
+        if (isApi && type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) throw new HttpError(415, 'the API takes application/json');
+      }
+      const route = router.match(method, url.pathname);
+      if (!route) return sendJson(response, 404, { error: `no route ${method} ${url.pathname}` });
+      await route.handler(request, response, route.params, url);
+    } catch (error) {
       const status = statusOf(error);
       const message = reasonOf(error);
-      if (response.headersSent) return response.end();
-      if (url.pathname.startsWith('/api/')) return sendJson(response, status, { error: message });
+      if (response.headersSent) return void response.end();
+      if (isApi || status === 403 || status === 415) return sendJson(response, status, { error: message });
       sendHtml(response, status, layout('Something went wrong', html`<p><a href="/">Back to the overview</a></p>`, { error: message }));
-    });
-  });
+    }
+  }, (response, status, message) => sendJson(response, status, { error: message })));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
+    server.listen(port, host, resolve);
   });
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
