@@ -38,7 +38,12 @@ export async function stageBackend(stage: string, region: string | undefined): P
     const secretArn = outputs.get('ResultStoreSecretArn');
     if (!resourceArn || !secretArn) throw new UnreachableError(`stack DataCleanupTasks-${stage} has no result store outputs`);
     const resolvedRegion = await ssm.config.region();
-    const database = await openDatabase({ kind: 'data-api', resourceArn, secretArn, database: 'tasks', region: resolvedRegion });
+    // Results too large for a row are read from the files bucket, as the consumers keep them there.
+    const filesBucket = outputs.get('FilesBucketName');
+    const database = await openDatabase({
+      kind: 'data-api', resourceArn, secretArn, database: 'tasks', region: resolvedRegion,
+      ...(filesBucket ? { resultsBucket: { bucket: filesBucket, region: resolvedRegion } } : {}),
+    });
     const sqs = createSqsClient({ region: resolvedRegion, endpoint: undefined });
     const groupName = parameters.get(`/datacleanup/${stage}/task-etas/group`);
     const roleArn = parameters.get(`/datacleanup/${stage}/task-etas/role-arn`);

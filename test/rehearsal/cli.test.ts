@@ -94,6 +94,17 @@ describe('taskq --stage against the rehearsed dev stage', () => {
     expect(history.calls).toContainEqual(expect.objectContaining({ action: 'rds-data:ExecuteStatement', resource: rehearsal.dataApi.target.resourceArn }));
   });
 
+  it('reads a result too large for a row back from the results bucket', async () => {
+    const echo = 'q'.repeat(40_000);
+    const run = await taskq('send', 'default.noop', '--payload', JSON.stringify({ echo }), '--wait', '--timeout', '30');
+    expect(run, run.stderr).toMatchObject({ code: 0 });
+    const id = run.stdout.split('\n')[0]!;
+
+    const result = await taskq('result', id, '--json');
+    expect(json<{ result: { echo: string } }>(result).result.echo === echo).toBe(true);
+    expect(result.calls).toContainEqual(expect.objectContaining({ action: 's3:GetObject' }));
+  });
+
   it("lists a dead letter, shows it in the queues' counts, and redrives it to its queue", async () => {
     const good = tasksOfEachQueue().default[0]!;
     const malformed = { ...good, id: `malformed-${good.id}`, payload: { unexpected: true } };
@@ -155,7 +166,7 @@ describe('taskq --stage against the rehearsed dev stage', () => {
 
   it("makes only calls the front serves and records under the operator's identity", () => {
     expect(cliCalls.filter((call) => call.decision !== 'unchecked')).toEqual([]);
-    expect(new Set(cliCalls.map((call) => call.service))).toEqual(new Set(['ssm', 'cloudformation', 'sqs', 'rds-data', 'scheduler']));
+    expect(new Set(cliCalls.map((call) => call.service))).toEqual(new Set(['ssm', 'cloudformation', 'sqs', 'rds-data', 's3', 'scheduler']));
     expect(cliCalls).toContainEqual(expect.objectContaining({ action: 'ssm:GetParametersByPath', resource: `arn:aws:ssm:${region}:000000000000:parameter/datacleanup/${stage}/` }));
     expect(cliCalls).toContainEqual(expect.objectContaining({ action: 'cloudformation:DescribeStacks', resource: expect.stringMatching(new RegExp(`^arn:aws:cloudformation:${region}:000000000000:stack/DataCleanupTasks-${stage}/[0-9a-f-]{36}$`)) }));
   });
