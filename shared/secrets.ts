@@ -32,9 +32,29 @@ export async function readSecret(name: SecretName, env: NodeJS.ProcessEnv = proc
     if (typeof value !== 'string' || value.length === 0 || value === secretPlaceholder) {
       throw new ConfigError(`${name} is not configured: set it with aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string …`);
     }
-    return value;
+    return known(name, value);
   }
   const value = env[variable];
-  if (value) return value;
+  if (value) return known(name, value);
   throw new ConfigError(`${name} is not configured: set ${variable}_SECRET_ID (a Secrets Manager secret name) or, locally, ${variable}`);
+}
+
+/** The secret values this process has read, so no error that quotes one is stored or logged with it. */
+const knownValues = new Map<string, SecretName>();
+
+function known(name: SecretName, value: string): string {
+  // Too short to be a key (a test's placeholder): replacing it would garble unrelated text.
+  if (value.length >= 8) knownValues.set(value, name);
+  return value;
+}
+
+/**
+ * Text with every secret value this process has read replaced by its name: a provider's
+ * error may echo the key it was given (`Invalid API key: sk_live_…`), and what it says is
+ * stored in the result store and written to the logs.
+ */
+export function redactSecrets(text: string): string {
+  let redacted = text;
+  for (const [value, name] of knownValues) if (redacted.includes(value)) redacted = redacted.replaceAll(value, `[${name} redacted]`);
+  return redacted;
 }

@@ -11,3 +11,13 @@ export function age(seconds: number | null): string {
   if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
   return `${Math.round(seconds / 3600)}h`;
 }
+
+/**
+ * Text as a terminal should show it: task names, reasons and results come from any producer,
+ * and an escape sequence among them would move the cursor, retitle the window or worse. Every
+ * control character but tab and line feed (C0, DEL, C1, which holds the 8-bit CSI) becomes U+FFFD.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD');
+}

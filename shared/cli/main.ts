@@ -9,7 +9,7 @@ import { reasonOf } from '../errors.ts';
 import { isTaskStatus } from '../results/queries.ts';
 import type { TaskDetail } from '../results/queries.ts';
 import { ApiError, HttpBackend, UnreachableError, type Backend } from './backend.ts';
-import { age, table } from './format.ts';
+import { age, printable, table } from './format.ts';
 
 const usage = `usage: taskq [--url URL | --stage NAME [--region R]] [--json] <command>
 
@@ -274,16 +274,16 @@ function printResult(task: TaskDetail | undefined, id: string, json: boolean, ou
 }
 
 try {
-  process.exitCode = await run(process.argv.slice(2), (text) => console.log(text));
+  process.exitCode = await run(process.argv.slice(2), (text) => console.log(printable(text)));
 } catch (error) {
   if (error instanceof UsageError) {
-    console.error(`taskq: ${error.message}\n\n${usage}`);
+    console.error(`taskq: ${printable(error.message)}\n\n${usage}`);
     process.exitCode = 2;
   } else if (error instanceof UnreachableError || error instanceof ApiError) {
-    console.error(`taskq: ${error.message}`);
+    console.error(`taskq: ${printable(error.message)}`);
     process.exitCode = 1;
   } else {
-    console.error(`taskq: ${reasonOf(error)}`);
+    console.error(`taskq: ${printable(reasonOf(error))}`);
     process.exitCode = 1;
   }
 }

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { describeRefusal, isPermanentRefusal } from '../errors.ts';
+import { redactSecrets } from '../secrets.ts';
 import type { Database } from './database.ts';
 import { clipBytes, inlineBytes, type OverflowStore, type OverflowValues } from './overflow.ts';
 import type { TaskStatus } from './schema.ts';
@@ -107,8 +108,8 @@ interface OutcomeRecord {
  * with no bucket configured, makes the outcome the task's failure.
  */
 async function storableRecord(store: OverflowStore | undefined, outcome: TaskOutcomeRow): Promise<{ record: OutcomeRecord; refusal?: string }> {
-  const error = outcome.error === undefined ? null : storableText(outcome.error);
-  const traceback = outcome.traceback === undefined ? null : storableText(outcome.traceback);
+  const error = outcome.error === undefined ? null : storableText(redactSecrets(outcome.error));
+  const traceback = outcome.traceback === undefined ? null : storableText(redactSecrets(outcome.traceback));
   const resultText = outcome.result === undefined ? undefined : JSON.stringify(outcome.result);
   const overflow: { -readonly [K in keyof OverflowValues]: OverflowValues[K] } = {};
   if (resultText !== undefined && Buffer.byteLength(resultText) > inlineBytes.result) overflow.result = outcome.result;

@@ -7,6 +7,7 @@ import type { Envelope } from '../envelope/envelope.ts';
 import { describeError, isPermanentRefusal, PermanentError, RetryLaterError, TaskRevokedError } from '../errors.ts';
 import { MetricUnit, taskMetrics } from '../observability/index.ts';
 import type { Database } from '../results/database.ts';
+import { redactSecrets } from '../secrets.ts';
 import { createServices, type TaskServices } from '../services.ts';
 import { finishTasks, type TaskOutcomeRow } from '../results/finish.ts';
 import { chordCompleted, claimTasks, groupResults, revokedAmong, storableJson, takeRateTokens, taskResult, type ClaimResult } from '../results/statements.ts';
@@ -492,7 +493,7 @@ export class BatchRun {
     const { logger, metrics } = this.#settings;
     const byTask = new Map<string, Report[]>();
     for (const report of reports) {
-      logger[report.level](report.message, report.fields);
+      logger[report.level](report.message, redactedFields(report.fields));
       byTask.set(report.task, [...(byTask.get(report.task) ?? []), report]);
     }
     // Synchronous from here to publish: concurrent invocations in one process cannot interleave.
@@ -540,6 +541,11 @@ function uniqueRows(rows: readonly TaskOutcomeRow[]): TaskOutcomeRow[] {
     if (!kept || (kept.fence === undefined && row.fence !== undefined)) byId.set(row.id, row);
   }
   return [...byId.values()];
+}
+
+/** A report's fields as logged: errors and tracebacks without any secret value they quote. */
+function redactedFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, typeof value === 'string' ? redactSecrets(value) : value]));
 }
 
 let processServices: TaskServices | undefined;

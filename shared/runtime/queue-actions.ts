@@ -8,6 +8,7 @@ import {
 import type { SQSRecord } from 'aws-lambda';
 import { messageBytes } from '../envelope/envelope.ts';
 import { sqsLimits } from '../catalogue/index.ts';
+import { redactSecrets } from '../secrets.ts';
 
 /** Message attributes the runtime adds to a dead-lettered message; `taskq dlq list` reads them. */
 export const failureAttributes = {
@@ -49,7 +50,7 @@ export async function sendToDeadLetterQueue(sqs: SQSClient, queueUrl: string, le
 
 function deadLetterEntry(letter: DeadLetter, id: string): SendMessageBatchRequestEntry & { Id: string } {
   const ours: Record<string, MessageAttributeValue> = {
-    [failureAttributes.reason]: { DataType: 'String', StringValue: attributeText(letter.reason.slice(0, maxReasonLength)) || 'unknown' },
+    [failureAttributes.reason]: { DataType: 'String', StringValue: attributeText(redactSecrets(letter.reason).slice(0, maxReasonLength)) || 'unknown' },
     [failureAttributes.failedAt]: { DataType: 'String', StringValue: new Date().toISOString() },
     [failureAttributes.taskId]: { DataType: 'String', StringValue: letter.taskId },
     [failureAttributes.attempts]: { DataType: 'Number', StringValue: String(letter.attempts) },

@@ -2,7 +2,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../shared/config.ts';
-import { readSecret, secretPlaceholder } from '../../shared/secrets.ts';
+import { finishTasks } from '../../shared/results/finish.ts';
+import { readSecret, redactSecrets, secretPlaceholder } from '../../shared/secrets.ts';
+import { openTestDatabase, taskRow } from '../support/database.ts';
 
 /** Secrets Manager's JSON protocol, GetSecretValue only: what Powertools Parameters calls. */
 async function startSecretsManager(values: Record<string, string>) {
@@ -54,5 +56,28 @@ describe('readSecret', () => {
     it('returns a key once it has been put in', async () => {
       expect(await readSecret('openai-api-key', { OPENAI_API_KEY_SECRET_ID: 'dev/datacleanup/openai-api-key' })).toBe('sk-real');
     });
+  });
+});
+
+describe('redactSecrets', () => {
+  it('replaces every secret value the process has read with its name, wherever an error quotes it', async () => {
+    const key = 'sk-live-0123456789abcdef';
+    await readSecret('openai-api-key', { OPENAI_API_KEY: key });
+
+    expect(redactSecrets(`401 Incorrect API key provided: ${key}. Retry with ${key}`)).toBe('401 Incorrect API key provided: [openai-api-key redacted]. Retry with [openai-api-key redacted]');
+    expect(redactSecrets('nothing secret here')).toBe('nothing secret here');
+  });
+
+  it('keeps a secret quoted in a task error out of the row that records it', async () => {
+    const key = 'sk_test_stripe_0123456789';
+    await readSecret('stripe-api-key', { STRIPE_API_KEY: key });
+    const db = await openTestDatabase();
+    try {
+      await finishTasks(db.database, [{ id: 'leaky', name: 'billing.send_invoice', queue: 'billing', status: 'FAILURE', error: `StripeAuthenticationError: Invalid API Key provided: ${key}`, traceback: `at charge (${key})` }]);
+      const row = await taskRow(db.database, 'leaky');
+      expect([row?.error, row?.traceback]).toEqual(['StripeAuthenticationError: Invalid API Key provided: [stripe-api-key redacted]', 'at charge ([stripe-api-key redacted])']);
+    } finally {
+      await db.close();
+    }
   });
 });
