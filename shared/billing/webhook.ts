@@ -1,6 +1,7 @@
 import Stripe from 'stripe';
 import { z } from 'zod';
 import { tasks } from '../catalogue/index.ts';
+import { ConfigError } from '../config.ts';
 import { newEnvelope, type Envelope } from '../envelope/envelope.ts';
 
 export interface WebhookRequest {
@@ -48,6 +49,8 @@ export async function receiveStripeWebhook(request: WebhookRequest, deps: Webhoo
     if (error instanceof Stripe.errors.StripeSignatureVerificationError || error instanceof SyntaxError) {
       return { status: 400, body: { error: `signature verification failed: ${error.message}` } };
     }
+    // No signing secret yet: nothing can be verified, and Stripe delivers again once one is put in.
+    if (error instanceof ConfigError) return { status: 503, body: { error: error.message } };
     throw error;
   }
 

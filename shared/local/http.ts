@@ -42,7 +42,8 @@ function decodeSegment(segment: string): string {
   return decoded;
 }
 
-export async function readBody(request: IncomingMessage, limit = 2 * 1024 * 1024): Promise<string> {
+/** A request's body as bytes, refused with 413 beyond `limit`. */
+export async function readBytes(request: IncomingMessage, limit = 2 * 1024 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -50,7 +51,11 @@ export async function readBody(request: IncomingMessage, limit = 2 * 1024 * 1024
     if (size > limit) throw new HttpError(413, 'request body too large');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+export async function readBody(request: IncomingMessage, limit = 2 * 1024 * 1024): Promise<string> {
+  return (await readBytes(request, limit)).toString('utf8');
 }
 
 export async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {

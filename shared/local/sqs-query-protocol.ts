@@ -3,7 +3,7 @@ import { Agent, createServer, request as httpRequest, type IncomingMessage, type
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import { guardedListener, isAllowedHost, isFromBrowser, listenHost, requestUrl } from './guard.ts';
-import { HttpError, readBody } from './http.ts';
+import { HttpError, readBytes } from './http.ts';
 
 // Written by hand: no library translates SQS's query protocol to its JSON protocol.
 
@@ -42,6 +42,8 @@ const noResult = new Set(['AddPermission', 'ChangeMessageVisibility', 'DeleteMes
 /** Query error codes that keep the legacy prefix (the rest are bare, e.g. InvalidParameterValue). */
 const prefixedCodes = new Set(['BatchEntryIdsNotDistinct', 'BatchRequestTooLong', 'EmptyBatchRequest', 'InvalidBatchEntryId', 'MessageNotInflight', 'NonExistentQueue', 'PurgeQueueInProgress', 'QueueDeletedRecently', 'TooManyEntriesInBatchRequest', 'UnsupportedOperation']);
 const signatureParams = new Set(['Action', 'Version', 'AWSAccessKeyId', 'Signature', 'SignatureMethod', 'SignatureVersion', 'Timestamp', 'Expires', 'SecurityToken']);
+/** The largest request body read here: a batch of ten 1 MiB messages, quoted, with room to spare. */
+const maxBodyBytes = 16 * 1024 * 1024;
 const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'upgrade', 'expect']);
 
 /**
@@ -74,12 +76,24 @@ export async function startSqsQueryProtocol(options: SqsQueryProtocolOptions): P
     if (!url) throw new HttpError(400, 'the request target must be a path');
     const other = options.otherHandlers?.find((handler) => handler.matches(req, url));
     if (other) return other.handle(req, res);
+    const target = req.headers['x-amz-target'];
+    if (req.method === 'POST' && typeof target === 'string' && target.startsWith('AmazonSQS.')) {
+      // fauxqs answers unreadable JSON with a 500, which SDKs retry; SQS refuses it as the client's error.
+      const bytes = await readBytes(req, maxBodyBytes);
+      try {
+        JSON.parse(bytes.toString('utf8'));
+      } catch (error) {
+        return sendJsonError(res, 'SerializationException', `the body is not JSON: ${(error as Error).message}`);
+      }
+      return proxy(req, res, bytes);
+    }
     const isForm = req.method === 'POST' && /^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '');
     if (!isForm && !(req.method === 'GET' && sqsActions.has(url.searchParams.get('Action') ?? ''))) return proxy(req, res);
-    const body = isForm ? await readBody(req, 16 * 1024 * 1024) : '';
+    const bytes = isForm ? await readBytes(req, maxBodyBytes) : Buffer.alloc(0);
+    const body = bytes.toString('utf8');
     const params = new URLSearchParams([...url.searchParams, ...new URLSearchParams(body)]);
     const action = params.get('Action') ?? '';
-    if (!sqsActions.has(action)) return proxy(req, res, Buffer.from(body));
+    if (!sqsActions.has(action)) return proxy(req, res, bytes);
     const input = toJsonInput(unflatten(params), action);
     if (url.pathname !== '/' && input.QueueUrl === undefined) input.QueueUrl = `http://${req.headers.host ?? 'localhost'}${url.pathname}`;
     const credential = params.get('X-Amz-Credential');
@@ -228,6 +242,16 @@ function queryErrorCode(code: string): string {
 function sendError(res: ServerResponse, status: number, code: string, message: string, type: 'Sender' | 'Receiver'): void {
   const error = `<Type>${type}</Type><Code>${escape(code)}</Code><Message>${escape(message)}</Message><Detail/>`;
   sendXml(res, status, `<?xml version="1.0" encoding="UTF-8"?><ErrorResponse xmlns="${namespace}"><Error>${error}</Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`);
+}
+
+/**
+ * An error as the JSON protocol carries it: the shape's name in `__type`, with the query
+ * protocol's code in `x-amzn-query-error` (https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html).
+ */
+function sendJsonError(res: ServerResponse, code: string, message: string): void {
+  const body = JSON.stringify({ __type: `com.amazonaws.sqs#${code}`, message });
+  res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body), 'x-amzn-query-error': `${code};Sender`, 'x-amzn-requestid': randomUUID() });
+  res.end(body);
 }
 
 function sendXml(res: ServerResponse, status: number, xml: string): void {
