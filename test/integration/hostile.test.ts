@@ -146,6 +146,8 @@ describe(`the local cloud under hostile requests (${databaseKind})`, () => {
         purge: form(`${dashboard}/actions/dlq/default/purge`, { confirm: 'yes' }),
         schedule: form(`${dashboard}/actions/schedules/cleanup-task-results/run`, {}),
         redrive: form(`${dashboard}/actions/dlq/default/redrive`, { scope: 'all' }),
+        revoke: form(`${dashboard}/actions/tasks/planted-revocation/revoke`, { reason: 'a page did it' }),
+        revokeApi: `<script>fetch('${dashboard}/api/tasks/planted-revocation/revoke', { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: '{}' })</script>`,
         json: `<script>fetch('${dashboard}/api/tasks', { method: 'POST', mode: 'no-cors', body: JSON.stringify({ task: 'default.noop', payload: { echo: 'no-cors' } }) })</script>`,
         jsonPlain: form(`${dashboard}/api/tasks`, { '{"task":"default.noop","payload":{},"x":"': '"}' }, 'text/plain'),
         read: `<script>fetch('${dashboard}/api/tasks').then((r) => r.text()).then((t) => { document.title = 'read ' + t.length }).catch(() => { document.title = 'blocked' })</script>`,

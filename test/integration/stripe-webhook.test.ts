@@ -56,7 +56,8 @@ describe(`Stripe webhook receiver and the event store (${databaseKind})`, () => 
   const queued = async () => (await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))).Messages ?? [];
 
   it('queues a verified event for the billing consumer, which stores it once as pending', async () => {
-    const { payload, header } = signed(stripeEvent('evt_1'));
+    const event = stripeEvent('evt_1');
+    const { payload, header } = signed(event);
 
     const response = await receiveStripeWebhook({ method: 'POST', body: payload, signature: header }, deps);
 
@@ -64,7 +65,7 @@ describe(`Stripe webhook receiver and the event store (${databaseKind})`, () => 
     const [message, ...more] = await queued();
     expect(more).toHaveLength(0);
     const envelope = JSON.parse(message!.Body!);
-    expect(envelope).toMatchObject({ v: 1, id: 'stripe-event:evt_1', task: 'billing.process_pending_webhooks', payload: { event: stripeEvent('evt_1') } });
+    expect(envelope).toMatchObject({ v: 1, id: 'stripe-event:evt_1', task: 'billing.process_pending_webhooks', payload: { event } });
     const parsed = tasks['billing.process_pending_webhooks'].payload.parse(envelope.payload);
     expect(await storeStripeEvent(db.database, parsed.event!)).toBe(true);
     expect(await storeStripeEvent(db.database, parsed.event!)).toBe(false);
