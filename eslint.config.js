@@ -1,6 +1,15 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
+
+/** What the runtime, the catalogue and the envelope must not depend on: the tasks, their domains, any SaaS SDK. */
+const domainImports = {
+  patterns: [
+    { group: ['**/tasks/**', '**/ai/**', '**/billing/**', '**/data/**'], message: 'runtime/, catalogue/ and envelope/ are below the tasks and their domains: pass what they need in instead.' },
+    { group: ['stripe', 'stripe/*', 'openai', 'openai/*'], message: 'a SaaS SDK belongs to the tasks that call it, not to runtime/, catalogue/ or envelope/.' },
+  ],
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', 'cdk.out.prod/', '.local/', 'shared/results/migrations/'] },
@@ -12,6 +21,22 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': ['error', { allow: ['warn', 'error'] }],
     },
+  },
+  {
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.mjs', '.js'] })],
+      // How to read a dependency's own imports: without it, .ts files are skipped and no cycle is seen.
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/extensions': ['.ts', '.mjs', '.js'],
+    },
+    // Every runtime cycle, dynamic imports included (type-only imports are erased, and the rule skips them).
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true, allowUnsafeDynamicCyclicDependency: false }] },
+  },
+  {
+    files: ['shared/runtime/**', 'shared/catalogue/**', 'shared/envelope/**'],
+    rules: { 'no-restricted-imports': ['error', domainImports] },
   },
   {
     files: ['shared/local/**', 'shared/cli/**', 'test/**', 'infra/**'],

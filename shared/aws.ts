@@ -1,5 +1,4 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { Config } from './config.ts';
 
 /**
  * Emulators accept any credentials; giving them fixed ones spares the SDK a search of the
@@ -11,7 +10,7 @@ export function localCredentials(endpoint: string | undefined) {
 }
 
 /** The SQS client for a configuration: AWS by default, an explicit endpoint when one is set. */
-export function createSqsClient(config: Pick<Config, 'endpoint' | 'region'>): SQSClient {
+export function createSqsClient(config: { readonly endpoint: string | undefined; readonly region: string }): SQSClient {
   return new SQSClient({
     region: config.region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),

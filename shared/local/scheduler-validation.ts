@@ -1,5 +1,5 @@
 import { scheduleTimes } from '../scheduling.ts';
-import type { SavedSchedule, ScheduleTarget } from './scheduler-api.ts';
+import type { SavedSchedule, ScheduleTarget } from './scheduler-model.ts';
 
 /** An error the Scheduler API answers with: its HTTP status and `x-amzn-errortype`. */
 export class ApiError extends Error {

@@ -4,7 +4,7 @@ import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } f
 import type { FauxqsServer } from 'fauxqs';
 import { sqsLimits } from '../catalogue/index.ts';
 import { chunkBySize } from '../runtime/queue-actions.ts';
-import type { SavedSchedule, SavedScheduleGroup } from './scheduler-api.ts';
+import type { SavedSchedule, SavedScheduleGroup } from './scheduler-model.ts';
 
 /** A message waiting in the embedded emulator, as kept across a restart. */
 interface SavedMessage {
