@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { readAssemblies, type FunctionDefinition } from '../test/rehearsal/assembly.ts';
 import { account, localValues, region } from '../test/rehearsal/environment.ts';
 import { credentialsOf, functionSpec } from '../test/rehearsal/functions.ts';
+import { budgetProblems } from './bundle-budget.ts';
 import { isolatedWorkRoot, LambdaFunction, type FunctionSpec } from '../test/rehearsal/runtime.ts';
 
 export interface Bundle {
@@ -112,5 +113,11 @@ export function bundleTable(report: BundleReport): string {
 }
 
 if (import.meta.main) {
-  console.log(bundleTable(await measureBundles(bundlesOfAssembly(process.argv[2] ?? 'cdk.out'))));
+  const report = await measureBundles(bundlesOfAssembly(process.argv[2] ?? 'cdk.out'));
+  console.log(bundleTable(report));
+  const problems = budgetProblems(report.bundles.map((bundle) => ({ name: bundle.name, assetDir: bundle.spec.assetDir, bytes: bundle.bytes })));
+  if (problems.length > 0) {
+    console.error(`bundle budgets broken (infra/bundle-budget.ts):\n  ${problems.join('\n  ')}`);
+    process.exitCode = 1;
+  }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PermanentError } from './errors.ts';
 import { queueNames, type QueueName } from './catalogue/index.ts';
 import type { DatabaseTarget } from './results/database.ts';
 
@@ -44,7 +45,11 @@ export interface Config {
     | undefined;
 }
 
-export class ConfigError extends Error {
+/**
+ * A setting or a secret missing or malformed. A task that meets one fails at once, saying
+ * what to set: every retry would fail the same way, and a redrive runs it once it is set.
+ */
+export class ConfigError extends PermanentError {
   override name = 'ConfigError';
 }
 

@@ -32,6 +32,8 @@ export function lambdaDefaults(): Pick<NodejsFunctionProps, 'runtime' | 'archite
       minify: true,
       sourceMap: true,
       sourcesContent: false,
+      // index.meta.json beside the bundle: what went in, which `npm run synth` checks against each bundle's budget.
+      metafile: true,
       forceDockerBundling: false,
       // The local-only drivers never run in Lambda, and drizzle's adapters for them stay external too: esbuild
       // hoists an inlined module's imports to the top of the bundle, so an inlined `drizzle-orm/pglite` would

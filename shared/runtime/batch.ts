@@ -8,7 +8,6 @@ import { describeError, isPermanentRefusal, PermanentError, RetryLaterError, Tas
 import { MetricUnit, taskMetrics } from '../observability/index.ts';
 import type { Database } from '../results/database.ts';
 import { redactSecrets } from '../secrets.ts';
-import { createServices, type TaskServices } from '../services.ts';
 import { finishTasks, type TaskOutcomeRow } from '../results/finish.ts';
 import { chordCompleted, claimTasks, groupResults, revokedAmong, storableJson, takeRateTokens, taskResult, type ClaimResult } from '../results/statements.ts';
 import { outageDelaySeconds, retryDelaySeconds } from './backoff.ts';
@@ -29,8 +28,8 @@ export interface ConsumerSettings {
   readonly metrics: Metrics;
   /** Source of jitter. @default Math.random */
   readonly random?: () => number;
-  /** The SaaS clients tasks use. @default built from the environment */
-  readonly services?: TaskServices;
+  /** The queue's own services (its tasks' context), built once from configuration. */
+  readonly services: unknown;
   /** Where a workflow's next steps go, by queue; this consumer's own queue is known anyway. */
   readonly queueUrls?: Partial<Record<QueueName, string>>;
   /** How often running tasks are checked for revocation. @default 5000 */
@@ -87,7 +86,7 @@ class RecordNotDone extends Error {
 export class BatchRun {
   readonly #settings: ConsumerSettings;
   readonly #random: () => number;
-  readonly #services: TaskServices;
+  readonly #services: unknown;
   /** When the invocation ends. */
   readonly #end: number;
   /** When the tasks must have settled, leaving time to record them before the invocation ends. */
@@ -104,7 +103,7 @@ export class BatchRun {
   constructor(settings: ConsumerSettings, records: readonly SQSRecord[], context: Pick<Context, 'getRemainingTimeInMillis'>) {
     this.#settings = settings;
     this.#random = settings.random ?? Math.random;
-    this.#services = settings.services ?? defaultServices();
+    this.#services = settings.services;
     const reserveMs = Math.min(5_000, settings.queue.timeoutSeconds * 100);
     this.#end = Date.now() + context.getRemainingTimeInMillis();
     this.#deadline = this.#end - reserveMs;
@@ -546,13 +545,6 @@ function uniqueRows(rows: readonly TaskOutcomeRow[]): TaskOutcomeRow[] {
 /** A report's fields as logged: errors and tracebacks without any secret value they quote. */
 function redactedFields(fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, typeof value === 'string' ? redactSecrets(value) : value]));
-}
-
-let processServices: TaskServices | undefined;
-
-/** One set of clients per process when the settings bring none. */
-function defaultServices(): TaskServices {
-  return (processServices ??= createServices());
 }
 
 /** A time as PostgreSQL takes it: ISO 8601 allows offsets up to ±23:59, PostgreSQL only to ±15:59. */

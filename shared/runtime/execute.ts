@@ -23,7 +23,7 @@ export interface ExecutionLimits {
 export async function executeTask(
   implementation: TaskImplementation,
   payload: unknown,
-  context: Omit<TaskContext, 'signal'>,
+  context: Omit<TaskContext<unknown>, 'signal'>,
   limits: ExecutionLimits,
 ): Promise<Execution> {
   const started = performance.now();
@@ -43,7 +43,7 @@ export async function executeTask(
   });
   const elapsed = () => Math.round(performance.now() - started);
   // Copied with its accessors, so a field built on first use (the logger) stays that way.
-  const taskContext = Object.defineProperties({ signal: controller.signal }, Object.getOwnPropertyDescriptors(context)) as TaskContext;
+  const taskContext = Object.defineProperties({ signal: controller.signal }, Object.getOwnPropertyDescriptors(context)) as TaskContext<unknown>;
 
   const run = (async (): Promise<Execution> => {
     try {

@@ -1,5 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { queues, tasks, type QueueName } from '../catalogue/index.ts';
+import { queues, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { createSqsClient } from '../aws.ts';
 import { ConfigError, readConfig } from '../config.ts';
 import { createLogger, createMetrics } from '../observability/index.ts';
@@ -18,10 +18,13 @@ export interface QueueConsumerOverrides {
 /**
  * The consumer of one catalogue queue, configured from the environment: what each
  * `functions/consumer-<queue>.ts` exports as its handler, in Lambda and in the local cloud.
+ * `services` builds the queue's own services (its tasks' context) from the same
+ * environment, once; a setting missing or malformed fails here, at start, not in a task.
  */
-export function createQueueConsumer(
+export function createQueueConsumer<Services>(
   queue: QueueName,
-  implementations: readonly TaskImplementation[],
+  implementations: readonly TaskImplementation<TaskDefinition, Services>[],
+  services: (env: NodeJS.ProcessEnv) => Services,
   env: NodeJS.ProcessEnv = process.env,
   overrides: QueueConsumerOverrides = {},
 ) {
@@ -36,6 +39,7 @@ export function createQueueConsumer(
     queueUrl,
     deadLetterQueueUrl,
     directory: new TaskDirectory(queue, implementations, Object.values(tasks)),
+    services: services(env),
     sqs: overrides.sqs ?? createSqsClient(config),
     // A workflow's next step may run on another queue.
     queueUrls: config.queueUrls,

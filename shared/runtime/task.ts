@@ -4,10 +4,16 @@ import type { TaskDefinition } from '../catalogue/index.ts';
 import type { Envelope } from '../envelope/envelope.ts';
 import { RetryLaterError } from '../errors.ts';
 import type { Database } from '../results/database.ts';
-import type { TaskServices } from '../services.ts';
 
-/** What a running task knows about itself. */
-export interface TaskContext {
+/** A queue whose tasks call no outside service. */
+export type NoServices = Readonly<Record<never, never>>;
+
+/**
+ * What a running task knows about itself. `services` are its queue's own (the files bucket,
+ * Stripe, OpenAI, …), built once from configuration by the queue's consumer: a task of a
+ * queue that declares no Stripe cannot call it, and its bundle does not carry the SDK.
+ */
+export interface TaskContext<Services = NoServices> {
   readonly id: string;
   readonly name: string;
   readonly queue: string;
@@ -23,7 +29,7 @@ export interface TaskContext {
   readonly logger: Logger;
   readonly envelope: Envelope;
   readonly database: Database;
-  readonly services: TaskServices;
+  readonly services: Services;
 }
 
 /**
@@ -35,18 +41,24 @@ export function retry(options: { readonly countdown: number; readonly cause?: un
   return new RetryLaterError(options.reason ?? `retry requested in ${options.countdown} s`, { countdownSeconds: options.countdown, cause: options.cause });
 }
 
-export type TaskRun<Payload> = (payload: Payload, context: TaskContext) => unknown;
+export type TaskRun<Payload, Services = NoServices> = (payload: Payload, context: TaskContext<Services>) => unknown;
 
 /** A catalogue entry with the code that runs it. */
-export interface TaskImplementation<Definition extends TaskDefinition = TaskDefinition> {
+export interface TaskImplementation<Definition extends TaskDefinition = TaskDefinition, Services = unknown> {
   readonly definition: Definition;
-  readonly run: TaskRun<z.output<Definition['payload']>>;
+  // A method, so a queue's implementations of any services fit the runtime's list of them.
+  run(payload: z.output<Definition['payload']>, context: TaskContext<Services>): unknown;
 }
 
-/** Binds a catalogue task to its code; the payload's type comes from the task's schema. */
+/** Binds a catalogue task that uses no outside service to its code; the payload's type comes from the task's schema. */
 export function implement<Definition extends TaskDefinition>(
   definition: Definition,
   run: TaskRun<z.output<Definition['payload']>>,
-): TaskImplementation<Definition> {
+): TaskImplementation<Definition, NoServices> {
   return { definition, run };
+}
+
+/** `implement` for a queue whose tasks use `Services`: `const implementAi = implementWith<AiServices>()`. */
+export function implementWith<Services>() {
+  return <Definition extends TaskDefinition>(definition: Definition, run: TaskRun<z.output<Definition['payload']>, Services>): TaskImplementation<Definition, Services> => ({ definition, run });
 }

@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { defaultChatModel, defaultEmbeddingModel, openAiCall } from '../ai/openai.ts';
+import { openAiCall } from '../ai/openai.ts';
 import { tasks } from '../catalogue/index.ts';
 import { PermanentError } from '../errors.ts';
-import { implement } from '../runtime/task.ts';
+import type { AiServices } from '../ai/service.ts';
+import { implementWith } from '../runtime/task.ts';
+
+const implementAi = implementWith<AiServices>();
 
 /** One LLM request; the answer and its token usage are stored under the task id. */
-export const processAiRequest = implement(tasks['ai.process_ai_request'], async ({ userId, prompt, model, options }, { id, database, services, signal }) => {
+export const processAiRequest = implementAi(tasks['ai.process_ai_request'], async ({ userId, prompt, model, options }, { id, database, services, signal }) => {
   const openai = await services.openai();
-  const chosen = model ?? services.env.OPENAI_MODEL ?? defaultChatModel;
+  const chosen = model ?? services.chatModel;
   const completion = await openAiCall(() =>
     openai.chat.completions.create({ ...(options ?? {}), model: chosen, messages: [{ role: 'user', content: prompt }], stream: false }, { signal }),
   );
@@ -29,7 +32,7 @@ const maxCharactersPerRequest = 600_000;
 const chunkCharacters = 6_000;
 
 /** Embeds a stored document or a list of texts; embedding the same source again replaces its rows. */
-export const generateEmbeddings = implement(tasks['ai.generate_embeddings'], async (payload, { database, services, signal }) => {
+export const generateEmbeddings = implementAi(tasks['ai.generate_embeddings'], async (payload, { database, services, signal }) => {
   const { userId } = payload;
   let items: { source: string; chunk: number; content: string }[];
   if ('documentId' in payload) {
@@ -40,7 +43,7 @@ export const generateEmbeddings = implement(tasks['ai.generate_embeddings'], asy
     items = payload.texts.map((content) => ({ source: `text:${createHash('sha256').update(content).digest('hex')}`, chunk: 0, content }));
   }
   const openai = await services.openai();
-  const model = services.env.OPENAI_EMBEDDING_MODEL ?? defaultEmbeddingModel;
+  const model = services.embeddingModel;
   let requests = 0;
   for (const batch of batches(items)) {
     const response = await openAiCall(() => openai.embeddings.create({ model, input: batch.map((item) => item.content) }, { signal }));

@@ -10,7 +10,10 @@ import ExcelJS from 'exceljs';
 import { tasks } from '../catalogue/index.ts';
 import { TableCleaner } from '../data/clean.ts';
 import { PermanentError } from '../errors.ts';
-import { implement } from '../runtime/task.ts';
+import type { DataServices } from '../data/service.ts';
+import { implementWith } from '../runtime/task.ts';
+
+const implementData = implementWith<DataServices>();
 
 /** Key prefixes of the files bucket (the stack expires `tmp/`). */
 export const prefixes = { cleaned: 'cleaned/', reports: 'reports/', exports: 'exports/', temporary: 'tmp/' } as const;
@@ -52,7 +55,7 @@ async function* rowsOf(key: string, source: Readable): AsyncGenerator<{ values: 
 }
 
 /** Cleans an uploaded CSV or XLSX file as a stream: a cleaned CSV and a JSON report back to S3, a summary row in PostgreSQL. */
-export const processFileUpload = implement(tasks['data.process_file_upload'], async ({ uploadId }, { database, services }) => {
+export const processFileUpload = implementData(tasks['data.process_file_upload'], async ({ uploadId }, { database, services }) => {
   const [found] = await database.rows<{ user_id: number; key: string; status: string }>(sql`select user_id, key, status from uploads where id = ${uploadId}`);
   if (!found) throw new PermanentError(`no upload ${uploadId}`);
   const { s3, bucket } = services.files();
@@ -110,7 +113,7 @@ const exportPageSize = 1000;
 const contentTypes = { csv: 'text/csv', json: 'application/json', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' } as const;
 
 /** Exports one user's AI requests, page by page, streamed to S3; stores a presigned link. */
-export const exportData = implement(tasks['data.export_data'], async ({ userId, format }, { id, database, services }) => {
+export const exportData = implementData(tasks['data.export_data'], async ({ userId, format }, { id, database, services }) => {
   const { s3, bucket } = services.files();
   const key = `${prefixes.exports}${userId}/${id}.${format}`;
   const target = upload(s3, bucket, key, contentTypes[format]);
@@ -165,7 +168,7 @@ export const exportData = implement(tasks['data.export_data'], async ({ userId, 
   }
   await finish();
   await target.done;
-  const ttl = Number(services.env.EXPORT_URL_TTL_SECONDS ?? 3600);
+  const ttl = services.exportUrlTtlSeconds;
   const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: ttl });
   await database.rows(sql`
     insert into exports (task_id, user_id, format, key, url, url_expires_at, rows)
@@ -175,9 +178,9 @@ export const exportData = implement(tasks['data.export_data'], async ({ userId, 
 });
 
 /** Deletes temporary objects older than the configured age, in batches of 1000, and expired uploads. */
-export const cleanupTempFiles = implement(tasks['data.cleanup_temp_files'], async (_payload, { database, services }) => {
+export const cleanupTempFiles = implementData(tasks['data.cleanup_temp_files'], async (_payload, { database, services }) => {
   const { s3, bucket } = services.files();
-  const maxAgeMs = Number(services.env.TEMP_FILE_MAX_AGE_HOURS ?? 24) * 3_600_000;
+  const maxAgeMs = services.tempFileMaxAgeHours * 3_600_000;
   const cutoff = Date.now() - maxAgeMs;
   let deleted = 0;
   let token: string | undefined;

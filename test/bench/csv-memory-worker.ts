@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
 import { createLogger } from '../../shared/observability/index.ts';
 import { migrateDatabase, openDatabase } from '../../shared/results/database.ts';
-import { createServices } from '../../shared/services.ts';
+import { dataServices } from '../../shared/data/service.ts';
 import { processFileUpload } from '../../shared/tasks/data.ts';
 
 const endpoint = process.env.BENCH_ENDPOINT!;
@@ -22,7 +22,7 @@ const started = performance.now();
 const envelope = newEnvelope('data.process_file_upload', { uploadId: 'big' });
 await processFileUpload.run({ uploadId: 'big' }, {
   id: envelope.id, name: envelope.task, queue: 'data', attempt: 1, maxRetries: 5, signal: new AbortController().signal,
-  logger: createLogger('data'), envelope, database, services: createServices({ FILES_BUCKET: 'bench', AWS_ENDPOINT_URL: endpoint }),
+  logger: createLogger('data'), envelope, database, services: dataServices({ FILES_BUCKET: 'bench', AWS_ENDPOINT_URL: endpoint }),
 });
 const seconds = (performance.now() - started) / 1000;
 clearInterval(sampler);

@@ -130,7 +130,7 @@ export function startBenchConsumer(options: {
       [`DLQ_URL_${name.toUpperCase()}`, options.queues[name].deadLetterUrl],
     ])),
   };
-  const handler = createQueueConsumer('default', defaultTasks, env, { sqs, database: async () => options.database }) as SqsHandler;
+  const handler = createQueueConsumer('default', defaultTasks, () => ({}), env, { sqs, database: async () => options.database }) as SqsHandler;
   const handlerMs: number[] = [];
   const timed: SqsHandler = async (event, context) => {
     const started = performance.now();

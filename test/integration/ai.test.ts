@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hasPgvector, nearestEmbeddings } from '../../shared/ai/similarity.ts';
 import { aiTasks } from '../../shared/tasks/ai.ts';
+import { aiServices } from '../../shared/ai/service.ts';
 import { envelope, sendBodies } from '../support/consumer.ts';
 import { databaseKind } from '../support/database.ts';
 import { startOpenAiFixture } from '../support/openai-fixture.ts';
@@ -19,6 +20,7 @@ describe(`AI tasks through the OpenAI SDK against a local double (${databaseKind
   const { suite, finished } = taskSuite({
     queueName: 'ai',
     implementations: aiTasks,
+    services: aiServices,
     env: () => ({ OPENAI_API_KEY: 'sk-test-local', OPENAI_BASE_URL: openai.baseUrl }),
   });
 

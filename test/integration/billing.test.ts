@@ -7,6 +7,7 @@ import { tasks } from '../../shared/catalogue/index.ts';
 import type { Envelope } from '../../shared/envelope/envelope.ts';
 import { receiveStripeWebhook } from '../../shared/billing/webhook.ts';
 import { billingTasks } from '../../shared/tasks/billing.ts';
+import { billingServices } from '../../shared/billing/service.ts';
 import { envelope, sendBodies } from '../support/consumer.ts';
 import { databaseKind } from '../support/database.ts';
 import { startStripeFixture } from '../support/stripe-fixture.ts';
@@ -25,6 +26,7 @@ describe(`billing tasks against a Stripe double (${databaseKind})`, () => {
   const { suite, finished } = taskSuite({
     queueName: 'billing',
     implementations: billingTasks,
+    services: billingServices,
     env: () => ({ STRIPE_API_KEY: 'sk_test_local', STRIPE_API_BASE: stripe.url }),
   });
 

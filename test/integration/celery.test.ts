@@ -3,6 +3,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingTasks } from '../../shared/tasks/billing.ts';
+import { billingServices } from '../../shared/billing/service.ts';
 import { databaseKind } from '../support/database.ts';
 import { startStripeFixture } from '../support/stripe-fixture.ts';
 import { taskSuite } from '../support/task-suite.ts';
@@ -25,6 +26,7 @@ describe(`messages Celery sent, on the billing consumer (${databaseKind})`, () =
   const { suite, finished } = taskSuite({
     queueName: 'billing',
     implementations: billingTasks,
+    services: billingServices,
     env: () => ({ STRIPE_API_KEY: 'sk_test_local', STRIPE_API_BASE: stripe.url }),
   });
 

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataTasks } from '../../shared/tasks/data.ts';
+import { dataServices } from '../../shared/data/service.ts';
 import { envelope, sendBodies } from '../support/consumer.ts';
 import { databaseKind } from '../support/database.ts';
 import { taskSuite } from '../support/task-suite.ts';
@@ -13,7 +14,8 @@ describe(`data tasks on the S3 emulator (${databaseKind})`, () => {
   const { suite, start, finished } = taskSuite({
     queueName: 'data',
     implementations: dataTasks,
-    env: () => ({ FILES_BUCKET: bucket, AWS_ENDPOINT_URL: suite.emulator.endpoint }),
+    services: dataServices,
+    env: (): Record<string, string> => ({ FILES_BUCKET: bucket, AWS_ENDPOINT_URL: suite.emulator.endpoint }),
     startConsumer: false,
   });
   beforeAll(async () => {

@@ -35,6 +35,7 @@ export async function serveConsumer(functionName: string, implementations: reado
     database: async () => database,
     logger: createLogger('default'),
     metrics: createMetrics('default'),
+    services: {},
   });
   const poller = new EventSourcePoller({
     sqs,

@@ -9,7 +9,6 @@ import type { Database } from '../../shared/results/database.ts';
 import { createConsumer } from '../../shared/runtime/consumer.ts';
 import { TaskDirectory } from '../../shared/runtime/parse.ts';
 import type { TaskImplementation } from '../../shared/runtime/task.ts';
-import type { TaskServices } from '../../shared/services.ts';
 import { region, type TestQueue } from './emulator.ts';
 import { testQueueDefinition } from './tasks.ts';
 
@@ -25,7 +24,8 @@ export function startConsumer(options: {
   metrics?: Metrics;
   /** Another catalogue queue, with the test queue's short limits. @default 'default' */
   queueName?: string;
-  services?: TaskServices;
+  /** The queue's services, as its tasks expect them. @default none */
+  services?: unknown;
   revocationCheckMs?: number;
 }) {
   const queueDefinition = { ...testQueueDefinition, name: options.queueName ?? 'default', batchSize: options.batchSize ?? testQueueDefinition.batchSize };
@@ -39,7 +39,7 @@ export function startConsumer(options: {
     logger: options.logger ?? createLogger('default'),
     metrics: options.metrics ?? createMetrics('default'),
     ...(options.random ? { random: options.random } : {}),
-    ...(options.services ? { services: options.services } : {}),
+    services: options.services ?? {},
     ...(options.revocationCheckMs ? { revocationCheckMs: options.revocationCheckMs } : {}),
   });
   const invocations: InvocationReport[] = [];

@@ -1,6 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { TaskImplementation } from '../../shared/runtime/task.ts';
-import { createServices } from '../../shared/services.ts';
 import { startConsumer } from './consumer.ts';
 import { openTestDatabase, taskRow } from './database.ts';
 import { createTestQueue, startEmulator, type TestQueue } from './emulator.ts';
@@ -10,7 +9,14 @@ import { waitFor } from './wait.ts';
  * The hooks a task suite needs: one emulator for the file, and per test a fresh result
  * store, a fresh queue and the real consumer with the given tasks and service settings.
  */
-export function taskSuite(options: { queueName: string; implementations: readonly TaskImplementation[]; env: () => Record<string, string>; startConsumer?: boolean }) {
+export function taskSuite<Services>(options: {
+  queueName: string;
+  implementations: readonly TaskImplementation[];
+  /** The queue's services, built from `env` as its consumer builds them. */
+  services: (env: NodeJS.ProcessEnv) => Services;
+  env: () => Record<string, string>;
+  startConsumer?: boolean;
+}) {
   const suite = {} as {
     emulator: Awaited<ReturnType<typeof startEmulator>>;
     db: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -42,7 +48,7 @@ export function taskSuite(options: { queueName: string; implementations: readonl
       database: suite.db.database,
       queueName: options.queueName,
       implementations: options.implementations,
-      services: createServices({ ...options.env(), ...extraEnv }),
+      services: options.services({ ...options.env(), ...extraEnv }),
     });
     return suite.consumer;
   }
