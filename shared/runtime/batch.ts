@@ -56,6 +56,8 @@ interface Outcome {
   readonly followUps?: readonly FollowUp[];
   /** A chord member's envelope: the callback is sent if this write completes the chord. */
   readonly chordMember?: Envelope;
+  /** The task's own envelope, so a refusal of its outcome can end the workflow steps after it. */
+  readonly envelope?: Envelope;
 }
 
 interface Report {
@@ -268,6 +270,7 @@ export class BatchRun {
     const seconds = error instanceof RetryLaterError ? error.countdownSeconds : retryDelaySeconds(task.retry, attempt, this.#random);
     return {
       step: { kind: 'delay', seconds },
+      envelope,
       row: { ...base, status: 'RETRY', error: describeError(error), traceback: error.stack ?? '', runtimeMs: execution.runtimeMs },
       report: { level: 'warn', message: 'task failed; retrying', task: task.name, metric: taskMetrics.retried, runtimeMs: execution.runtimeMs, fields: { ...attemptFields, state: 'RETRY', error: describeError(error), retryInSeconds: seconds } },
     };
@@ -284,7 +287,7 @@ export class BatchRun {
       const reason = `its result cannot start the next step: ${(error as Error).message}`;
       return { step: { kind: 'ack' }, row, report, abandoned: abandonedByFailure(this.#lookup, { ...envelope, group: undefined }, reason) };
     }
-    return { step: { kind: 'ack' }, row, report, ...(next ? { followUps: [next] } : {}), ...(envelope.group?.callback ? { chordMember: envelope } : {}) };
+    return { step: { kind: 'ack' }, row, report, envelope, ...(next ? { followUps: [next] } : {}), ...(envelope.group?.callback ? { chordMember: envelope } : {}) };
   }
 
   #failure(base: Pick<TaskOutcomeRow, 'id' | 'name' | 'queue' | 'fence' | 'runtimeMs'>, fields: Record<string, unknown>, envelope: Envelope, task: string, reason: string, stack: string | undefined, attempts: number): Outcome {
@@ -432,6 +435,7 @@ export class BatchRun {
       if (step.kind === 'dead-letter') letters.push({ record, reason: step.reason, taskId: step.taskId, attempts: step.attempts });
       if (step.kind === 'delay') delays.push({ record, seconds: step.seconds });
     }
+    if (refused.size > 0) await this.#abandonAfterRefusals(refused);
     if (completedChords.size > 0) {
       for (const record of await this.#addChordCallbacks(completedChords, followUps)) done.set(record, false);
     }
@@ -459,6 +463,23 @@ export class BatchRun {
     }
     this.#publish(reports);
     return done;
+  }
+
+  /**
+   * Records the workflow steps that will never run because an outcome before them was
+   * refused for good and became its task's failure: their rows say why, as a failing step's do.
+   */
+  async #abandonAfterRefusals(refused: ReadonlyMap<string, string>): Promise<void> {
+    const rows = [...this.#outcomes.values()].flatMap((outcome) => {
+      const reason = outcome.row && refused.get(outcome.row.id);
+      return reason && outcome.envelope ? abandonedByFailure(this.#lookup, outcome.envelope, reason) : [];
+    });
+    if (rows.length === 0) return;
+    try {
+      await finishTasks(await this.#settings.database(), uniqueRows(rows), { retry: (write) => this.#withRetries(write) });
+    } catch (error) {
+      this.#settings.logger.error('could not record the workflow steps a refused outcome abandons', { error });
+    }
   }
 
   /**

@@ -3,7 +3,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskProducer } from '../../shared/producer/producer.ts';
-import { chord, signatureByName } from '../../shared/producer/workflow.ts';
+import { chain, chord, signatureByName } from '../../shared/producer/workflow.ts';
 import { migrateDatabase, openDatabase, type Database } from '../../shared/results/database.ts';
 import { finishTasks } from '../../shared/results/finish.ts';
 import { inlineBytes } from '../../shared/results/overflow.ts';
@@ -137,6 +137,28 @@ describe('results of any size over the RDS Data API', () => {
       const { Messages = [] } = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.deadLetterUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
       expect(Messages.map((message) => JSON.parse(message.Body!).id)).toEqual([task.id]);
     } finally {
+      await withoutBucket.close();
+    }
+  });
+
+  it('ends the chain after a step whose outcome was refused, its later steps failed with the reason', async () => {
+    const withoutBucket = await openDatabase(api.target);
+    const queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
+    const producer = new TaskProducer({ sqs: emulator.sqs, queueUrls: { default: queue.url }, database: withoutBucket, extraTasks: Object.values(testTaskDefinitions) });
+    const journal: Journal = new Map();
+    const consumer = startConsumer({ sqs: emulator.sqs, queue, database: withoutBucket, implementations: testImplementations(journal) });
+    try {
+      const [first, last] = [signatureByName('default.test_text', { chars: 40_000 }), signatureByName('default.test_text', { chars: 1 })];
+      await producer.apply(chain(first, last));
+      const row = await waitFor(async () => {
+        const found = await taskRow(withoutBucket, last.id);
+        return found?.status === 'FAILURE' ? found : undefined;
+      }, 20_000, 'the chain to end');
+      expect(row.error).toMatch(/ResultTooLarge/);
+      expect(journal.get(last.id)).toBeUndefined();
+      expect((await taskRow(withoutBucket, first.id))?.status).toBe('FAILURE');
+    } finally {
+      await consumer.stop();
       await withoutBucket.close();
     }
   });
