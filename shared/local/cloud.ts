@@ -13,7 +13,7 @@ import { closeSharedDatabases, sharedDatabase } from '../results/shared-database
 import { resolveTask } from '../producer/send.ts';
 import { scheduledEnvelope } from '../scheduling.ts';
 import { startDashboard } from './dashboard/server.ts';
-import { EventSourcePoller, type InvocationReport, type SqsHandler } from './poller.ts';
+import { pollerFor, type InvocationReport, type SqsHandler } from './poller.ts';
 import { provisionQueues, type ProvisionedQueue } from './queues.ts';
 import { LocalScheduler } from './scheduler.ts';
 import { SchedulerApi } from './scheduler-api.ts';
@@ -118,19 +118,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const pollers = await Promise.all(
     queueNames.map(async (name) => {
       const { handler } = (await import(`../../functions/consumer-${name}.ts`)) as { handler: SqsHandler };
-      const definition = queues[name];
-      return new EventSourcePoller({
+      return pollerFor(queues[name], {
         sqs,
         queueUrl: provisioned[name].url,
         queueArn: provisioned[name].arn,
         region: config.region,
         functionName: `${config.stage}-consumer-${name}`,
         handler,
-        batchSize: definition.batchSize,
-        batchingWindowSeconds: definition.batchingWindowSeconds,
-        maxConcurrency: definition.maxConcurrency,
-        timeoutSeconds: definition.timeoutSeconds,
-        memoryMb: definition.memoryMb,
         ...(options.onInvocation ? { onInvocation: (report: InvocationReport) => options.onInvocation?.(name, report) } : {}),
         ...(options.onError ? { onError: (error: unknown) => options.onError?.(`poller ${name}`, error) } : {}),
       });

@@ -6,7 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { sqsLimits } from '../catalogue/index.ts';
+import { sqsLimits, type QueueDefinition } from '../catalogue/index.ts';
 import { lambdaContext } from './lambda-context.ts';
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
@@ -29,6 +29,26 @@ export interface PollerOptions {
   /** Told of every invocation's end, and of errors the poller survives. */
   readonly onInvocation?: (report: InvocationReport) => void;
   readonly onError?: (error: unknown) => void;
+}
+
+/** What the catalogue's queue entry gives the stack's event source mapping and function. */
+type MappingSettings = 'batchSize' | 'batchingWindowSeconds' | 'maxConcurrency' | 'timeoutSeconds' | 'memoryMb';
+
+/**
+ * The event source of one queue with the settings its catalogue entry gives the stack's
+ * event source mapping (batch size, window, concurrency, timeout, memory), any of which a
+ * caller may override: the one wiring of poller and consumer the local cloud, the tests and
+ * the benchmarks share.
+ */
+export function pollerFor(queue: QueueDefinition, options: Omit<PollerOptions, MappingSettings> & Partial<Pick<PollerOptions, MappingSettings>>): EventSourcePoller {
+  return new EventSourcePoller({
+    batchSize: queue.batchSize,
+    batchingWindowSeconds: queue.batchingWindowSeconds,
+    maxConcurrency: queue.maxConcurrency,
+    timeoutSeconds: queue.timeoutSeconds,
+    memoryMb: queue.memoryMb,
+    ...options,
+  });
 }
 
 export interface InvocationReport {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { sql } from 'drizzle-orm';
 import { queueNames, queues, type QueueName } from '../../shared/catalogue/index.ts';
-import { EventSourcePoller, type InvocationReport, type SqsHandler } from '../../shared/local/poller.ts';
+import { pollerFor, type InvocationReport, type SqsHandler } from '../../shared/local/poller.ts';
 import type { ProvisionedQueue } from '../../shared/local/queues.ts';
 import { migrateDatabase, openDatabase, type Database } from '../../shared/results/database.ts';
 import { createQueueConsumer } from '../../shared/runtime/queue-consumer.ts';
@@ -151,18 +151,14 @@ export function startBenchConsumer(options: {
   const invocations: InvocationReport[] = [];
   let acknowledged = 0;
   const waiters: { count: number; resolve: (at: number) => void }[] = [];
-  const poller = new EventSourcePoller({
+  const poller = pollerFor(definition, {
     sqs,
     queueUrl: queue.url,
     queueArn: queue.arn,
     region,
     functionName: 'consumer-default',
     handler: timed,
-    batchSize: settings.batchSize,
     batchingWindowSeconds: settings.batchingWindowSeconds,
-    maxConcurrency: settings.maxConcurrency,
-    timeoutSeconds: definition.timeoutSeconds,
-    memoryMb: settings.memoryMb,
     waitTimeSeconds: settings.waitTimeSeconds,
     onInvocation: (report) => {
       invocations.push(report);

@@ -8,7 +8,7 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { tasks } from '../../shared/catalogue/index.ts';
-import { EventSourcePoller } from '../../shared/local/poller.ts';
+import { pollerFor } from '../../shared/local/poller.ts';
 import { createLogger, createMetrics } from '../../shared/observability/index.ts';
 import { migrateDatabase, openDatabase } from '../../shared/results/database.ts';
 import { createConsumer } from '../../shared/runtime/consumer.ts';
@@ -37,17 +37,13 @@ export async function serveConsumer(functionName: string, implementations: reado
     metrics: createMetrics('default'),
     services: {},
   });
-  const poller = new EventSourcePoller({
+  const poller = pollerFor(testQueueDefinition, {
     sqs,
     queueUrl: env.QUEUE_URL!,
     queueArn: env.QUEUE_ARN!,
     region: 'us-east-1',
     functionName,
     handler,
-    batchSize: testQueueDefinition.batchSize,
-    batchingWindowSeconds: testQueueDefinition.batchingWindowSeconds,
-    maxConcurrency: testQueueDefinition.maxConcurrency,
-    timeoutSeconds: testQueueDefinition.timeoutSeconds,
     waitTimeSeconds: 1,
   });
   poller.start();

@@ -3,7 +3,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { tasks } from '../../shared/catalogue/index.ts';
 import { newEnvelope, type Envelope } from '../../shared/envelope/envelope.ts';
-import { EventSourcePoller, type InvocationReport } from '../../shared/local/poller.ts';
+import { pollerFor, type InvocationReport } from '../../shared/local/poller.ts';
 import { createLogger, createMetrics } from '../../shared/observability/index.ts';
 import type { Database } from '../../shared/results/database.ts';
 import { createConsumer } from '../../shared/runtime/consumer.ts';
@@ -43,17 +43,13 @@ export function startConsumer(options: {
     ...(options.revocationCheckMs ? { revocationCheckMs: options.revocationCheckMs } : {}),
   });
   const invocations: InvocationReport[] = [];
-  const poller = new EventSourcePoller({
+  const poller = pollerFor(queueDefinition, {
     sqs: options.sqs,
     queueUrl: options.queue.url,
     queueArn: options.queue.arn,
     region,
     functionName: `consumer-${options.queue.name}`,
     handler,
-    batchSize: queueDefinition.batchSize,
-    batchingWindowSeconds: queueDefinition.batchingWindowSeconds,
-    maxConcurrency: queueDefinition.maxConcurrency,
-    timeoutSeconds: queueDefinition.timeoutSeconds,
     waitTimeSeconds: 1,
     onInvocation: (report) => invocations.push(report),
   });
