@@ -4,15 +4,17 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { parseRateLimit, type QueueDefinition, type QueueName, type RateLimit } from '../catalogue/index.ts';
 import type { Envelope } from '../envelope/envelope.ts';
-import { describeError, isPermanentRefusal, PermanentError, RetryLaterError, TaskRevokedError } from '../errors.ts';
+import { describeError, isPermanentRefusal, TaskRevokedError } from '../errors.ts';
 import { MetricUnit, taskMetrics } from '../observability/index.ts';
 import type { Database } from '../results/database.ts';
 import { redactSecrets } from '../secrets.ts';
 import { finishTasks, type TaskOutcomeRow } from '../results/finish.ts';
-import { chordCompleted, claimTasks, groupResults, revokedAmong, storableJson, takeRateTokens, taskResult, type ClaimResult } from '../results/statements.ts';
-import { outageDelaySeconds, retryDelaySeconds } from './backoff.ts';
+import { chordCompleted, claimTasks, groupResults, revokedAmong, takeRateTokens, taskResult, type ClaimResult } from '../results/statements.ts';
+import { outageDelaySeconds } from './backoff.ts';
+import { classify, lostAttempts } from './batch/classify.ts';
 import { executeTask } from './execute.ts';
-import { parseMessage, type ParsedMessage, type RejectedMessage, type TaskDirectory } from './parse.ts';
+import { planBatch, throttleWaits, type Plan } from './batch/plan.ts';
+import type { TaskDirectory } from './parse.ts';
 import { delayMessages, sendMessages, sendToDeadLetterQueue, type DeadLetter } from './queue-actions.ts';
 import { abandonedByFailure, chordCallback, hasFollowUps, nextInChain, type FollowUp } from './workflow.ts';
 
@@ -70,10 +72,6 @@ interface Report {
   readonly fields: Record<string, unknown>;
 }
 
-type Plan =
-  | RejectedMessage
-  | (ParsedMessage & { readonly duplicateInBatch: boolean; readonly timing: 'due' | 'early' | 'expired' });
-
 /** Raised per record so the batch processor reports it in `batchItemFailures`. */
 class RecordNotDone extends Error {
   override name = 'RecordNotDone';
@@ -93,7 +91,7 @@ export class BatchRun {
   readonly #end: number;
   /** When the tasks must have settled, leaving time to record them before the invocation ends. */
   readonly #deadline: number;
-  readonly #plans = new Map<SQSRecord, Plan>();
+  readonly #plans: ReadonlyMap<SQSRecord, Plan>;
   readonly #outcomes = new Map<SQSRecord, Outcome>();
   readonly #finished = Promise.withResolvers<Map<SQSRecord, boolean>>();
   #claims: Promise<Claims | Error> | undefined;
@@ -110,23 +108,7 @@ export class BatchRun {
     this.#end = Date.now() + context.getRemainingTimeInMillis();
     this.#deadline = this.#end - reserveMs;
     this.#pending = records.length;
-    const parsed = records.map((record) => [record, parseMessage(record, settings.directory)] as const);
-    // One row per id in each statement: later copies of a task are duplicates, and a
-    // rejected message whose id another message of the batch uses is recorded under its SQS id.
-    const seen = new Set<string>();
-    const now = Date.now();
-    for (const [record, message] of parsed) {
-      if (!message.ok) continue;
-      const { eta, expires } = message.envelope;
-      const timing = expires && Date.parse(expires) <= now ? 'expired' : eta && Date.parse(eta) > now ? 'early' : 'due';
-      this.#plans.set(record, { ...message, duplicateInBatch: seen.has(message.envelope.id), timing });
-      seen.add(message.envelope.id);
-    }
-    for (const [record, message] of parsed) {
-      if (message.ok) continue;
-      this.#plans.set(record, { ...message, id: seen.has(message.id) ? record.messageId : message.id });
-      seen.add(message.id);
-    }
+    this.#plans = planBatch(records, settings.directory);
     this.#finished.promise.catch(() => undefined);
   }
 
@@ -205,10 +187,8 @@ export class BatchRun {
     const attemptFields = { ...fields, attempt, attempts: claim.attempts };
     const base = { id: envelope.id, name: task.name, queue, fence: claim.attempts };
     const maxAttempts = task.retry.maxRetries + 1;
-    if (attempt > maxAttempts) {
-      const reason = `WorkerLostError: ${maxAttempts} attempts ended without an outcome (time-outs or crashes)`;
-      return this.#failure(base, attemptFields, envelope, task.name, reason, undefined, claim.attempts);
-    }
+    const lost = lostAttempts(attempt, maxAttempts);
+    if (lost) return this.#failure(base, attemptFields, envelope, task.name, lost, undefined, claim.attempts);
 
     const parentLogger = this.#settings.logger;
     let logger: Logger | undefined;
@@ -245,29 +225,19 @@ export class BatchRun {
       this.#running.delete(envelope.id);
     }
 
-    let error: Error;
-    if (execution.ok) {
-      const result = jsonResult(execution.value);
-      if (result.ok) return this.#success(base, attemptFields, envelope, task.name, result.value, execution.runtimeMs, claim.attempts);
-      error = result.error;
-    } else {
-      error = execution.error;
-    }
-
-    if (error instanceof TaskRevokedError) {
-      // The revocation already wrote REVOKED; this attempt only stops.
+    const verdict = classify(execution, { attempt, maxAttempts, retry: task.retry, random: this.#random });
+    if (verdict.kind === 'success') return this.#success(base, attemptFields, envelope, task.name, verdict.result, execution.runtimeMs, claim.attempts);
+    if (verdict.kind === 'revoked') {
       return {
         step: { kind: 'ack' },
         report: { level: 'warn', message: 'task revoked while running; it stopped at its next check', task: task.name, metric: taskMetrics.revoked, runtimeMs: execution.runtimeMs, fields: { ...attemptFields, state: 'REVOKED' } },
         abandoned: abandonedByFailure(this.#lookup, envelope, 'revoked'),
       };
     }
-    const retryable = !(error instanceof PermanentError) && attempt < maxAttempts;
-    if (!retryable) {
-      const reason = error instanceof PermanentError ? describeError(error) : `retries exhausted after ${attempt} attempts: ${describeError(error)}`;
-      return this.#failure({ ...base, runtimeMs: execution.runtimeMs }, attemptFields, envelope, task.name, reason, error.stack, claim.attempts);
+    if (verdict.kind === 'failure') {
+      return this.#failure({ ...base, runtimeMs: execution.runtimeMs }, attemptFields, envelope, task.name, verdict.reason, verdict.stack, claim.attempts);
     }
-    const seconds = error instanceof RetryLaterError ? error.countdownSeconds : retryDelaySeconds(task.retry, attempt, this.#random);
+    const { seconds, error } = verdict;
     return {
       step: { kind: 'delay', seconds },
       envelope,
@@ -346,10 +316,8 @@ export class BatchRun {
           [...limited].map(([task, { limit, records }]) => ({ task, wanted: records.length, perSecond: limit.perSecond, burst: limit.burst })),
         );
         for (const [task, { limit, records }] of limited) {
-          records.slice(granted.get(task) ?? 0).forEach((record, waiting) => {
-            // The n-th waiting message's token comes after about n / rate seconds; jitter spreads consumers apart.
-            throttled.set(record, Math.max(1, Math.ceil(((waiting + 1) / limit.perSecond) * (1 + this.#random()))));
-          });
+          const waiting = records.slice(granted.get(task) ?? 0);
+          throttleWaits(waiting.length, limit.perSecond, this.#random).forEach((seconds, n) => throttled.set(waiting[n]!, seconds));
         }
       }
       const requests = due
@@ -571,12 +539,4 @@ function redactedFields(fields: Record<string, unknown>): Record<string, unknown
 /** A time as PostgreSQL takes it: ISO 8601 allows offsets up to ±23:59, PostgreSQL only to ±15:59. */
 function inUtc(time: string): string {
   return new Date(time).toISOString();
-}
-
-function jsonResult(value: unknown): { ok: true; value: unknown } | { ok: false; error: Error } {
-  try {
-    return { ok: true, value: storableJson(value) };
-  } catch (error) {
-    return { ok: false, error: new PermanentError('the task returned a value that is not JSON', { cause: error }) };
-  }
 }
