@@ -16,12 +16,14 @@ export function listenHost(env: NodeJS.ProcessEnv = process.env): string {
 /**
  * Whether a Host header names this machine: a loopback address, `localhost` or a name under
  * it (RFC 6761 keeps `.localhost` on loopback; S3's virtual-hosted style uses
- * `bucket.localhost`), or the address the cloud was told to listen on.
+ * `bucket.localhost`), or the address the cloud was told to listen on (any address when that is every interface).
  */
 export function isAllowedHost(host: string | undefined, configured = listenHost()): boolean {
   if (!host) return true;
   const name = (host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '')).toLowerCase();
   if (name === 'localhost' || name.endsWith('.localhost') || name === configured.toLowerCase()) return true;
+  // Listening on every interface, any address may be named: rebinding needs a name, never an address.
+  if (isIP(name) !== 0 && (configured === '0.0.0.0' || configured === '::')) return true;
   if (isIP(name) === 4) return name.startsWith('127.');
   return name === '::1';
 }
