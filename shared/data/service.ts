@@ -21,9 +21,11 @@ const settings = z.object({
 export function dataServices(env: NodeJS.ProcessEnv = process.env): DataServices {
   const config = readSettings('data', settings, env);
   const endpoint = config.AWS_ENDPOINT_URL;
-  const files = {
-    bucket: config.FILES_BUCKET,
-    s3: new S3Client({ region: config.AWS_REGION, ...(endpoint ? { endpoint, forcePathStyle: true } : {}), ...localCredentials(endpoint) }),
+  let files: { s3: S3Client; bucket: string } | undefined;
+  return {
+    // Settings are checked at start; the client waits for the first task that needs it, off the cold start.
+    files: () => (files ??= { bucket: config.FILES_BUCKET, s3: new S3Client({ region: config.AWS_REGION, ...(endpoint ? { endpoint, forcePathStyle: true } : {}), ...localCredentials(endpoint) }) }),
+    exportUrlTtlSeconds: config.EXPORT_URL_TTL_SECONDS,
+    tempFileMaxAgeHours: config.TEMP_FILE_MAX_AGE_HOURS,
   };
-  return { files: () => files, exportUrlTtlSeconds: config.EXPORT_URL_TTL_SECONDS, tempFileMaxAgeHours: config.TEMP_FILE_MAX_AGE_HOURS };
 }

@@ -6,8 +6,10 @@ import { TaskProducer } from '../producer/producer.ts';
 import { resolveTask, type SendOptions } from '../producer/send.ts';
 import { readConfig } from '../config.ts';
 import type { Database } from '../results/database.ts';
+import { clipBytes } from '../results/overflow.ts';
 import { findTask, listTasks, taskStats, type HistoryFilter, type TaskDetail, type TaskStats, type TaskSummary } from '../results/queries.ts';
 import type { TaskStatus } from '../results/schema.ts';
+import { storableText } from '../results/statements.ts';
 import { scheduledEnvelope, schedulerTime, scheduleTimes } from '../scheduling.ts';
 import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterView, type Progress } from './dead-letters.ts';
 import { queueDepths, type QueueDepth, type QueueEndpoints } from './queues.ts';
@@ -161,8 +163,5 @@ function isTruncated(payload: unknown): boolean {
 
 /** A revoke reason as stored: free text from a person or a page, bounded like every error. */
 function clipReason(reason: string): string {
-  const text = reason.toWellFormed().replaceAll('\u0000', '\uFFFD');
-  return text.length > maxReasonChars ? `${text.slice(0, maxReasonChars - 1)}…` : text;
+  return clipBytes(storableText(reason), 1000);
 }
-
-const maxReasonChars = 1000;

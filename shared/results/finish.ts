@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { chunksBySize } from '../chunks.ts';
 import { describeRefusal, isPermanentRefusal } from '../errors.ts';
 import { redactSecrets } from '../secrets.ts';
 import type { Database } from './database.ts';
@@ -74,7 +75,7 @@ export async function finishTasks(database: Database, outcomes: readonly TaskOut
       await write([refusedRecord(chunk[0]!, reason)], true);
     }
   };
-  for (const chunk of chunksOf(records)) await write(chunk);
+  for (const chunk of chunksBySize(records, { maxBytes: statementBytes, size: quotedBytes })) await write(chunk);
   return { superseded, completedChords, refused };
 }
 
@@ -151,21 +152,12 @@ function refusedRecord(record: OutcomeRecord, reason: string): OutcomeRecord {
   return { ...record, status: 'FAILURE', result: null, error: clipBytes(reason, inlineBytes.error), traceback: null, overflowKey: null, payload: null, createdAt: null, chordId: null, chordSize: null };
 }
 
-/** Consecutive records in statements of at most `statementBytes`, each as the request quotes it. */
-function* chunksOf(records: readonly OutcomeRecord[]): Generator<OutcomeRecord[]> {
-  let chunk: OutcomeRecord[] = [];
-  let bytes = 0;
-  for (const record of records) {
-    const size = Buffer.byteLength(JSON.stringify(JSON.stringify(record)));
-    if (chunk.length > 0 && bytes + size > statementBytes) {
-      yield chunk;
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(record);
-    bytes += size;
-  }
-  if (chunk.length > 0) yield chunk;
+/**
+ * A record's bytes as the request carries it, bounded from above without serialising it twice:
+ * quoting JSON again only doubles its quotes and backslashes (its control characters are escaped already).
+ */
+function quotedBytes(record: OutcomeRecord): number {
+  return 2 * Buffer.byteLength(JSON.stringify(record)) + 2;
 }
 
 /**

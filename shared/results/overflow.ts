@@ -81,6 +81,12 @@ export async function withOverflow<Row extends { result: unknown; error: string 
   };
 }
 
+/** A stored result (its jsonb text, or null), read from the results bucket where it overflowed. */
+export async function storedResult(store: OverflowStore | undefined, key: string | null, text: string | null): Promise<unknown> {
+  const inline = text === null ? null : (JSON.parse(text) as unknown);
+  return (await withOverflow(store, key, { result: inline, error: null, traceback: null })).result;
+}
+
 /** The start of a text, cut to `bytes` of UTF-8 at a character boundary, marked when cut. */
 export function clipBytes(text: string, bytes: number): string {
   if (Buffer.byteLength(text) <= bytes) return text;

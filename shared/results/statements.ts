@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from './database.ts';
-import { withOverflow } from './overflow.ts';
+import { storedResult } from './overflow.ts';
 import type { TaskStatus } from './schema.ts';
 
 /** A task about to run: the claim marks it STARTED and counts the attempt. */
@@ -127,11 +127,7 @@ export async function groupResults(database: Database, groupId: string): Promise
       ) page
       where before < ${groupPageBytes}::int
       order by group_index`);
-    members.push(...(await Promise.all(rows.map(async (row) => {
-      const parsed = { result: row.result === null ? null : JSON.parse(row.result) as unknown, error: null, traceback: null };
-      const { result } = await withOverflow(database.overflow, row.overflow_key, parsed);
-      return { id: row.id, status: row.status, result };
-    }))));
+    members.push(...(await Promise.all(rows.map(async (row) => ({ id: row.id, status: row.status, result: await storedResult(database.overflow, row.overflow_key, row.result) })))));
     const last = rows.at(-1);
     if (!last || rows.length >= Number(last.remaining)) return members;
     after = Number(last.group_index);
@@ -143,8 +139,7 @@ export async function taskResult(database: Database, id: string): Promise<{ resu
   const [row] = await database.rows<{ result: string | null; overflow_key: string | null }>(sql`
     select result::text as result, overflow_key from task_results where id = ${id} and status = 'SUCCESS'`);
   if (!row) return undefined;
-  const { result } = await withOverflow(database.overflow, row.overflow_key, { result: row.result === null ? null : JSON.parse(row.result) as unknown, error: null, traceback: null });
-  return { result };
+  return { result: await storedResult(database.overflow, row.overflow_key, row.result) };
 }
 
 /** Whether a chord's every member has succeeded (for re-sending a callback whose first send was lost). */

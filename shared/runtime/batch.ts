@@ -481,7 +481,8 @@ export class BatchRun {
     const { logger, metrics } = this.#settings;
     const byTask = new Map<string, Report[]>();
     for (const report of reports) {
-      logger[report.level](report.message, redactedFields(report.fields));
+      // A success quotes no error: only warnings and errors can carry a secret an upstream echoed.
+      logger[report.level](report.message, report.level === 'info' ? report.fields : redactedFields(report.fields));
       byTask.set(report.task, [...(byTask.get(report.task) ?? []), report]);
     }
     // Synchronous from here to publish: concurrent invocations in one process cannot interleave.

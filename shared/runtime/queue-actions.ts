@@ -8,6 +8,7 @@ import {
 import type { SQSRecord } from 'aws-lambda';
 import { messageBytes } from '../envelope/envelope.ts';
 import { sqsLimits } from '../catalogue/index.ts';
+import { chunksBySize } from '../chunks.ts';
 import { redactSecrets } from '../secrets.ts';
 
 /** Message attributes the runtime adds to a dead-lettered message; `taskq dlq list` reads them. */
@@ -86,20 +87,8 @@ export function attributeText(text: string): string {
 }
 
 /** SendMessageBatch takes at most 10 entries and 1 MiB in all. */
-export function* chunkBySize<Entry extends SendMessageBatchRequestEntry>(entries: readonly Entry[]): Generator<Entry[]> {
-  let chunk: Entry[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
-    const size = messageBytes(entry.MessageBody ?? '', entry.MessageAttributes);
-    if (chunk.length === sqsLimits.maxReceiveBatch || (chunk.length > 0 && bytes + size > sqsLimits.maxMessageBytes)) {
-      yield chunk;
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(entry);
-    bytes += size;
-  }
-  if (chunk.length > 0) yield chunk;
+export function chunkBySize<Entry extends SendMessageBatchRequestEntry>(entries: readonly Entry[]): Generator<Entry[]> {
+  return chunksBySize(entries, { maxBytes: sqsLimits.maxMessageBytes, maxCount: sqsLimits.maxReceiveBatch, size: (entry) => messageBytes(entry.MessageBody ?? '', entry.MessageAttributes) });
 }
 
 /**
