@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What differs between stages. Unknown stages get production's settings: safe by default. */
 export interface StageSettings {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PermanentError } from './errors.ts';
 import { queueNames, type QueueName } from './catalogue/index.ts';
 import type { DatabaseTarget } from './results/database.ts';

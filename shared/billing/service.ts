@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import { z } from 'zod';
+import * as z from 'zod';
 import { once, readSettings } from '../services.ts';
 
 /** What the `billing` queue's tasks use: the Stripe client. */

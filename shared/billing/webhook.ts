@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { z } from 'zod';
+import * as z from 'zod';
 import { tasks } from '../catalogue/index.ts';
 import { ConfigError } from '../config.ts';
 import { newEnvelope, type Envelope } from '../envelope/envelope.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTask, type RetryPolicy, type TaskDefinition } from './define.ts';
 
 /** Retry settings of the seed, per queue. */

@@ -1,5 +1,5 @@
 // Written by hand: no JavaScript library reads kombu's SQS messages; Celery's own layout is checked against fixtures it produced.
-import { z } from 'zod';
+import * as z from 'zod';
 import { taskId, type Envelope } from './envelope.ts';
 
 /** What the caller knows about a message it rejects: the FAILURE row is filed under these. */

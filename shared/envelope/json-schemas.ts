@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { tasks } from '../catalogue/index.ts';
 import { envelopeV1 } from './envelope.ts';
 

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { z, ZodError } from 'zod';
+import * as z from 'zod';
 import { queueNames, type QueueName } from '../catalogue/index.ts';
 import { PermanentError, reasonOf } from '../errors.ts';
 import { NotFoundError, type TaskOperations } from '../operations/index.ts';
@@ -123,7 +123,7 @@ export function queueParam(queue: string): QueueName {
 export function statusOf(error: unknown): number {
   if (error instanceof HttpError) return error.status;
   if (error instanceof NotFoundError) return 404;
-  if (error instanceof PermanentError || error instanceof ZodError) return 400;
+  if (error instanceof PermanentError || error instanceof z.ZodError) return 400;
   if (error instanceof Error && /only a FAILURE can be retried|summarised/.test(error.message)) return 409;
   return 500;
 }

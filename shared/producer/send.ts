@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { sqsLimits, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { assertMessageFits, newEnvelope, type Envelope } from '../envelope/envelope.ts';
 import { PermanentError } from '../errors.ts';

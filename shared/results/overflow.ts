@@ -1,4 +1,4 @@
-import type * as S3 from '@aws-sdk/client-s3';
+import type { ResultObjects } from './overflow-s3.ts';
 
 /**
  * What a task_results row holds inline, in UTF-8 bytes. A task's parts are read as rows of
@@ -35,31 +35,20 @@ export class OverflowUnavailableError extends Error {
   override name = 'OverflowUnavailableError';
 }
 
-/** The results bucket through S3; the client is built on first use, so tasks with small results never load it. */
+/** The results bucket through S3; the client is loaded and built on first use, so tasks with small results never load it. */
 export function s3OverflowStore(target: ResultsBucket): OverflowStore {
   const prefix = target.prefix ?? 'task-results/';
-  let client: Promise<{ s3: S3.S3Client; sdk: typeof S3 }> | undefined;
-  const connect = () =>
-    (client ??= Promise.all([import('@aws-sdk/client-s3'), import('../aws.ts')]).then(([sdk, { localCredentials }]) => ({
-      sdk,
-      s3: new sdk.S3Client({
-        ...(target.region ? { region: target.region } : {}),
-        ...(target.endpoint ? { endpoint: target.endpoint, forcePathStyle: true } : {}),
-        ...localCredentials(target.endpoint),
-      }),
-    })));
+  let bucket: Promise<ResultObjects> | undefined;
+  const connect = () => (bucket ??= import('./overflow-s3.ts').then(({ resultObjects }) => resultObjects(target)));
   return {
     async put(taskId, attempt, values) {
       // One object per attempt: a late write from an attempt that lost its lease cannot replace the winner's.
       const key = `${prefix}${encodeURIComponent(taskId)}/${attempt ?? 'unclaimed'}.json`;
-      const { s3, sdk } = await connect();
-      await s3.send(new sdk.PutObjectCommand({ Bucket: target.bucket, Key: key, Body: JSON.stringify(values), ContentType: 'application/json' }));
+      await (await connect()).put(key, JSON.stringify(values));
       return key;
     },
     async get(key) {
-      const { s3, sdk } = await connect();
-      const object = await s3.send(new sdk.GetObjectCommand({ Bucket: target.bucket, Key: key }));
-      return JSON.parse(await object.Body!.transformToString('utf8')) as OverflowValues;
+      return JSON.parse(await (await connect()).get(key)) as OverflowValues;
     },
   };
 }

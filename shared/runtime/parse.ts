@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { base64KombuMessage, celeryToEnvelope, isKombuMessage } from '../envelope/celery.ts';
 import { taskId, type Envelope } from '../envelope/envelope.ts';
 import { checkEnvelope, parseWireJson as parseJson, summarise } from '../envelope/wire.ts';

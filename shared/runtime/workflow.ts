@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { sqsLimits, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { messageBytes, newEnvelope, type Envelope, type Signature } from '../envelope/envelope.ts';
 import type { TaskOutcomeRow } from '../results/finish.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineQueue, defineTask } from '../../shared/catalogue/index.ts';
 import { setTimeout } from 'node:timers/promises';
 import { implement, retry } from '../../shared/runtime/task.ts';

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { tasks } from '../../catalogue/index.ts';
 import type { TaskOperations } from '../../operations/index.ts';
 import { apiRoutes, historyFilter, queueParam, statusOf } from '../api.ts';
