@@ -1,29 +1,21 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { BatchRun, type ConsumerSettings } from './batch.ts';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { processBatch } from './batch/process-batch.ts';
+import type { ConsumerSettings } from './batch/settings.ts';
 
-export type { ConsumerSettings } from './batch.ts';
+export type { ConsumerSettings } from './batch/settings.ts';
 
 /**
- * The Lambda handler of one queue's consumer: Powertools logging around a partial-batch
- * response, so each message succeeds or fails on its own.
+ * The Lambda handler of one queue's consumer: Powertools logging around the batch
+ * pipeline, which answers with a partial-batch response so each message succeeds or
+ * fails on its own. No batch processor: the pipeline decides the records together (one
+ * claim and one write for the batch), which the processor's one-record-at-a-time handler
+ * could only do by making records wait for each other.
  */
 export function createConsumer(settings: ConsumerSettings) {
-  const consume = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    // A processor per invocation: the local cloud runs several invocations of one handler at once.
-    const processor = new BatchProcessor(EventType.SQS);
-    const batch = new BatchRun(settings, event.Records, context);
-    return processPartialResponse(event, (record: SQSRecord) => batch.handle(record), processor, {
-      context,
-      // Records wait for one another at the batch's single write, so they must run together.
-      processInParallel: true,
-      // A batch whose every task failed is still a handled batch, not a Lambda error.
-      throwOnFullBatchFailure: false,
-    });
-  };
-  // No logMetrics middleware: each batch publishes one EMF document per task itself
-  // (BatchRun), and the middleware's flush would only warn that nothing is left.
+  const consume = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => processBatch(event.Records, settings, context.getRemainingTimeInMillis());
+  // No logMetrics middleware: each batch publishes its own EMF documents (batch/report.ts),
+  // and the middleware's flush would only warn that nothing is left.
   return middy(consume).use(injectLambdaContext(settings.logger));
 }

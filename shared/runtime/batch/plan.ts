@@ -43,3 +43,8 @@ export function planBatch(records: readonly SQSRecord[], directory: TaskDirector
 export function throttleWaits(waiting: number, perSecond: number, random: () => number): number[] {
   return Array.from({ length: waiting }, (_, n) => Math.max(1, Math.ceil(((n + 1) / perSecond) * (1 + random()))));
 }
+
+/** A time as PostgreSQL takes it: ISO 8601 allows offsets up to ±23:59, PostgreSQL only to ±15:59. */
+export function inUtc(time: string): string {
+  return new Date(time).toISOString();
+}

@@ -1,0 +1,73 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { TaskRevokedError } from '../../errors.ts';
+import { revokedAmong } from '../../results/statements.ts';
+import { executeTask, type Execution } from '../execute.ts';
+import type { Attempt } from './decide.ts';
+import type { BatchContext } from './settings.ts';
+
+/**
+ * Runs the claimed attempts together, each under its time limits and the invocation's
+ * deadline; while any runs, one statement every few seconds looks for revocations of them.
+ */
+export async function runAttempts(attempts: readonly Attempt[], batch: BatchContext): Promise<Execution[]> {
+  if (attempts.length === 0) return [];
+  const { settings } = batch;
+  const database = await settings.database();
+  const running = new Map<string, AbortController>();
+  const watch = setInterval(() => void abortRevoked(running, batch), settings.revocationCheckMs ?? 5_000);
+  watch.unref();
+  try {
+    return await Promise.all(
+      attempts.map(async (started) => {
+        const { envelope, implementation, payload } = started.plan;
+        const task = implementation.definition;
+        const revocation = new AbortController();
+        running.set(envelope.id, revocation);
+        const remaining = batch.deadline - Date.now();
+        const parentLogger = settings.logger;
+        let logger: Logger | undefined;
+        try {
+          return await executeTask(
+            implementation,
+            payload,
+            {
+              id: envelope.id,
+              name: task.name,
+              queue: settings.queue.name,
+              attempt: started.attempt,
+              maxRetries: task.retry.maxRetries,
+              // Built on first use: a child logger costs more than a short task, and most tasks never log.
+              get logger() {
+                return (logger ??= parentLogger.createChild({ persistentKeys: started.fields }));
+              },
+              envelope,
+              database,
+              services: settings.services,
+            },
+            {
+              softLimitMs: Math.min(task.softTimeLimitSeconds * 1000, remaining),
+              hardLimitMs: Math.min(task.timeLimitSeconds * 1000, remaining),
+              revocation: revocation.signal,
+            },
+          );
+        } finally {
+          running.delete(envelope.id);
+        }
+      }),
+    );
+  } finally {
+    clearInterval(watch);
+  }
+}
+
+async function abortRevoked(running: ReadonlyMap<string, AbortController>, batch: BatchContext): Promise<void> {
+  const ids = [...running.keys()];
+  if (ids.length === 0) return;
+  try {
+    for (const id of await revokedAmong(await batch.settings.database(), ids)) {
+      running.get(id)?.abort(new TaskRevokedError(`task ${id} was revoked while running`));
+    }
+  } catch (error) {
+    batch.settings.logger.warn('could not check for revocations', { error });
+  }
+}
