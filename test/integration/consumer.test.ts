@@ -218,7 +218,7 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
     expect(journal.get(task.id)).toBeUndefined();
   });
 
-  it('logs structured JSON per outcome (successes in one line per batch) and emits EMF metrics per task name with task and queue dimensions', async () => {
+  it('logs structured JSON per outcome (successes in one line per task name and batch) and emits EMF metrics per task name with task and queue dimensions', async () => {
     const lines: string[] = [];
     // Powertools writes INFO and EMF to stdout, WARN and ERROR to stderr.
     const streams = [process.stdout, process.stderr] as const;
@@ -243,10 +243,13 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
     }
 
     const documents = lines.flatMap((line) => line.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
-    // Successes share one line per batch, each task an entry of it.
+    // Successes share one line per task name in a batch, each task an entry of it.
     const succeeded = documents.find((d) => d.message === 'tasks succeeded' && (d.tasks as { taskId: string }[]).some((t) => t.taskId === ok.id));
-    expect(succeeded).toMatchObject({ level: 'INFO', queue: 'default', state: 'SUCCESS', function_name: expect.any(String) });
-    expect((succeeded!.tasks as { taskId: string }[]).find((t) => t.taskId === ok.id)).toEqual({ taskId: ok.id, task: 'default.test_record', attempt: 1, runtimeMs: expect.any(Number) });
+    expect(succeeded).toMatchObject({ level: 'INFO', task: 'default.test_record', queue: 'default', state: 'SUCCESS', function_name: expect.any(String) });
+    expect((succeeded!.tasks as { taskId: string }[]).find((t) => t.taskId === ok.id)).toEqual({ taskId: ok.id, runtimeMs: expect.any(Number) });
+    // A success after a retry names its attempt.
+    const entries = documents.filter((d) => d.message === 'tasks succeeded').flatMap((d) => d.tasks as { taskId: string }[]);
+    expect(entries.find((t) => t.taskId === flaky.id)).toEqual({ taskId: flaky.id, runtimeMs: expect.any(Number), attempt: 2 });
     expect(documents.find((d) => d.message === 'task failed; retrying')).toMatchObject({ taskId: flaky.id, attempt: 1, state: 'RETRY', error: 'Error: planned failure 1 of 1' });
     expect(documents.find((d) => d.message === 'message rejected')).toMatchObject({ level: 'ERROR', reason: expect.stringMatching(/^invalid JSON/) });
 

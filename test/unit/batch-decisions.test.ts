@@ -146,13 +146,20 @@ describe('report', () => {
   }
   const success = (n: number): Report => ({ level: 'info', message: 'task succeeded', task: 'default.noop', metric: taskMetrics.succeeded, runtimeMs: n, attempts: 1, fields: { taskId: `t${n}`, task: 'default.noop', messageId: `m${n}`, attempt: 1, attempts: 1, state: 'SUCCESS', runtimeMs: n } });
 
-  it('logs a batch of successes as one line and one EMF document, counts summed and durations kept', () => {
+  it('logs a batch of successes as one line and one EMF document per task name, counts summed and durations kept', () => {
     const { documents } = captured(Array.from({ length: 10 }, (_, n) => success(n)));
     const lines = documents.filter((d) => !d._aws);
-    expect(lines).toEqual([expect.objectContaining({ message: 'tasks succeeded', state: 'SUCCESS', tasks: Array.from({ length: 10 }, (_, n) => ({ taskId: `t${n}`, task: 'default.noop', attempt: 1, runtimeMs: n })) })]);
+    expect(lines).toEqual([expect.objectContaining({ message: 'tasks succeeded', task: 'default.noop', state: 'SUCCESS', tasks: Array.from({ length: 10 }, (_, n) => ({ taskId: `t${n}`, runtimeMs: n })) })]);
     const emf = documents.filter((d) => d._aws);
     expect(emf).toHaveLength(1);
     expect(emf[0]).toMatchObject({ task: 'default.noop', [taskMetrics.succeeded]: 10, [taskMetrics.duration]: Array.from({ length: 10 }, (_, n) => n) });
+  });
+
+  it('names the attempt of a success after the first, and the attempts in all after a redrive', () => {
+    const retried: Report = { ...success(1), fields: { ...success(1).fields, attempt: 3, attempts: 3 } };
+    const redriven: Report = { ...success(2), fields: { ...success(2).fields, attempt: 1, attempts: 5 } };
+    const line = captured([retried, redriven]).documents.find((d) => d.message === 'tasks succeeded');
+    expect(line?.tasks).toEqual([{ taskId: 't1', runtimeMs: 1, attempt: 3 }, { taskId: 't2', runtimeMs: 2, attempts: 5 }]);
   });
 
   it('keeps a line for each other outcome, with secrets redacted from warnings', async () => {

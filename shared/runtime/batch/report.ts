@@ -5,18 +5,25 @@ import { redactSecrets } from '../../secrets.ts';
 import type { Report } from './outcome.ts';
 
 /**
- * Logs the batch's outcomes and publishes its metrics. Successes share one line (the
- * batch's Lambda context once, then each task's id, name, attempt and run time), so a
- * task that simply works costs tens of bytes of logs instead of a whole line; retries,
+ * Logs the batch's outcomes and publishes its metrics. Successes share one line per task
+ * name (the Lambda context and the name once, then each task's id and run time, and its attempt after the first),
+ * so a task that simply works costs tens of bytes of logs instead of a line; retries,
  * failures and the rest keep a line each. One EMF document per task name: counts as sums,
  * durations and attempts as value arrays, so CloudWatch keeps every percentile.
  */
 export function report(reports: readonly Report[], logger: Logger, metrics: Metrics): void {
-  const succeeded = reports.filter((r) => r.metric === taskMetrics.succeeded && r.level === 'info');
-  if (succeeded.length > 0) {
+  const succeeded = Map.groupBy(reports.filter((r) => r.metric === taskMetrics.succeeded && r.level === 'info'), (r) => r.task);
+  for (const [task, successes] of succeeded) {
     logger.info('tasks succeeded', {
+      task,
       state: 'SUCCESS',
-      tasks: succeeded.map(({ fields }) => ({ taskId: fields.taskId, task: fields.task, attempt: fields.attempt, runtimeMs: fields.runtimeMs, ...(fields.attempts !== fields.attempt ? { attempts: fields.attempts } : {}) })),
+      // The first attempt goes without saying: only a task that needed more carries its attempt (and, after a redrive, its attempts in all).
+      tasks: successes.map(({ fields }) => ({
+        taskId: fields.taskId,
+        runtimeMs: fields.runtimeMs,
+        ...(fields.attempt !== 1 ? { attempt: fields.attempt } : {}),
+        ...(fields.attempts !== fields.attempt ? { attempts: fields.attempts } : {}),
+      })),
     });
   }
   for (const r of reports) {
