@@ -113,17 +113,12 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
       break;
     }
     case 'pglite': {
-      const [{ drizzle }, { PGlite }, { vector }] = await Promise.all([
-        import('drizzle-orm/pglite'),
-        import('@electric-sql/pglite'),
-        import('@electric-sql/pglite-pgvector'),
-      ]);
-      // pgvector is offered as Aurora offers it; migration 0006 turns it on.
-      const client = await PGlite.create(target.dataDir, { extensions: { vector }, ...(target.image ? { loadDataDir: target.image } : {}) });
+      const [{ drizzle }, { PgliteThread }] = await Promise.all([import('drizzle-orm/pglite'), import('./pglite-thread.ts')]);
+      const client = await PgliteThread.start({ ...(target.dataDir ? { dataDir: target.dataDir } : {}), ...(target.image ? { image: target.image } : {}) });
       if (schemaName !== 'public') {
         await client.exec(`create schema if not exists ${schemaName}; set search_path to ${schemaName}`);
       }
-      db = drizzle(client, config) as unknown as Db;
+      db = drizzle({ client: client as never, ...config }) as unknown as Db;
       close = () => client.close();
       break;
     }
