@@ -33,12 +33,14 @@ export function createQueueConsumer<Services>(
   const settings: Environment = Object.freeze({ ...env });
   const problems: string[] = [];
   const config = collect(problems, () => readConfig(settings));
+  for (const prefix of ['QUEUE_URL', 'DLQ_URL']) {
+    if (!settings[`${prefix}_${queue.toUpperCase()}`]) problems.push(`${prefix}_${queue.toUpperCase()}: required by the ${queue} consumer`);
+  }
+  const built = collect(problems, () => ({ services: services(settings) }));
   const queueUrl = config?.queueUrls[queue];
   const deadLetterQueueUrl = config?.deadLetterQueueUrls[queue];
-  if (config && !queueUrl) problems.push(`QUEUE_URL_${queue.toUpperCase()}: required by the ${queue} consumer`);
-  if (config && !deadLetterQueueUrl) problems.push(`DLQ_URL_${queue.toUpperCase()}: required by the ${queue} consumer`);
-  const built = collect(problems, () => ({ services: services(settings) }));
-  if (!config || !queueUrl || !deadLetterQueueUrl || !built || problems.length > 0) throw configError(`the ${queue} consumer`, problems);
+  // A setting both readers check (AWS_ENDPOINT_URL) is named once.
+  if (!config || !queueUrl || !deadLetterQueueUrl || !built || problems.length > 0) throw configError(`the ${queue} consumer`, [...new Set(problems)]);
   return createConsumer({
     queue: queues[queue],
     queueUrl,
