@@ -11,6 +11,13 @@ const domainImports = {
   ],
 };
 
+/** The entry points, which hand the process environment to what they start; everything else is given its settings. */
+const environmentReaders = ['functions/**', 'shared/local/start.ts', 'shared/local/invoke.ts', 'shared/cli/main.ts', 'test/**', 'infra/**', '*.config.ts', '*.config.js'];
+
+const processEnvironment = {
+  message: 'Configuration is read once, at start: take a Config (readConfig) or an Environment handed down from an entry point in functions/, shared/local/start.ts, shared/local/invoke.ts or shared/cli/main.ts.',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', 'cdk.out.prod/', '.local/', 'shared/results/migrations/'] },
   js.configs.recommended,
@@ -37,6 +44,13 @@ export default tseslint.config(
   {
     files: ['shared/runtime/**', 'shared/catalogue/**', 'shared/envelope/**'],
     rules: { 'no-restricted-imports': ['error', domainImports] },
+  },
+  {
+    ignores: environmentReaders,
+    rules: {
+      // Destructuring (`const { env } = process`) included.
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', ...processEnvironment }],
+    },
   },
   {
     files: ['shared/local/**', 'shared/cli/**', 'test/**', 'infra/**'],

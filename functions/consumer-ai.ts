@@ -1,6 +1,4 @@
-import { createQueueConsumer } from '../shared/runtime/queue-consumer.ts';
-import { aiServices } from '../shared/ai/service.ts';
-import { aiTasks } from '../shared/tasks/ai.ts';
+import { aiConsumer } from '../shared/consumers/ai.ts';
 
-/** Consumer of the `ai` queue. */
-export const handler = createQueueConsumer('ai', aiTasks, aiServices);
+/** Consumer of the `ai` queue, configured from the process environment at cold start. */
+export const handler = aiConsumer(process.env);

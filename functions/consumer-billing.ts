@@ -1,6 +1,4 @@
-import { createQueueConsumer } from '../shared/runtime/queue-consumer.ts';
-import { billingServices } from '../shared/billing/service.ts';
-import { billingTasks } from '../shared/tasks/billing.ts';
+import { billingConsumer } from '../shared/consumers/billing.ts';
 
-/** Consumer of the `billing` queue. */
-export const handler = createQueueConsumer('billing', billingTasks, billingServices);
+/** Consumer of the `billing` queue, configured from the process environment at cold start. */
+export const handler = billingConsumer(process.env);

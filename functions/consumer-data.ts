@@ -1,6 +1,4 @@
-import { createQueueConsumer } from '../shared/runtime/queue-consumer.ts';
-import { dataServices } from '../shared/data/service.ts';
-import { dataTasks } from '../shared/tasks/data.ts';
+import { dataConsumer } from '../shared/consumers/data.ts';
 
-/** Consumer of the `data` queue. */
-export const handler = createQueueConsumer('data', dataTasks, dataServices);
+/** Consumer of the `data` queue, configured from the process environment at cold start. */
+export const handler = dataConsumer(process.env);

@@ -1,5 +1,4 @@
-import { createQueueConsumer } from '../shared/runtime/queue-consumer.ts';
-import { defaultTasks } from '../shared/tasks/default.ts';
+import { defaultConsumer } from '../shared/consumers/default.ts';
 
-/** Consumer of the `default` queue. */
-export const handler = createQueueConsumer('default', defaultTasks, () => ({}));
+/** Consumer of the `default` queue, configured from the process environment at cold start. */
+export const handler = defaultConsumer(process.env);

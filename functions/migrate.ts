@@ -5,7 +5,7 @@ import { retryWhileResuming } from '../shared/results/resume.ts';
 import { serviceName } from '../shared/observability/index.ts';
 
 const logger = new Logger({ serviceName });
-const config = readConfig();
+const config = readConfig(process.env);
 
 /** Applies the result store's migrations on deploy (a CDK trigger), as the local cloud does on start. */
 export const handler = async (): Promise<{ migrated: true }> => {

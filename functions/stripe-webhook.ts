@@ -10,7 +10,8 @@ import { serviceName } from '../shared/observability/index.ts';
 import { readSecret } from '../shared/secrets.ts';
 
 const logger = new Logger({ serviceName, persistentKeys: { function: 'stripe-webhook' } });
-const config = readConfig();
+const env = process.env;
+const config = readConfig(env);
 const billingQueueUrl = config.queueUrls.billing;
 if (!billingQueueUrl) throw new ConfigError('the Stripe webhook receiver needs QUEUE_URL_BILLING');
 const sqs = createSqsClient(config);
@@ -23,7 +24,7 @@ const receive = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxySt
       signature: event.headers['stripe-signature'],
     },
     {
-      signingSecret: () => readSecret('stripe-webhook-secret'),
+      signingSecret: () => readSecret('stripe-webhook-secret', env),
       enqueue: async (envelope) => {
         await sqs.send(new SendMessageCommand({ QueueUrl: billingQueueUrl, MessageBody: JSON.stringify(envelope) }));
       },

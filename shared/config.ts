@@ -31,14 +31,36 @@ const environment = z.object({
   TASK_ETA_DLQ_ARN: z.string().startsWith('arn:').optional(),
 });
 
+/** Queue URLs, checked as URLs: a typo fails at start, not at the first send. */
+const queueUrlVariables = z.object(Object.fromEntries(queueNames.flatMap((queue) => [
+  [`QUEUE_URL_${queue.toUpperCase()}`, z.url().optional()],
+  [`DLQ_URL_${queue.toUpperCase()}`, z.url().optional()],
+])));
+
+/** Settings that only make sense together. */
+const pairs = [
+  ['DB_CLUSTER_ARN', 'DB_SECRET_ARN'],
+  ['TASK_ETA_SCHEDULE_GROUP', 'TASK_ETA_ROLE_ARN'],
+] as const;
+
+/** What every part of the system is configured from: the process environment in Lambda and on the command line, a copy of it in the local cloud. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
 export interface Config {
   readonly stage: string;
   readonly region: string;
   readonly endpoint: string | undefined;
+  /**
+   * Whether the environment names credentials of its own (`AWS_ACCESS_KEY_ID` or
+   * `AWS_PROFILE`); without them a client pointed at an emulator gets fixed ones.
+   */
+  readonly ownCredentials: boolean;
   readonly database: DatabaseTarget;
   /** Queue URLs by queue name, from `QUEUE_URL_<QUEUE>` and `DLQ_URL_<QUEUE>`. */
   readonly queueUrls: Partial<Record<QueueName, string>>;
   readonly deadLetterQueueUrls: Partial<Record<QueueName, string>>;
+  /** EventBridge Scheduler's endpoint: `AWS_ENDPOINT_URL_SCHEDULER`, else `AWS_ENDPOINT_URL`, else AWS's. */
+  readonly schedulerEndpoint: string | undefined;
   /** One-time schedules for long ETAs, when configured. */
   readonly longDelays:
     | { readonly groupName: string; readonly roleArn: string; readonly deadLetterArn: string | undefined; readonly endpoint: string | undefined }
@@ -51,22 +73,48 @@ export interface Config {
  */
 export class ConfigError extends PermanentError {
   override name = 'ConfigError';
+  /** Each problem on its own (`VARIABLE: what is wrong`), so several readers' problems can be reported as one. */
+  readonly problems: readonly string[];
+
+  constructor(message: string, options: { problems?: readonly string[]; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.problems = options.problems ?? [message];
+  }
 }
 
-/** Reads the environment once into a typed configuration; every problem is reported at once. */
-export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/** One error naming every problem; `what` is whose settings they are (`the data consumer`). */
+export function configError(what: string | undefined, problems: readonly string[]): ConfigError {
+  return new ConfigError(`invalid environment${what ? ` for ${what}` : ''}: ${problems.join('; ')}`, { problems });
+}
+
+/** A zod failure as problems, one per setting. */
+export function issueProblems(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+}
+
+/** Whether the environment names AWS credentials of its own, so an emulator's client is not handed fixed ones. */
+export function hasOwnCredentials(env: Environment): boolean {
+  return Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE);
+}
+
+/**
+ * Reads the environment once into a typed configuration. Every problem (a malformed
+ * value, a setting missing its pair) is named in one `ConfigError`, thrown at start.
+ */
+export function readConfig(env: Environment): Config {
   const parsed = environment.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(`invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
+  const urls = queueUrlVariables.safeParse(env);
+  const problems = [
+    ...(parsed.success ? [] : issueProblems(parsed.error)),
+    ...(urls.success ? [] : issueProblems(urls.error)),
+    ...pairs.filter(([a, b]) => Boolean(env[a]) !== Boolean(env[b])).map(([a, b]) => `${env[a] ? b : a}: required with ${env[a] ? a : b} (${a} and ${b} go together)`),
+  ];
+  if (!parsed.success || !urls.success || problems.length > 0) throw configError(undefined, problems);
   const e = parsed.data;
-  if (Boolean(e.DB_CLUSTER_ARN) !== Boolean(e.DB_SECRET_ARN)) {
-    throw new ConfigError('invalid environment: DB_CLUSTER_ARN and DB_SECRET_ARN go together');
-  }
-  if (Boolean(e.TASK_ETA_SCHEDULE_GROUP) !== Boolean(e.TASK_ETA_ROLE_ARN)) {
-    throw new ConfigError('invalid environment: TASK_ETA_SCHEDULE_GROUP and TASK_ETA_ROLE_ARN go together');
-  }
-  const resultsBucket = e.RESULTS_BUCKET ? { resultsBucket: { bucket: e.RESULTS_BUCKET, region: e.AWS_REGION, ...(e.AWS_ENDPOINT_URL ? { endpoint: e.AWS_ENDPOINT_URL } : {}) } } : {};
+  const ownCredentials = hasOwnCredentials(env);
+  const resultsBucket = e.RESULTS_BUCKET
+    ? { resultsBucket: { bucket: e.RESULTS_BUCKET, region: e.AWS_REGION, ...(e.AWS_ENDPOINT_URL ? { endpoint: e.AWS_ENDPOINT_URL, ownCredentials } : {}) } }
+    : {};
   const store: DatabaseTarget = e.DB_CLUSTER_ARN && e.DB_SECRET_ARN
     ? {
         kind: 'data-api',
@@ -74,26 +122,29 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
         secretArn: e.DB_SECRET_ARN,
         database: e.DB_NAME,
         region: e.AWS_REGION,
-        ...(e.AWS_ENDPOINT_URL_RDS_DATA ? { endpoint: e.AWS_ENDPOINT_URL_RDS_DATA } : {}),
+        ...(e.AWS_ENDPOINT_URL_RDS_DATA ? { endpoint: e.AWS_ENDPOINT_URL_RDS_DATA, ownCredentials } : {}),
       }
     : e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL, ...(e.DB_SCHEMA ? { schema: e.DB_SCHEMA } : {}) }
       : { kind: 'pglite', ...(e.PGLITE_DIR ? { dataDir: e.PGLITE_DIR } : {}), ...(e.DB_SCHEMA ? { schema: e.DB_SCHEMA } : {}) };
   const database: DatabaseTarget = { ...store, ...resultsBucket };
-  const urls = (prefix: string) =>
+  const queueUrls = (prefix: string) =>
     Object.fromEntries(queueNames.flatMap((q) => {
-      const url = env[`${prefix}_${q.toUpperCase()}`];
+      const url = urls.data[`${prefix}_${q.toUpperCase()}`];
       return url ? [[q, url]] : [];
     })) as Partial<Record<QueueName, string>>;
+  const schedulerEndpoint = e.AWS_ENDPOINT_URL_SCHEDULER ?? e.AWS_ENDPOINT_URL;
   return {
     stage: e.STAGE,
     region: e.AWS_REGION,
     endpoint: e.AWS_ENDPOINT_URL,
+    ownCredentials,
     database,
-    queueUrls: urls('QUEUE_URL'),
-    deadLetterQueueUrls: urls('DLQ_URL'),
+    queueUrls: queueUrls('QUEUE_URL'),
+    deadLetterQueueUrls: queueUrls('DLQ_URL'),
+    schedulerEndpoint,
     longDelays: e.TASK_ETA_SCHEDULE_GROUP && e.TASK_ETA_ROLE_ARN
-      ? { groupName: e.TASK_ETA_SCHEDULE_GROUP, roleArn: e.TASK_ETA_ROLE_ARN, deadLetterArn: e.TASK_ETA_DLQ_ARN, endpoint: e.AWS_ENDPOINT_URL_SCHEDULER ?? e.AWS_ENDPOINT_URL }
+      ? { groupName: e.TASK_ETA_SCHEDULE_GROUP, roleArn: e.TASK_ETA_ROLE_ARN, deadLetterArn: e.TASK_ETA_DLQ_ARN, endpoint: schedulerEndpoint }
       : undefined,
   };
 }

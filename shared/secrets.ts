@@ -1,5 +1,5 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { ConfigError } from './config.ts';
+import { ConfigError, type Environment } from './config.ts';
 
 /** The third-party credentials, by the environment variable that names each. */
 const secretVariables = {
@@ -20,11 +20,13 @@ export const secretPlaceholder = 'not-configured';
 const cacheSeconds = 300;
 
 /**
- * A credential at run time. In AWS, `<VAR>_SECRET_ID` names the Secrets Manager secret and
- * the value is read with Powertools Parameters (cached), so it never sits in the
- * environment. On one machine `<VAR>` may hold the value itself.
+ * A credential at run time, from the environment the process started with (`env`, handed
+ * down from start-up). In AWS, `<VAR>_SECRET_ID` names the Secrets Manager secret and the
+ * value is read with Powertools Parameters (cached), so it never sits in the environment.
+ * On one machine `<VAR>` may hold the value itself. Missing, it is a `ConfigError`: the
+ * task that needs it fails at once, saying what to set.
  */
-export async function readSecret(name: SecretName, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function readSecret(name: SecretName, env: Environment): Promise<string> {
   const variable = secretVariables[name];
   const secretId = env[`${variable}_SECRET_ID`];
   if (secretId) {

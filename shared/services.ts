@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ConfigError } from './config.ts';
+import { configError, issueProblems, type Environment } from './config.ts';
 
 /**
  * The pieces every queue's services are built from. Each queue declares its own (the files
@@ -20,8 +20,8 @@ export function once<T>(build: () => Promise<T>): () => Promise<T> {
 }
 
 /** A queue's settings, read once from the environment: every problem is reported at once, at start. */
-export function readSettings<Schema extends z.ZodType>(queue: string, schema: Schema, env: NodeJS.ProcessEnv): z.output<Schema> {
+export function readSettings<Schema extends z.ZodType>(queue: string, schema: Schema, env: Environment): z.output<Schema> {
   const parsed = schema.safeParse(env);
   if (parsed.success) return parsed.data;
-  throw new ConfigError(`invalid environment for the ${queue} consumer: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  throw configError(`the ${queue} consumer`, issueProblems(parsed.error));
 }

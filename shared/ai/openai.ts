@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import type { Environment } from '../config.ts';
 import { PermanentError, RetryLaterError } from '../errors.ts';
 import { readSecret } from '../secrets.ts';
 
@@ -11,7 +12,7 @@ export const defaultEmbeddingModel = 'text-embedding-3-small';
  * OpenAI-compatible server (vLLM, Ollama). Its own retries are off: the task's retry
  * policy decides, and honours Retry-After.
  */
-export async function createOpenAi(env: NodeJS.ProcessEnv = process.env): Promise<OpenAI> {
+export async function createOpenAi(env: Environment): Promise<OpenAI> {
   return new OpenAI({
     apiKey: await readSecret('openai-api-key', env),
     ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),

@@ -16,7 +16,7 @@ const settings = z.object({
   OPENAI_BASE_URL: z.url().optional(),
 });
 
-export function aiServices(env: NodeJS.ProcessEnv = process.env): AiServices {
+export function aiServices(env: NodeJS.ProcessEnv): AiServices {
   const { OPENAI_MODEL, OPENAI_EMBEDDING_MODEL } = readSettings('ai', settings, env);
   return {
     // The client waits for its first task: the key is a secret, read when it is needed.

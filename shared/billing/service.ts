@@ -9,7 +9,7 @@ export interface BillingServices {
 
 const settings = z.object({ STRIPE_API_BASE: z.url().optional() });
 
-export function billingServices(env: NodeJS.ProcessEnv = process.env): BillingServices {
+export function billingServices(env: NodeJS.ProcessEnv): BillingServices {
   readSettings('billing', settings, env);
   // The client waits for its first task: the key is a secret, read when it is needed.
   return { stripe: once(async () => (await import('./stripe.ts')).createStripe(env)) };

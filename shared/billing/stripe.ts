@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import type { Environment } from '../config.ts';
 import { PermanentError, RetryLaterError } from '../errors.ts';
 import { readSecret } from '../secrets.ts';
 
@@ -8,7 +9,7 @@ import { readSecret } from '../secrets.ts';
  * does the OpenAI SDK and `AWS_ENDPOINT_URL_*` the AWS SDKs: the stack never sets it, so a
  * deployed function calls api.stripe.com, and only a rehearsal or a local cloud sets it.
  */
-export async function createStripe(env: NodeJS.ProcessEnv = process.env): Promise<Stripe> {
+export async function createStripe(env: Environment): Promise<Stripe> {
   const key = await readSecret('stripe-api-key', env);
   const base = env.STRIPE_API_BASE ? new URL(env.STRIPE_API_BASE) : undefined;
   return new Stripe(key, {

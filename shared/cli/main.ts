@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { queueNames, type QueueName } from '../catalogue/index.ts';
+import type { Environment } from '../config.ts';
 import { reasonOf } from '../errors.ts';
 import { isTaskStatus } from '../results/queries.ts';
 import type { TaskDetail } from '../results/queries.ts';
@@ -100,7 +101,7 @@ function one(positionals: string[], what: string): string {
   return positionals[0]!;
 }
 
-async function run(argv: string[], out: (text: string) => void): Promise<number> {
+async function run(argv: string[], env: Environment, out: (text: string) => void): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -125,7 +126,7 @@ async function run(argv: string[], out: (text: string) => void): Promise<number>
   const plan = prepare(name, args, values);
   const backend: Backend = values.stage
     ? await (await import('./stage.ts')).stageBackend(values.stage, values.region)
-    : new HttpBackend(values.url ?? process.env.TASKQ_URL ?? 'http://127.0.0.1:5555');
+    : new HttpBackend(values.url ?? env.TASKQ_URL ?? 'http://127.0.0.1:5555');
   try {
     return await plan(backend, values.json === true, out);
   } finally {
@@ -274,7 +275,7 @@ function printResult(task: TaskDetail | undefined, id: string, json: boolean, ou
 }
 
 try {
-  process.exitCode = await run(process.argv.slice(2), (text) => console.log(printable(text)));
+  process.exitCode = await run(process.argv.slice(2), process.env, (text) => console.log(printable(text)));
 } catch (error) {
   if (error instanceof UsageError) {
     console.error(`taskq: ${printable(error.message)}\n\n${usage}`);

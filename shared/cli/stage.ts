@@ -44,11 +44,12 @@ export async function stageBackend(stage: string, region: string | undefined): P
       kind: 'data-api', resourceArn, secretArn, database: 'tasks', region: resolvedRegion,
       ...(filesBucket ? { resultsBucket: { bucket: filesBucket, region: resolvedRegion } } : {}),
     });
-    const sqs = createSqsClient({ region: resolvedRegion, endpoint: undefined });
+    // AWS itself: the SDK's credential chain, never an emulator's fixed credentials.
+    const sqs = createSqsClient({ region: resolvedRegion, endpoint: undefined, ownCredentials: true });
     const groupName = parameters.get(`/datacleanup/${stage}/task-etas/group`);
     const roleArn = parameters.get(`/datacleanup/${stage}/task-etas/role-arn`);
     const queueUrls = Object.fromEntries(Object.entries(queues).map(([name, endpoints]) => [name, endpoints.url]));
-    const longDelays = groupName && roleArn ? new LongDelayScheduler({ client: new SchedulerClient({ region: resolvedRegion }), groupName, roleArn, queueUrls }) : null;
+    const longDelays = groupName && roleArn ? new LongDelayScheduler({ client: new SchedulerClient({ region: resolvedRegion }), region: resolvedRegion, groupName, roleArn, queueUrls }) : null;
     return directBackend(new TaskOperations({ sqs, database, queues, longDelays }), async () => {
       sqs.destroy();
       await database.close();

@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { localCredentials } from '../aws.ts';
+import { hasOwnCredentials } from '../config.ts';
 import { readSettings } from '../services.ts';
 
 /** What the `data` queue's tasks use: the files bucket and how long its exports and temporary files live. */
@@ -18,13 +19,13 @@ const settings = z.object({
   TEMP_FILE_MAX_AGE_HOURS: z.coerce.number().min(0).default(24),
 });
 
-export function dataServices(env: NodeJS.ProcessEnv = process.env): DataServices {
+export function dataServices(env: NodeJS.ProcessEnv): DataServices {
   const config = readSettings('data', settings, env);
   const endpoint = config.AWS_ENDPOINT_URL;
   let files: { s3: S3Client; bucket: string } | undefined;
   return {
     // Settings are checked at start; the client waits for the first task that needs it, off the cold start.
-    files: () => (files ??= { bucket: config.FILES_BUCKET, s3: new S3Client({ region: config.AWS_REGION, ...(endpoint ? { endpoint, forcePathStyle: true } : {}), ...localCredentials(endpoint) }) }),
+    files: () => (files ??= { bucket: config.FILES_BUCKET, s3: new S3Client({ region: config.AWS_REGION, ...(endpoint ? { endpoint, forcePathStyle: true } : {}), ...localCredentials(endpoint, hasOwnCredentials(env)) }) }),
     exportUrlTtlSeconds: config.EXPORT_URL_TTL_SECONDS,
     tempFileMaxAgeHours: config.TEMP_FILE_MAX_AGE_HOURS,
   };

@@ -6,14 +6,16 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { startFauxqsOn } from './fauxqs-fixes.ts';
 import { queueNames, queues, schedules, type QueueName } from '../catalogue/index.ts';
 import { createSqsClient, localCredentials } from '../aws.ts';
-import { physicalQueueName, readConfig, type Config } from '../config.ts';
+import { physicalQueueName, readConfig, type Config, type Environment } from '../config.ts';
+import { consumerFactories } from '../consumers/index.ts';
+import { longDelaysFromConfig } from '../producer/long-delay.ts';
 import { TaskOperations } from '../operations/index.ts';
 import { migrateDatabase } from '../results/database.ts';
 import { closeSharedDatabases, sharedDatabase } from '../results/shared-database.ts';
 import { resolveTask } from '../producer/send.ts';
 import { scheduledEnvelope } from '../scheduling.ts';
 import { startDashboard } from './dashboard/server.ts';
-import { pollerFor, type InvocationReport, type SqsHandler } from './poller.ts';
+import { pollerFor, type InvocationReport } from './poller.ts';
 import { provisionQueues, type ProvisionedQueue } from './queues.ts';
 import { LocalScheduler } from './scheduler.ts';
 import { SchedulerApi } from './scheduler-api.ts';
@@ -23,6 +25,12 @@ import { startSqsQueryProtocol } from './sqs-query-protocol.ts';
 import { startWebhookServer } from './webhook-server.ts';
 
 export interface LocalCloudOptions {
+  /**
+   * What the cloud is configured from (the process environment, for `npm start`). It is
+   * copied, completed with what the cloud provides (endpoint, queue URLs, bucket, PGlite
+   * folder, ETA schedules) and handed to every consumer: the caller's object is left as it was.
+   */
+  readonly env: Environment;
   /** Port of the embedded SQS+S3+Scheduler endpoint, SQS over the JSON and query protocols (0 picks a free one); ignored with `AWS_ENDPOINT_URL`. @default 4566 */
   readonly port?: number;
   /** The dashboard and the CLI's API (Flower's port). @default 5555 */
@@ -58,27 +66,31 @@ const snapshotEveryMs = 2_000;
 /**
  * The whole system on one machine: the SQS+S3 emulator (or an external endpoint), the
  * result store migrated, the catalogue's queues and bucket created with the stack's
- * attributes, one event-source poller per queue invoking the same handler export Lambda
- * runs, the schedules, the Stripe webhook receiver and the dashboard.
+ * attributes, one event-source poller per queue invoking the handler each queue's factory
+ * builds, as `functions/consumer-<queue>.ts` does in Lambda, the schedules, the Stripe
+ * webhook receiver and the dashboard.
  */
-export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
-  // The handler modules configure themselves from the process environment, as in Lambda.
-  const env = process.env;
-  const external = env.AWS_ENDPOINT_URL;
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  // The cloud's own environment: what it was given, then what it provides, as the stack sets a function's.
+  const env: Record<string, string | undefined> = { ...options.env };
+  // Every problem with what was given is reported now, before anything listens.
+  const given = readConfig(env);
+  const host = listenHost(env);
+  const external = given.endpoint;
   // fauxqs speaks SQS's JSON protocol only: it sits on a free port behind a front that also accepts the query protocol
   // and serves EventBridge Scheduler's API, so one endpoint answers all three as LocalStack's does.
-  const emulator = external ? undefined : await startFauxqsOn(listenHost(env), { port: 0, logger: false });
+  const emulator = external ? undefined : await startFauxqsOn(host, { port: 0, logger: false });
   const schedulerApi = emulator
-    ? new SchedulerApi({ region: env.AWS_REGION ?? 'us-east-1', onError: (schedule, error) => options.onError?.(`scheduler ${schedule}`, error) })
+    ? new SchedulerApi({ region: given.region, onError: (schedule, error) => options.onError?.(`scheduler ${schedule}`, error) })
     : undefined;
-  const front = emulator ? await startSqsQueryProtocol({ port: options.port ?? 4566, upstreamPort: emulator.port, otherHandlers: [schedulerApi!] }) : undefined;
+  const front = emulator ? await startSqsQueryProtocol({ port: options.port ?? 4566, host, upstreamPort: emulator.port, otherHandlers: [schedulerApi!] }) : undefined;
   const endpoint = external ?? front!.url;
 
   const dataDir = resolve(options.dataDir ?? '.local');
   await mkdir(dataDir, { recursive: true });
   if (!env.DATABASE_URL && !env.PGLITE_DIR) env.PGLITE_DIR = join(dataDir, 'pglite');
   env.AWS_ENDPOINT_URL = endpoint;
-  const bucket = `${readConfig(env).stage}-datacleanup-files`;
+  const bucket = `${given.stage}-datacleanup-files`;
   env.FILES_BUCKET = bucket;
   // Results too large for a row go under task-results/ in the files bucket, as the stack configures it.
   env.RESULTS_BUCKET ??= bucket;
@@ -89,7 +101,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   await migrateDatabase(database);
   const provisioned = await provisionQueues(sqs, config.stage);
 
-  const s3 = new S3Client({ region: config.region, endpoint, forcePathStyle: true, ...localCredentials(endpoint) });
+  const s3 = new S3Client({ region: config.region, endpoint, forcePathStyle: true, ...localCredentials(endpoint, config.ownCredentials) });
   await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((error: unknown) => {
     if (!/BucketAlready(OwnedByYou|Exists)/.test((error as Error).name)) throw error;
   });
@@ -117,7 +129,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
   const pollers = await Promise.all(
     queueNames.map(async (name) => {
-      const { handler } = (await import(`../../functions/consumer-${name}.ts`)) as { handler: SqsHandler };
+      const handler = (await consumerFactories[name]())(env);
       return pollerFor(queues[name], {
         sqs,
         queueUrl: provisioned[name].url,
@@ -149,6 +161,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     sqs,
     database,
     queues: provisioned,
+    // The cloud's configuration as its consumers have it, queue URLs and ETA schedules included.
+    longDelays: longDelaysFromConfig(readConfig(env)),
     scheduleAnchor: scheduler.now(),
     clock: () => scheduler.now(),
     oldestAge: async (queue) => {
@@ -157,9 +171,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       return sent && sent.length > 0 ? Math.round((Date.now() - Math.min(...sent)) / 1000) : emulator ? 0 : null;
     },
   });
-  const dashboard = await startDashboard(operations, options.dashboardPort ?? 5555);
+  const dashboard = await startDashboard(operations, options.dashboardPort ?? 5555, host);
   const webhook = await startWebhookServer({
     port: options.webhookPort ?? 4242,
+    host,
+    env,
     sqs,
     billingQueueUrl: provisioned.billing.url,
     ...(options.onError ? { onError: (error: unknown) => options.onError?.('webhook', error) } : {}),
@@ -192,13 +208,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 }
 
 /**
- * Every producer inside the local cloud (consumers, the operations facade) reads
- * `TASK_ETA_SCHEDULE_GROUP` and `TASK_ETA_ROLE_ARN` and sends ETAs beyond 15 minutes as
- * one-time schedules. Settings given by the environment win. The embedded Scheduler gets
- * the group; an external endpoint gets it too, and without a Scheduler there the variables
- * stay unset, so long ETAs wait in the queue as before. Returns the group in use.
+ * Every producer inside the local cloud (consumers, the operations facade) is configured
+ * with `TASK_ETA_SCHEDULE_GROUP` and `TASK_ETA_ROLE_ARN` and sends ETAs beyond 15 minutes
+ * as one-time schedules: this sets them in the cloud's environment. Settings given win. The
+ * embedded Scheduler gets the group; an external endpoint gets it too, and without a
+ * Scheduler there the variables stay unset, so long ETAs wait in the queue as before.
+ * Returns the group in use.
  */
-async function longDelaySettings(env: NodeJS.ProcessEnv, config: Config, embedded: SchedulerApi | undefined, onError: LocalCloudOptions['onError']): Promise<string | undefined> {
+async function longDelaySettings(env: Record<string, string | undefined>, config: Config, embedded: SchedulerApi | undefined, onError: LocalCloudOptions['onError']): Promise<string | undefined> {
   if (env.TASK_ETA_SCHEDULE_GROUP || env.TASK_ETA_ROLE_ARN) {
     if (env.TASK_ETA_SCHEDULE_GROUP) embedded?.ensureGroup(env.TASK_ETA_SCHEDULE_GROUP);
     return env.TASK_ETA_SCHEDULE_GROUP;
@@ -206,8 +223,8 @@ async function longDelaySettings(env: NodeJS.ProcessEnv, config: Config, embedde
   const group = `${config.stage}-task-etas`;
   if (embedded) embedded.ensureGroup(group);
   else {
-    const endpoint = env.AWS_ENDPOINT_URL_SCHEDULER ?? config.endpoint;
-    const client = new SchedulerClient({ region: config.region, endpoint, maxAttempts: 1, ...localCredentials(endpoint) });
+    const endpoint = config.schedulerEndpoint;
+    const client = new SchedulerClient({ region: config.region, endpoint, maxAttempts: 1, ...localCredentials(endpoint, config.ownCredentials) });
     try {
       await client.send(new CreateScheduleGroupCommand({ Name: group }));
     } catch (error) {

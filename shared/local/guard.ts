@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import type { Environment } from '../config.ts';
 
 /**
  * What every listener of the local cloud does before its own routing: survive any bytes
@@ -8,9 +9,12 @@ import { isIP } from 'node:net';
  * name at 127.0.0.1), and tell the developer's tools from a web page in their browser.
  */
 
-/** The address the local cloud listens on: loopback unless `LOCAL_CLOUD_HOST` says otherwise. */
-export function listenHost(env: NodeJS.ProcessEnv = process.env): string {
-  return env.LOCAL_CLOUD_HOST || '127.0.0.1';
+/** Where a listener is reachable from this machine only. */
+export const loopback = '127.0.0.1';
+
+/** The address the local cloud listens on, read at start: loopback unless `LOCAL_CLOUD_HOST` says otherwise. */
+export function listenHost(env: Environment): string {
+  return env.LOCAL_CLOUD_HOST || loopback;
 }
 
 /**
@@ -18,7 +22,7 @@ export function listenHost(env: NodeJS.ProcessEnv = process.env): string {
  * it (RFC 6761 keeps `.localhost` on loopback; S3's virtual-hosted style uses
  * `bucket.localhost`), or the address the cloud was told to listen on (any address when that is every interface).
  */
-export function isAllowedHost(host: string | undefined, configured = listenHost()): boolean {
+export function isAllowedHost(host: string | undefined, configured: string): boolean {
   if (!host) return true;
   const name = (host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '')).toLowerCase();
   if (name === 'localhost' || name.endsWith('.localhost') || name === configured.toLowerCase()) return true;

@@ -32,7 +32,7 @@ try {
 process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
 const emulator = process.env.AWS_ENDPOINT_URL ? undefined : await startFauxqs({ port: 0, logger: false });
 if (emulator) process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${emulator.port}`;
-const config = readConfig();
+const config = readConfig(process.env);
 const sqs = createSqsClient(config);
 for (const queue of Object.values(await provisionQueues(sqs, config.stage))) {
   process.env[`QUEUE_URL_${queue.name.toUpperCase()}`] ??= queue.url;

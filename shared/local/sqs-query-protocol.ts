@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
-import { guardedListener, isAllowedHost, isFromBrowser, listenHost, requestUrl } from './guard.ts';
+import { guardedListener, isAllowedHost, isFromBrowser, requestUrl } from './guard.ts';
 import { HttpError, readBytes } from './http.ts';
 
 // Written by hand: no library translates SQS's query protocol to its JSON protocol.
@@ -14,8 +14,8 @@ export interface SqsQueryProtocolOptions {
   readonly upstreamPort: number;
   /** Other services on the same port (EventBridge Scheduler), asked first by path. */
   readonly otherHandlers?: readonly PathHandler[];
-  /** The address to listen on. @default LOCAL_CLOUD_HOST, else 127.0.0.1 */
-  readonly host?: string;
+  /** The address to listen on (`listenHost`). */
+  readonly host: string;
 }
 
 export interface PathHandler {
@@ -57,7 +57,7 @@ export async function startSqsQueryProtocol(options: SqsQueryProtocolOptions): P
   const agent = new Agent({ keepAlive: true });
   const upstream = { host: '127.0.0.1', port: options.upstreamPort, agent };
   const publicHost = () => `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const host = options.host ?? listenHost();
+  const { host } = options;
   const server = createServer(guardedListener(async (req, res) => {
     try {
       await handle(req, res);

@@ -16,20 +16,22 @@ import { listenHost } from './guard.ts';
 process.on('uncaughtException', (error) => console.error('[local cloud] uncaught, kept running:', error));
 process.on('unhandledRejection', (reason) => console.error('[local cloud] unhandled rejection, kept running:', reason));
 
-const host = listenHost();
+const env = process.env;
+const host = listenHost(env);
 if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
   console.warn(`LOCAL_CLOUD_HOST=${host}: the emulator, dashboard and webhook listen beyond this machine, without authentication; anyone who can reach ${host} can send, read and delete tasks and files`);
 }
 
-const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const port = (name: string, fallback: number) => Number(env[name] ?? fallback);
 const started = performance.now();
-const embedded = !process.env.AWS_ENDPOINT_URL;
+const embedded = !env.AWS_ENDPOINT_URL;
 const cloud = await startLocalCloud({
+  env,
   port: port('LOCAL_CLOUD_PORT', 4566),
   dashboardPort: port('DASHBOARD_PORT', 5555),
   webhookPort: port('WEBHOOK_PORT', 4242),
-  dataDir: process.env.LOCAL_CLOUD_DIR ?? '.local',
-  timeScale: Number(process.env.SCHEDULE_TIME_SCALE ?? 1),
+  dataDir: env.LOCAL_CLOUD_DIR ?? '.local',
+  timeScale: Number(env.SCHEDULE_TIME_SCALE ?? 1),
   onError: (source, error) => console.error(`[${source}] ${error instanceof Error ? error.message : String(error)}`),
 });
 

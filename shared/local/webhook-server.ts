@@ -3,15 +3,25 @@ import type { AddressInfo } from 'node:net';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { receiveStripeWebhook } from '../billing/webhook.ts';
 import { readSecret } from '../secrets.ts';
-import { guardedListener, isAllowedHost, isFromBrowser, listenHost, requestUrl } from './guard.ts';
+import type { Environment } from '../config.ts';
+import { guardedListener, isAllowedHost, isFromBrowser, requestUrl } from './guard.ts';
 import { HttpError, readBody, sendJson } from './http.ts';
 
 /**
  * The Stripe webhook endpoint on a local port, for `stripe listen --forward-to
  * localhost:4242/webhook`: the same receiver as the function URL in AWS.
  */
-export async function startWebhookServer(options: { port: number; sqs: SQSClient; billingQueueUrl: string; onError?: (error: unknown) => void }): Promise<{ url: string; server: Server; stop(): Promise<void> }> {
-  const host = listenHost();
+export async function startWebhookServer(options: {
+  port: number;
+  /** The address to listen on (`listenHost`). */
+  host: string;
+  sqs: SQSClient;
+  billingQueueUrl: string;
+  /** Where the signing secret is read from (`STRIPE_WEBHOOK_SECRET`, or `…_SECRET_ID`). */
+  env: Environment;
+  onError?: (error: unknown) => void;
+}): Promise<{ url: string; server: Server; stop(): Promise<void> }> {
+  const { host } = options;
   const server = createServer(guardedListener(async (request, response) => {
     if (!isAllowedHost(request.headers.host, host)) return sendJson(response, 403, { error: `this receiver answers only for ${host} and localhost` });
     // The Stripe CLI forwards events as a tool does; a browser has no business here.
@@ -27,7 +37,7 @@ export async function startWebhookServer(options: { port: number; sqs: SQSClient
     const result = await receiveStripeWebhook(
       { method: request.method ?? 'GET', body, signature: header(request.headers['stripe-signature']) },
       {
-        signingSecret: () => readSecret('stripe-webhook-secret'),
+        signingSecret: () => readSecret('stripe-webhook-secret', options.env),
         enqueue: async (envelope) => {
           await options.sqs.send(new SendMessageCommand({ QueueUrl: options.billingQueueUrl, MessageBody: JSON.stringify(envelope) }));
         },

@@ -1,10 +1,9 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { queues as queueDefinitions, schedules, type QueueName, type ScheduleDefinition } from '../catalogue/index.ts';
 import { newEnvelope } from '../envelope/envelope.ts';
-import { longDelaysFromConfig, type LongDelayScheduler } from '../producer/long-delay.ts';
+import type { LongDelayScheduler } from '../producer/long-delay.ts';
 import { TaskProducer } from '../producer/producer.ts';
 import { resolveTask, type SendOptions } from '../producer/send.ts';
-import { readConfig } from '../config.ts';
 import type { Database } from '../results/database.ts';
 import { clipBytes } from '../results/overflow.ts';
 import { findTask, listTasks, taskStats, type HistoryFilter, type TaskDetail, type TaskStats, type TaskSummary } from '../results/queries.ts';
@@ -53,8 +52,8 @@ export class TaskOperations {
     scheduleAnchor?: Date;
     /** The schedules' clock (compressed in tests). @default the real one */
     clock?: () => Date;
-    /** One-time schedules for ETAs beyond 15 minutes. @default as the environment configures them, or none */
-    longDelays?: LongDelayScheduler | null;
+    /** One-time schedules for ETAs beyond 15 minutes (`longDelaysFromConfig`), or null: the consumers then re-delay such messages. */
+    longDelays: LongDelayScheduler | null;
   }) {
     this.#sqs = options.sqs;
     this.#database = options.database;
@@ -63,7 +62,7 @@ export class TaskOperations {
     this.#scheduleAnchor = options.scheduleAnchor ?? new Date();
     this.#clock = options.clock ?? (() => new Date());
     const queueUrls = Object.fromEntries(Object.entries(this.#queues).map(([name, endpoints]) => [name, endpoints.url])) as Partial<Record<QueueName, string>>;
-    const longDelays = options.longDelays === undefined ? longDelaysFromConfig({ ...readConfig(), queueUrls }) : (options.longDelays ?? undefined);
+    const { longDelays } = options;
     this.#producer = new TaskProducer({ sqs: this.#sqs, queueUrls, database: this.#database, ...(longDelays ? { longDelays } : {}) });
   }
 

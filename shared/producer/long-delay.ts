@@ -7,6 +7,8 @@ import type { TaskMessage } from './send.ts';
 
 export interface LongDelaySettings {
   readonly client: SchedulerClient;
+  /** The region of a queue whose URL does not say it (an emulator's). */
+  readonly region: string;
   /** The schedule group of one-time task schedules (the stack's `<stage>-task-etas`). */
   readonly groupName: string;
   /** The role EventBridge Scheduler assumes to send to the task queues. */
@@ -31,7 +33,7 @@ export class LongDelayScheduler {
 
   /** Creates the schedule that sends `message` at its ETA; false when it already existed. */
   async schedule(message: TaskMessage): Promise<boolean> {
-    const { client, groupName, roleArn, queueUrls } = this.#settings;
+    const { client, groupName, roleArn, queueUrls, region } = this.#settings;
     const queueUrl = queueUrls[message.queue];
     if (!queueUrl) throw new Error(`no URL known for queue ${message.queue}`);
     if (!message.envelope.eta) throw new Error('only a message with an ETA can be scheduled');
@@ -46,7 +48,7 @@ export class LongDelayScheduler {
           FlexibleTimeWindow: { Mode: 'OFF' },
           ActionAfterCompletion: 'DELETE',
           Target: {
-            Arn: queueArnOf(queueUrl),
+            Arn: queueArnOf(queueUrl, region),
             RoleArn: roleArn,
             Input: message.body,
             // Scheduler's own retries if SQS refuses for a while; the message must not be lost.
@@ -75,11 +77,11 @@ export class LongDelayScheduler {
 }
 
 /** The configured long-delay scheduler, or none (then the consumer re-delays long ETAs, 15 minutes at a time). */
-export function longDelaysFromConfig(config: Pick<Config, 'longDelays' | 'region' | 'queueUrls'>): LongDelayScheduler | undefined {
-  if (!config.longDelays) return undefined;
+export function longDelaysFromConfig(config: Pick<Config, 'longDelays' | 'region' | 'queueUrls' | 'ownCredentials'>): LongDelayScheduler | null {
+  if (!config.longDelays) return null;
   const { endpoint, groupName, roleArn, deadLetterArn } = config.longDelays;
-  const client = new SchedulerClient({ region: config.region, ...(endpoint ? { endpoint } : {}), ...localCredentials(endpoint) });
-  return new LongDelayScheduler({ client, groupName, roleArn, queueUrls: config.queueUrls, ...(deadLetterArn ? { deadLetterArn } : {}) });
+  const client = new SchedulerClient({ region: config.region, ...(endpoint ? { endpoint } : {}), ...localCredentials(endpoint, config.ownCredentials) });
+  return new LongDelayScheduler({ client, region: config.region, groupName, roleArn, queueUrls: config.queueUrls, ...(deadLetterArn ? { deadLetterArn } : {}) });
 }
 
 /** Scheduler's largest target input; a longer message goes to SQS now and the consumer re-delays it. */
@@ -95,12 +97,15 @@ export function scheduleNameOf(taskId: string): string {
   return `task-${createHash('sha256').update(taskId).digest('hex').slice(0, 48)}`;
 }
 
-/** `https://sqs.<region>.amazonaws.com/<account>/<name>` → `arn:<partition>:sqs:<region>:<account>:<name>`. */
-export function queueArnOf(queueUrl: string): string {
+/**
+ * `https://sqs.<region>.amazonaws.com/<account>/<name>` → `arn:<partition>:sqs:<region>:<account>:<name>`;
+ * `region` is that of a URL that does not name one (an emulator's).
+ */
+export function queueArnOf(queueUrl: string, region: string): string {
   const url = new URL(queueUrl);
   const [account, name] = url.pathname.split('/').filter(Boolean);
   if (!account || !name) throw new Error(`not a queue URL: ${queueUrl}`);
-  const region = /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname)?.[1] ?? process.env.AWS_REGION ?? 'us-east-1';
-  const partition = url.hostname.endsWith('.amazonaws.com.cn') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
-  return `arn:${partition}:sqs:${region}:${account}:${name}`;
+  const queueRegion = /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(url.hostname)?.[1] ?? region;
+  const partition = url.hostname.endsWith('.amazonaws.com.cn') ? 'aws-cn' : queueRegion.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+  return `arn:${partition}:sqs:${queueRegion}:${account}:${name}`;
 }

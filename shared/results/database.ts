@@ -8,7 +8,16 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 /** Where the result store lives (exactly one of the three), and where its rows' large values go. */
 export type DatabaseTarget = (
-  | { readonly kind: 'data-api'; readonly resourceArn: string; readonly secretArn: string; readonly database: string; readonly region?: string; readonly endpoint?: string }
+  | {
+      readonly kind: 'data-api';
+      readonly resourceArn: string;
+      readonly secretArn: string;
+      readonly database: string;
+      readonly region?: string;
+      readonly endpoint?: string;
+      /** Whether the environment has AWS credentials of its own (`Config.ownCredentials`); without them an `endpoint` gets an emulator's fixed ones. @default false */
+      readonly ownCredentials?: boolean;
+    }
   | { readonly kind: 'postgres'; readonly url: string; readonly schema?: string }
   | {
       readonly kind: 'pglite';
@@ -89,7 +98,7 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
       const client = new RDSDataClient({
         ...(target.region ? { region: target.region } : {}),
         ...(target.endpoint ? { endpoint: target.endpoint } : {}),
-        ...localCredentials(target.endpoint),
+        ...localCredentials(target.endpoint, target.ownCredentials ?? false),
       });
       db = drizzle(client, { ...config, resourceArn: target.resourceArn, secretArn: target.secretArn, database: target.database }) as unknown as Db;
       if (schemaName !== 'public') throw new Error('a separate schema is not supported over the Data API');

@@ -13,7 +13,7 @@ export function resultObjects(target: ResultsBucket): ResultObjects {
   const s3 = new S3Client({
     ...(target.region ? { region: target.region } : {}),
     ...(target.endpoint ? { endpoint: target.endpoint, forcePathStyle: true } : {}),
-    ...localCredentials(target.endpoint),
+    ...localCredentials(target.endpoint, target.ownCredentials ?? false),
   });
   return {
     async put(key, body) {

@@ -15,6 +15,8 @@ export interface ResultsBucket {
   readonly prefix?: string;
   readonly region?: string;
   readonly endpoint?: string;
+  /** Whether the environment has AWS credentials of its own (`Config.ownCredentials`); without them an `endpoint` gets an emulator's fixed ones. @default false */
+  readonly ownCredentials?: boolean;
 }
 
 /** The full values of a finished attempt that did not fit in its row. */

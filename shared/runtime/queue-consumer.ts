@@ -1,7 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { queues, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { createSqsClient } from '../aws.ts';
-import { ConfigError, readConfig } from '../config.ts';
+import { ConfigError, configError, readConfig, type Environment } from '../config.ts';
 import { createLogger, createMetrics } from '../observability/index.ts';
 import type { Database } from '../results/database.ts';
 import { sharedDatabase } from '../results/shared-database.ts';
@@ -16,30 +16,37 @@ export interface QueueConsumerOverrides {
 }
 
 /**
- * The consumer of one catalogue queue, configured from the environment: what each
- * `functions/consumer-<queue>.ts` exports as its handler, in Lambda and in the local cloud.
- * `services` builds the queue's own services (its tasks' context) from the same
- * environment, once; a setting missing or malformed fails here, at start, not in a task.
+ * The consumer of one catalogue queue, configured from `env`: what each queue's factory in
+ * `shared/consumers/` builds, for `functions/consumer-<queue>.ts` (with the process
+ * environment) and for the local cloud (with its own). `env` is copied once, here, and
+ * nothing reads it again. `services` builds the queue's own services (its tasks' context)
+ * from the same copy, once: a setting missing or malformed, in the configuration, the
+ * queue's URLs or its services, fails here, at start, in one error naming them all.
  */
 export function createQueueConsumer<Services>(
   queue: QueueName,
   implementations: readonly TaskImplementation<TaskDefinition, Services>[],
-  services: (env: NodeJS.ProcessEnv) => Services,
-  env: NodeJS.ProcessEnv = process.env,
+  services: (env: Environment) => Services,
+  env: Environment,
   overrides: QueueConsumerOverrides = {},
 ) {
-  const config = readConfig(env);
-  const queueUrl = config.queueUrls[queue];
-  const deadLetterQueueUrl = config.deadLetterQueueUrls[queue];
-  if (!queueUrl || !deadLetterQueueUrl) {
-    throw new ConfigError(`consumer ${queue} needs QUEUE_URL_${queue.toUpperCase()} and DLQ_URL_${queue.toUpperCase()}`);
+  const settings: Environment = Object.freeze({ ...env });
+  const problems: string[] = [];
+  const config = collect(problems, () => readConfig(settings));
+  for (const prefix of ['QUEUE_URL', 'DLQ_URL']) {
+    if (!settings[`${prefix}_${queue.toUpperCase()}`]) problems.push(`${prefix}_${queue.toUpperCase()}: required by the ${queue} consumer`);
   }
+  const built = collect(problems, () => ({ services: services(settings) }));
+  const queueUrl = config?.queueUrls[queue];
+  const deadLetterQueueUrl = config?.deadLetterQueueUrls[queue];
+  // A setting both readers check (AWS_ENDPOINT_URL) is named once.
+  if (!config || !queueUrl || !deadLetterQueueUrl || !built || problems.length > 0) throw configError(`the ${queue} consumer`, [...new Set(problems)]);
   return createConsumer({
     queue: queues[queue],
     queueUrl,
     deadLetterQueueUrl,
     directory: new TaskDirectory(queue, implementations, Object.values(tasks)),
-    services: services(env),
+    services: built.services,
     sqs: overrides.sqs ?? createSqsClient(config),
     // A workflow's next step may run on another queue.
     queueUrls: config.queueUrls,
@@ -47,4 +54,15 @@ export function createQueueConsumer<Services>(
     logger: createLogger(queue),
     metrics: createMetrics(queue),
   });
+}
+
+/** What `read` returns, or undefined with its configuration problems added to `problems`. */
+function collect<T>(problems: string[], read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+    return undefined;
+  }
 }

@@ -6,7 +6,9 @@ import { aiServices } from '../../shared/ai/service.ts';
 import { envelope, sendBodies } from '../support/consumer.ts';
 import { databaseKind } from '../support/database.ts';
 import { startOpenAiFixture } from '../support/openai-fixture.ts';
+import { queueDepth } from '../support/sqs.ts';
 import { taskSuite } from '../support/task-suite.ts';
+import { waitFor } from '../support/wait.ts';
 
 describe(`AI tasks through the OpenAI SDK against a local double (${databaseKind})`, () => {
   let openai: Awaited<ReturnType<typeof startOpenAiFixture>>;
@@ -17,7 +19,7 @@ describe(`AI tasks through the OpenAI SDK against a local double (${databaseKind
   beforeEach(() => {
     openai.state.failures.length = 0;
   });
-  const { suite, finished } = taskSuite({
+  const { suite, start, finished } = taskSuite({
     queueName: 'ai',
     implementations: aiTasks,
     services: aiServices,
@@ -61,6 +63,24 @@ describe(`AI tasks through the OpenAI SDK against a local double (${databaseKind
     const row = await finished(refused.id, 'FAILURE');
     expect(row.attempts).toBe(1);
     expect(row.error).toMatch(/^PermanentError: OpenAI 400 invalid_request_error/);
+  });
+
+  it('fails a task at once, saying what to set, when the OpenAI key is missing: a retry would meet the same missing key', async () => {
+    await suite.consumer?.stop();
+    start({ OPENAI_API_KEY: undefined });
+    const task = envelope('ai.process_ai_request', { userId: 1, prompt: 'no key' });
+    const requests = openai.state.requests.length;
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(task)]);
+
+    const row = await finished(task.id, 'FAILURE');
+
+    expect(row.attempts).toBe(1);
+    expect(row.error).toMatch(/^ConfigError: openai-api-key is not configured: set OPENAI_API_KEY_SECRET_ID \(a Secrets Manager secret name\) or, locally, OPENAI_API_KEY/);
+    // Straight to the dead-letter queue, where a redrive runs it once the key is set: no retry is left to come.
+    await waitFor(async () => (await queueDepth(suite.emulator.sqs, suite.queue.deadLetterUrl)) === 1, 10_000, 'the message in the dead-letter queue');
+    expect(await queueDepth(suite.emulator.sqs, suite.queue.url)).toBe(0);
+    expect(await suite.db.database.rows(sql`select attempt from task_attempts where task_id = ${task.id}`)).toEqual([{ attempt: 1 }]);
+    expect(openai.state.requests.length).toBe(requests);
   });
 
   it('embeds texts in batches and replaces rather than duplicates them when run again', async () => {

@@ -1,6 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import pg from 'pg';
 import { expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
+import { startLocalCloud } from '../../shared/local/cloud.ts';
 import { databaseKind } from '../support/database.ts';
 import { startLocalCloudProcess } from '../support/local-cloud.ts';
 import { waitFor } from '../support/wait.ts';
@@ -70,5 +76,39 @@ it(`fires every catalogue schedule onto its queue at its interval, on a compress
     expect(schedules.find((s) => s.name === 'cleanup-task-results')!.nextRuns[0]).toMatch(/T03:00:00.000Z$/);
   } finally {
     await cloud.cleanUp();
+  }
+}, 60_000);
+
+it(`builds its consumers from a copy of the environment it is given, leaving that and the process's own as they were (${databaseKind})`, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'taskq-cloud-'));
+  const databaseUrl = process.env.DATABASE_URL;
+  const schema = databaseUrl ? `cloud_${randomUUID().replaceAll('-', '').slice(0, 10)}` : undefined;
+  // Frozen: the cloud writing its endpoint, queue URLs or bucket into it would throw.
+  const given = Object.freeze({ ...process.env, ...(schema ? { DB_SCHEMA: schema } : {}) });
+  const before = { ...process.env };
+  const cloud = await startLocalCloud({ env: given, port: 0, dashboardPort: 0, webhookPort: 0, dataDir: dir });
+  try {
+    expect(process.env).toEqual(before);
+    expect(Object.keys(process.env).filter((name) => /^(QUEUE_URL|DLQ_URL)_|^FILES_BUCKET$|^TASK_ETA_/.test(name))).toEqual([]);
+
+    const sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'any', secretAccessKey: 'any' } });
+    const task = newEnvelope('default.noop', { echo: 'configured from a copy' });
+    await sqs.send(new SendMessageCommand({ QueueUrl: cloud.queues.default.url, MessageBody: JSON.stringify(task) }));
+    sqs.destroy();
+    const done = await waitFor(async () => {
+      const found = await api<{ status?: string; result?: unknown }>(cloud.dashboardUrl, `/api/tasks/${task.id}`);
+      return found.status && ['SUCCESS', 'FAILURE'].includes(found.status) ? found : undefined;
+    }, 20_000, 'the task to finish');
+    expect(done).toMatchObject({ status: 'SUCCESS', result: { echo: 'configured from a copy' } });
+    expect(cloud.etaScheduleGroup).toBe('local-task-etas');
+  } finally {
+    await cloud.stop();
+    await rm(dir, { recursive: true, force: true });
+    if (schema) {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
+    }
   }
 }, 60_000);

@@ -38,7 +38,7 @@ function connect(cloud: Cloud) {
     new TaskProducer({
       sqs,
       queueUrls,
-      longDelays: longDelaysFromConfig({ region, queueUrls, longDelays: { groupName, roleArn, deadLetterArn: undefined, endpoint: cloud.endpoint } })!,
+      longDelays: longDelaysFromConfig({ region, queueUrls, ownCredentials: false, longDelays: { groupName, roleArn, deadLetterArn: undefined, endpoint: cloud.endpoint } })!,
       ...(database ? { database } : {}),
     });
   const getSchedule = (taskId: string) => scheduler.send(new GetScheduleCommand({ Name: scheduleNameOf(taskId), GroupName: groupName }));
@@ -111,7 +111,7 @@ describe(`ETAs beyond 15 minutes become one-time schedules on the local cloud's 
     });
     const { Attributes } = await c.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
     expect(schedule.Target!.Arn).toBe(Attributes!.QueueArn);
-    expect(schedule.Target!.Arn).toBe(queueArnOf(queueUrl));
+    expect(schedule.Target!.Arn).toBe(queueArnOf(queueUrl, region));
     expect(JSON.parse(schedule.Target!.Input!)).toMatchObject({ v: 1, id, task: 'default.noop', payload: { echo: 'later' }, eta });
     expect(schedule.CreationDate!.getTime()).toBeGreaterThanOrEqual(before - 1000);
 
@@ -126,7 +126,7 @@ describe(`ETAs beyond 15 minutes become one-time schedules on the local cloud's 
   });
 
   it("answers with the SDK's exceptions: missing, duplicate, invalid", async () => {
-    const target = queueArnOf(cloud.queueUrl('default'));
+    const target = queueArnOf(cloud.queueUrl('default'), region);
     const name = `by-hand-${randomUUID().slice(0, 8)}`;
     await expect(c.scheduler.send(new GetScheduleCommand({ Name: name, GroupName: groupName }))).rejects.toBeInstanceOf(ResourceNotFoundException);
     await expect(c.scheduler.send(new DeleteScheduleCommand({ Name: name }))).rejects.toBeInstanceOf(ResourceNotFoundException);
@@ -207,7 +207,7 @@ describe(`one-time schedules fire on the local cloud's compressed clock (${datab
       c.producer({ default: watched }).sendMessage('default.noop', { echo: 'watched' }, { countdown: twentyMinutes }),
       c.producer({ default: polled }).sendMessage('default.noop', { echo: 'consumed' }, { countdown: twentyMinutes }),
     ]);
-    expect((await c.getSchedule(exact.envelope.id)).Target!.Arn).toBe(queueArnOf(watched));
+    expect((await c.getSchedule(exact.envelope.id)).Target!.Arn).toBe(queueArnOf(watched, region));
 
     await c.gone(exact.envelope.id, 20_000);
     const [arrived] = await waitFor(async () => {
@@ -279,7 +279,7 @@ describe(`one-time schedules fire on the local cloud's compressed clock (${datab
     await c.scheduler.send(new CreateScheduleCommand(byHand({
       Name: refused,
       ScheduleExpression: pastAt,
-      Target: { Arn: missing, RoleArn: roleArn, Input: '{"n":1}', RetryPolicy: { MaximumRetryAttempts: 1 }, DeadLetterConfig: { Arn: queueArnOf(deadLetters) } },
+      Target: { Arn: missing, RoleArn: roleArn, Input: '{"n":1}', RetryPolicy: { MaximumRetryAttempts: 1 }, DeadLetterConfig: { Arn: queueArnOf(deadLetters, region) } },
     }, '')));
     const [dead] = await waitFor(async () => {
       const messages = await c.receive(deadLetters);

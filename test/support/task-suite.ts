@@ -40,15 +40,15 @@ export function taskSuite<Services>(options: {
     await suite.db.close();
   });
 
-  /** Starts the consumer, with extra service settings for this test. */
-  function start(extraEnv: Record<string, string> = {}) {
+  /** Starts the consumer, with extra service settings for this test; one set to undefined is left out. */
+  function start(extraEnv: Record<string, string | undefined> = {}) {
     suite.consumer = startConsumer({
       sqs: suite.emulator.sqs,
       queue: suite.queue,
       database: suite.db.database,
       queueName: options.queueName,
       implementations: options.implementations,
-      services: options.services({ ...options.env(), ...extraEnv }),
+      services: options.services(Object.fromEntries(Object.entries({ ...options.env(), ...extraEnv }).filter(([, value]) => value !== undefined))),
     });
     return suite.consumer;
   }

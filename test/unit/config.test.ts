@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { aiServices } from '../../shared/ai/service.ts';
 import { ConfigError, physicalQueueName, readConfig } from '../../shared/config.ts';
+import { dataConsumer } from '../../shared/consumers/data.ts';
+import { defaultConsumer } from '../../shared/consumers/default.ts';
 import { dataServices } from '../../shared/data/service.ts';
 import { PermanentError } from '../../shared/errors.ts';
+
+function thrown(act: () => unknown): ConfigError {
+  try {
+    act();
+  } catch (error) {
+    return error as ConfigError;
+  }
+  throw new Error('nothing was thrown');
+}
 
 describe('readConfig', () => {
   it('defaults to a local stage on embedded PGlite', () => {
@@ -26,6 +37,30 @@ describe('readConfig', () => {
     expect(() => readConfig({ DB_CLUSTER_ARN: 'arn:aws:rds:x' })).toThrow(ConfigError);
   });
 
+  it('names every problem in one message: malformed values, queue URLs and settings missing their pair', () => {
+    const read = () => readConfig({ STAGE: 'Prod!', DB_CLUSTER_ARN: 'arn:aws:rds:x', TASK_ETA_ROLE_ARN: 'arn:aws:iam::1:role/r', QUEUE_URL_AI: 'sqs/ai', DLQ_URL_BILLING: 'nope' });
+    const error = thrown(read);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(/^invalid environment: STAGE: .*; QUEUE_URL_AI: .*; DLQ_URL_BILLING: .*; DB_SECRET_ARN: required with DB_CLUSTER_ARN .*; TASK_ETA_SCHEDULE_GROUP: required with TASK_ETA_ROLE_ARN /);
+    expect(error.problems.map((problem) => problem.split(':')[0])).toEqual(['STAGE', 'QUEUE_URL_AI', 'DLQ_URL_BILLING', 'DB_SECRET_ARN', 'TASK_ETA_SCHEDULE_GROUP']);
+    expect(error).toBeInstanceOf(PermanentError);
+  });
+
+  it('decides once whether the environment has credentials of its own, for every client pointed at an emulator', () => {
+    const endpoint = { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', RESULTS_BUCKET: 'results' };
+    expect(readConfig(endpoint)).toMatchObject({ ownCredentials: false, database: { resultsBucket: { endpoint: 'http://127.0.0.1:4566', ownCredentials: false } } });
+    expect(readConfig({ ...endpoint, AWS_PROFILE: 'dev' })).toMatchObject({ ownCredentials: true, database: { resultsBucket: { ownCredentials: true } } });
+    expect(readConfig({ AWS_ACCESS_KEY_ID: 'AKIA…', DB_CLUSTER_ARN: 'arn:aws:rds:x', DB_SECRET_ARN: 'arn:aws:secretsmanager:y', AWS_ENDPOINT_URL_RDS_DATA: 'http://127.0.0.1:9000' }).database)
+      .toMatchObject({ kind: 'data-api', endpoint: 'http://127.0.0.1:9000', ownCredentials: true });
+  });
+
+  it('takes the Scheduler endpoint from its own variable, else the shared one', () => {
+    const group = { TASK_ETA_SCHEDULE_GROUP: 'local-task-etas', TASK_ETA_ROLE_ARN: 'arn:aws:iam::0:role/r' };
+    expect(readConfig({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', ...group })).toMatchObject({ schedulerEndpoint: 'http://127.0.0.1:4566', longDelays: { endpoint: 'http://127.0.0.1:4566' } });
+    expect(readConfig({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_ENDPOINT_URL_SCHEDULER: 'http://127.0.0.1:4600' }).schedulerEndpoint).toBe('http://127.0.0.1:4600');
+    expect(readConfig({}).longDelays).toBeUndefined();
+  });
+
   it('names queues by stage', () => {
     expect(physicalQueueName('prod', 'billing')).toBe('prod-billing');
     expect(physicalQueueName('prod', 'billing', true)).toBe('prod-billing-dlq');
@@ -37,6 +72,13 @@ describe("a queue's services, read once at start", () => {
     expect(() => dataServices({ EXPORT_URL_TTL_SECONDS: 'an hour', TEMP_FILE_MAX_AGE_HOURS: '-1' })).toThrow(
       /^invalid environment for the data consumer: FILES_BUCKET: .*; EXPORT_URL_TTL_SECONDS: .*; TEMP_FILE_MAX_AGE_HOURS: /,
     );
+  });
+
+  it("fails a queue's consumer at start with one message naming the configuration's, the queue's and the services' problems", () => {
+    expect(() => dataConsumer({ STAGE: 'Prod!', AWS_ENDPOINT_URL: 'not a url', QUEUE_URL_DATA: 'http://q/data', EXPORT_URL_TTL_SECONDS: 'an hour' })).toThrow(
+      /^invalid environment for the data consumer: STAGE: .*; AWS_ENDPOINT_URL: .*; DLQ_URL_DATA: required by the data consumer; FILES_BUCKET: .*; EXPORT_URL_TTL_SECONDS: [^;]*$/,
+    );
+    expect(() => defaultConsumer({})).toThrow(/^invalid environment for the default consumer: QUEUE_URL_DEFAULT: required by the default consumer; DLQ_URL_DEFAULT: required by the default consumer$/);
   });
 
   it('reads the AI models once, with their defaults', () => {

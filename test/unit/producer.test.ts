@@ -34,8 +34,11 @@ describe('the producer', () => {
     expect(name).toMatch(/^[0-9A-Za-z_.-]{1,64}$/);
     expect(scheduleNameOf('order:1042:refund')).toBe(name);
     expect(scheduleNameOf('order:1043:refund')).not.toBe(name);
-    expect(queueArnOf('https://sqs.eu-west-1.amazonaws.com/123456789012/prod-billing')).toBe('arn:aws:sqs:eu-west-1:123456789012:prod-billing');
-    expect(queueArnOf('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/prod-ai')).toBe('arn:aws-cn:sqs:cn-north-1:123456789012:prod-ai');
-    expect(() => queueArnOf('https://example.com/')).toThrow(/not a queue URL/);
+    expect(queueArnOf('https://sqs.eu-west-1.amazonaws.com/123456789012/prod-billing', 'us-east-1')).toBe('arn:aws:sqs:eu-west-1:123456789012:prod-billing');
+    expect(queueArnOf('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/prod-ai', 'us-east-1')).toBe('arn:aws-cn:sqs:cn-north-1:123456789012:prod-ai');
+    // An emulator's URL names no region: the configured one is used, never the process environment's.
+    expect(queueArnOf('http://127.0.0.1:4566/000000000000/local-default', 'eu-central-1')).toBe('arn:aws:sqs:eu-central-1:000000000000:local-default');
+    expect(queueArnOf('http://127.0.0.1:4566/000000000000/local-default', 'us-gov-west-1')).toBe('arn:aws-us-gov:sqs:us-gov-west-1:000000000000:local-default');
+    expect(() => queueArnOf('https://example.com/', 'us-east-1')).toThrow(/not a queue URL/);
   });
 });

@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { tasks } from '../../catalogue/index.ts';
 import type { TaskOperations } from '../../operations/index.ts';
 import { apiRoutes, historyFilter, queueParam, statusOf } from '../api.ts';
-import { formToken, guardedListener, isAllowedHost, isCrossSite, listenHost, pageHeaders, requestUrl } from '../guard.ts';
+import { formToken, guardedListener, isAllowedHost, isCrossSite, loopback, pageHeaders, requestUrl } from '../guard.ts';
 import { HttpError, readForm, redirect, Router, sendHtml, sendJson } from '../http.ts';
 import { reasonOf } from '../../errors.ts';
 import { html, layout, script, styles } from './html.ts';
@@ -32,9 +32,9 @@ const back = (path: string, notice: string) => `${path}${path.includes('?') ? '&
 
 /**
  * Flower's place on port 5555: the HTML dashboard and the JSON API the `taskq` CLI uses,
- * both over the same operations.
+ * both over the same operations, listening on `host` (the local cloud's `listenHost`; loopback when not given).
  */
-export async function startDashboard(operations: TaskOperations, port: number): Promise<{ url: string; server: Server; stop(): Promise<void> }> {
+export async function startDashboard(operations: TaskOperations, port: number, host = loopback): Promise<{ url: string; server: Server; stop(): Promise<void> }> {
   const router = apiRoutes(new Router(), operations, catalogueView);
   const page = (title: string, render: (url: URL, params: Record<string, string>) => Promise<ReturnType<typeof overviewPage> | string>) =>
     async (_request: unknown, response: Parameters<typeof sendHtml>[0], params: Record<string, string>, url: URL) => {
@@ -113,7 +113,6 @@ export async function startDashboard(operations: TaskOperations, port: number): 
       redirect(response, back('/', `Fired ${params.name} as ${id}`));
     });
 
-  const host = listenHost();
   const server = createServer(guardedListener(async (request, response) => {
     for (const [name, value] of Object.entries(pageHeaders)) response.setHeader(name, value);
     // After DNS rebinding a page of another site reaches this port under its own name: answer none of it.
