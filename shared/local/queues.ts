@@ -1,4 +1,4 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageCommand, SetQueueAttributesCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import {
   deadLetterQueueAttributes,
   queueNames,
@@ -46,4 +46,12 @@ async function queueArn(sqs: SQSClient, url: string): Promise<string> {
   const arn = Attributes?.QueueArn;
   if (!arn) throw new Error(`no ARN for queue ${url}`);
   return arn;
+}
+
+/** Sends to a queue named by its ARN, as a Scheduler or event target names it. */
+export async function sendToQueueArn(sqs: SQSClient, arn: string, body: string, extra: { MessageGroupId?: string; MessageAttributes?: Record<string, MessageAttributeValue> }): Promise<void> {
+  const queue = /^arn:aws[a-z-]*:sqs:[^:]*:[^:]*:(.+)$/.exec(arn)?.[1];
+  if (!queue) throw new Error('the local cloud invokes SQS queue targets only');
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queue }));
+  await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body, ...extra }));
 }

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GetQueueUrlCommand, SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import type { MessageAttributeValue, SQSClient } from '@aws-sdk/client-sqs';
 import { schedulerTime } from '../scheduling.ts';
 import { readBody } from './http.ts';
+import { sendToQueueArn } from './queues.ts';
 import type { LocalScheduler } from './scheduler.ts';
 import type { SavedSchedule, SavedScheduleGroup } from './scheduler-model.ts';
-import { ApiError, checkName, invalid, notFound, oneTimeAt, validated } from './scheduler-validation.ts';
+import { ApiError, checkName, invalid, notFound, oneTimeAt, page, validated } from './scheduler-validation.ts';
 
 // Written by hand: no library emulates EventBridge Scheduler's API.
 
@@ -238,7 +239,7 @@ export class SchedulerApi {
       // Deleted or updated meanwhile: the new version has its own timer.
       if (this.#schedules.get(key) !== schedule || !this.#running) return;
       try {
-        await this.#sendTo(this.#running.sqs, target.Arn, input(attempt), groupId ? { MessageGroupId: groupId } : {});
+        await sendToQueueArn(this.#running.sqs, target.Arn, input(attempt), groupId ? { MessageGroupId: groupId } : {});
         break;
       } catch (error) {
         if (attempt > retries) {
@@ -271,16 +272,9 @@ export class SchedulerApi {
       SCHEDULE_ARN: text(this.#arn(schedule)),
       TARGET_ARN: text(schedule.Target.Arn),
     };
-    await this.#sendTo(this.#running.sqs, arn, body, { MessageAttributes: attributes }).catch((error: unknown) =>
+    await sendToQueueArn(this.#running.sqs, arn, body, { MessageAttributes: attributes }).catch((error: unknown) =>
       this.#options.onError?.(`${schedule.GroupName}/${schedule.Name}`, new Error(`dead-letter queue ${arn} refused too: ${error instanceof Error ? error.message : String(error)}`)),
     );
-  }
-
-  async #sendTo(sqs: SQSClient, arn: string, body: string, extra: { MessageGroupId?: string; MessageAttributes?: Record<string, MessageAttributeValue> }): Promise<void> {
-    const queue = /^arn:aws[a-z-]*:sqs:[^:]*:[^:]*:(.+)$/.exec(arn)?.[1];
-    if (!queue) throw new Error('the local cloud invokes SQS queue targets only');
-    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queue }));
-    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: body, ...extra }));
   }
 
   /** Resolves true after `ms`, or false at once when the API stops. */
@@ -299,12 +293,3 @@ export class SchedulerApi {
 }
 
 const keyOf = (group: string, name: string) => `${group}/${name}`;
-
-function page<T>(items: readonly T[], query: URLSearchParams, member: string): Record<string, unknown> {
-  const max = Number(query.get('MaxResults') ?? 100);
-  if (!Number.isInteger(max) || max < 1 || max > 100) throw invalid(`1 validation error detected: Value '${query.get('MaxResults')}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100`);
-  const start = Number(query.get('NextToken') ?? 0);
-  if (!Number.isInteger(start) || start < 0) throw invalid('The NextToken is not valid.');
-  const end = start + max;
-  return { [member]: items.slice(start, end), ...(end < items.length ? { NextToken: String(end) } : {}) };
-}

@@ -135,3 +135,13 @@ export function oneTimeAt(expression: string, timeZone = 'UTC'): Date | undefine
   };
   return new Date(wall - offsetAt(wall - offsetAt(wall)));
 }
+
+/** A page of a List call: MaxResults (1–100, default 100) from NextToken on, as Scheduler checks them. */
+export function page<T>(items: readonly T[], query: URLSearchParams, member: string): Record<string, unknown> {
+  const max = Number(query.get('MaxResults') ?? 100);
+  if (!Number.isInteger(max) || max < 1 || max > 100) throw invalid(`1 validation error detected: Value '${query.get('MaxResults')}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 100`);
+  const start = Number(query.get('NextToken') ?? 0);
+  if (!Number.isInteger(start) || start < 0) throw invalid('The NextToken is not valid.');
+  const end = start + max;
+  return { [member]: items.slice(start, end), ...(end < items.length ? { NextToken: String(end) } : {}) };
+}
