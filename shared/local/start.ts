@@ -8,8 +8,12 @@
  * SCHEDULE_TIME_SCALE (1; 60 runs the schedules, one-time ETA schedules included, sixty times
  * faster), TASK_ETA_SCHEDULE_GROUP and TASK_ETA_ROLE_ARN (<stage>-task-etas and its role).
  */
-import { startLocalCloud } from './cloud.ts';
 import { listenHost } from './guard.ts';
+import { registerModuleFormatCache } from './module-format.ts';
+
+// Before the first import of the rest: the hooks apply only to modules resolved after them.
+registerModuleFormatCache();
+const { startLocalCloud } = await import('./cloud.ts');
 
 // The last line of defence: every listener answers its own errors, and what still slips
 // through is reported, not allowed to end every queue, consumer and database at once.

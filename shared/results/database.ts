@@ -122,7 +122,8 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
       break;
     }
     case 'pglite': {
-      const [{ drizzle }, { PgliteThread }] = await Promise.all([import('drizzle-orm/pglite'), import('./pglite-thread.ts')]);
+      const [{ drizzle }, { PgliteThread }, { createDataDir }] = await Promise.all([import('drizzle-orm/pglite'), import('./pglite-thread.ts'), import('./pglite.ts')]);
+      if (target.dataDir && !target.image) await createDataDir(target.dataDir);
       const client = await PgliteThread.start({ ...(target.dataDir ? { dataDir: target.dataDir } : {}), ...(target.image ? { image: target.image } : {}) });
       if (schemaName !== 'public') {
         await client.exec(`create schema if not exists ${schemaName}; set search_path to ${schemaName}`);

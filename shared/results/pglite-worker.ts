@@ -6,6 +6,7 @@
 import { PGlite, type QueryOptions } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { parentPort, workerData } from 'node:worker_threads';
+import { pgliteStartParams } from './pglite.ts';
 import type { PgliteRequest, PgliteStart, SerialisedError } from './pglite-thread.ts';
 
 const port = parentPort!;
@@ -22,7 +23,11 @@ const identity = (value: string) => value;
 
 try {
   // pgvector is offered as Aurora offers it; migration 0006 turns it on.
-  const db = await PGlite.create(start.dataDir, { extensions: { vector }, ...(start.image ? { loadDataDir: start.image } : {}) });
+  const db = await PGlite.create(start.dataDir, {
+    extensions: { vector },
+    startParams: pgliteStartParams(PGlite.defaultStartParams),
+    ...(start.image ? { loadDataDir: start.image } : {}),
+  });
   port.on('message', (request: PgliteRequest) => {
     const answer = async () => {
       switch (request.op) {

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
+import { localCloudNodeFlags } from '../../shared/local/node-flags.ts';
 
 /**
- * `npm start` in a process of its own, on free ports, with a data folder (PGlite) or a
+ * `npm start` in a process of its own (its Node flags included), on free ports, with a data folder (PGlite) or a
  * schema (PostgreSQL) of its own. Resolves once it prints its ready line. A variable set
  * to undefined in `extraEnv` is left out of the process's environment.
  */
@@ -15,7 +16,7 @@ export async function startLocalCloudProcess(extraEnv: Record<string, string | u
   const dir = await mkdtemp(join(tmpdir(), 'taskq-cloud-'));
   const databaseUrl = 'DATABASE_URL' in extraEnv ? extraEnv.DATABASE_URL : process.env.DATABASE_URL;
   const schema = databaseUrl ? `cloud_${randomUUID().replaceAll('-', '').slice(0, 10)}` : undefined;
-  const child = spawn(process.execPath, ['shared/local/start.ts'], {
+  const child = spawn(process.execPath, [...localCloudNodeFlags, 'shared/local/start.ts'], {
     env: {
       ...process.env,
       LOCAL_CLOUD_PORT: '0',
