@@ -4,11 +4,16 @@
  * tasks: `npm start`'s entry in a process of its own (embedded emulator, PGlite, on free
  * ports and a temporary folder), fed `default.noop` tasks with SendMessageBatch while it
  * works through them (at most 2,000 waiting at a time, so the figure is the run's and not
- * a backlog's), then VmRSS and VmHWM read from /proc/<pid>/status.
+ * a backlog's), then VmRSS and VmHWM read from /proc/<pid>/status. The local cloud starts
+ * on a fresh PGlite each time, so its ready time includes creating the data directory, which
+ * runs in a process of its own (shared/results/pglite.ts): (3) that process's peak, on its own.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TaskProducer } from '../../shared/producer/producer.ts';
 import { startLocalCloudProcess } from '../support/local-cloud.ts';
 import { queueDepth } from '../support/sqs.ts';
@@ -32,6 +37,8 @@ export interface CsvMemory {
 export interface CloudMemory {
   readonly tasks: number;
   readonly seconds: number;
+  /** From the spawn of `npm start`'s entry to its ready line, on a fresh PGlite. */
+  readonly readySeconds: number;
   /** VmRSS once it printed its ready line, before any task. */
   readonly readyRssMb: number;
   /** VmRSS after the last task's message was deleted. */
@@ -43,6 +50,8 @@ export interface CloudMemory {
 export interface MemoryResult {
   readonly csv: CsvMemory | { readonly error: string };
   readonly cloud: CloudMemory;
+  /** VmHWM of the process that creates PGlite's data directory, sampled until it exits. */
+  readonly initdbPeakRssMb?: number;
 }
 
 export async function measure(options: MemoryOptions, progress: Progress): Promise<MemoryResult> {
@@ -50,7 +59,7 @@ export async function measure(options: MemoryOptions, progress: Progress): Promi
   const csv = await csvMemory(options.csvMegabytes);
   progress('CSV clean-up', 1, 1);
   const cloud = await cloudMemory(options.cloudTasks, progress);
-  return { csv, cloud };
+  return { csv, cloud, initdbPeakRssMb: await initdbPeak() };
 }
 
 async function csvMemory(megabytes: number): Promise<MemoryResult['csv']> {
@@ -74,7 +83,9 @@ function memoryOf(pid: number): { rssMb: number; peakRssMb: number } {
 
 async function cloudMemory(tasks: number, progress: Progress): Promise<CloudMemory> {
   // `npm start` as shipped: the embedded emulator and PGlite.
+  const spawned = performance.now();
   const cloud = await startLocalCloudProcess({ DATABASE_URL: undefined, DB_SCHEMA: undefined, AWS_ENDPOINT_URL: undefined });
+  const readySeconds = (performance.now() - spawned) / 1000;
   try {
     const queueUrl = cloud.queueUrl('default');
     const readyRssMb = memoryOf(cloud.pid).rssMb;
@@ -96,11 +107,36 @@ async function cloudMemory(tasks: number, progress: Progress): Promise<CloudMemo
     }
     const seconds = (performance.now() - started) / 1000;
     sqs.destroy();
-    return { tasks, seconds, readyRssMb, ...memoryOf(cloud.pid) };
+    return { tasks, seconds, readySeconds, readyRssMb, ...memoryOf(cloud.pid) };
   } finally {
     await cloud.cleanUp();
   }
 }
+
+/** The data directory's creation as the local cloud runs it, its VmHWM read every 50 ms until it exits. */
+async function initdbPeak(): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'taskq-initdb-'));
+  try {
+    const child = spawn(process.execPath, ['--liftoff-only', 'shared/results/pglite-initdb.ts', join(dir, 'pglite')], { stdio: 'ignore' });
+    const exited = once(child, 'exit');
+    let peak = 0;
+    const sample = setInterval(() => {
+      try {
+        peak = Math.max(peak, memoryOf(child.pid!).peakRssMb);
+      } catch {
+        // Gone between two samples.
+      }
+    }, 50);
+    await exited;
+    clearInterval(sample);
+    return peak;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Issue 14's targets for `npm start` on PGlite; the peak's is over 10,000 tasks. */
+export const cloudTargets = { readyRssMb: 300, peakRssMb: 450, readySeconds: 5 } as const;
 
 export function memoryFigures(result: MemoryResult): Figure[] {
   const part = 'memory';
@@ -115,9 +151,11 @@ export function memoryFigures(result: MemoryResult): Figure[] {
       ];
   return [
     ...csvFigures,
-    { part, name: 'local cloud (PGlite): RSS when ready', value: cloud.readyRssMb, unit: 'MiB' },
+    { part, name: 'local cloud (PGlite): RSS when ready', value: cloud.readyRssMb, unit: 'MiB', target: { at: 'most', value: cloudTargets.readyRssMb } },
+    { part, name: 'local cloud: ready on a fresh PGlite', value: cloud.readySeconds, unit: 's', digits: 1, target: { at: 'most', value: cloudTargets.readySeconds } },
     { part, name: `local cloud: RSS after ${tasks} tasks (VmRSS)`, value: cloud.rssMb, unit: 'MiB' },
-    { part, name: `local cloud: peak RSS over ${tasks} tasks (VmHWM)`, value: cloud.peakRssMb, unit: 'MiB' },
+    { part, name: `local cloud: peak RSS over ${tasks} tasks (VmHWM)`, value: cloud.peakRssMb, unit: 'MiB', target: { at: 'most', value: cloudTargets.peakRssMb } },
     { part, name: `local cloud: ${tasks} tasks`, value: cloud.tasks / cloud.seconds, unit: 'tasks/s' },
+    ...(result.initdbPeakRssMb ? [{ part, name: 'local cloud: initdb of a fresh PGlite, its own process (VmHWM)', value: result.initdbPeakRssMb, unit: 'MiB' }] : []),
   ];
 }
