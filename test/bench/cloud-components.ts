@@ -5,8 +5,9 @@
  * PGlite's WebAssembly memory), then optionally `--tasks N` default.noop tasks through the
  * default queue's poller, sampled as they run.
  *
- * `node --expose-gc test/bench/cloud-components.ts [--tasks N] [--dir DIR] [--json] >/dev/null`
- * (with --expose-gc each reading follows a full collection, so the heap is what is live).
+ * `node --expose-gc --liftoff-only --max-semi-space-size=16 test/bench/cloud-components.ts [--tasks N] [--dir DIR] [--json] >/dev/null`
+ * (npm start's Node flags, shared/local/node-flags.ts; with --expose-gc each reading follows
+ * a full collection, so the heap is what is live).
  * The table (or the JSON) goes to stderr: stdout carries the consumers' logs and metrics, as in Lambda.
  * A fresh temporary folder holds PGlite unless --dir names one, so the figures are a fresh
  * start's; run it twice with the same --dir for a restart's.
