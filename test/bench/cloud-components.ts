@@ -2,7 +2,8 @@
  * Where the local cloud's memory goes: `npm start`'s parts brought up one after another in
  * this process, in the order startLocalCloud brings them up, with the process's memory read
  * after each (VmRSS and VmHWM from /proc/self/status, the V8 heap, external memory and
- * PGlite's WebAssembly memory), then optionally `--tasks N` default.noop tasks through the
+ * external memory; PGlite runs on a worker thread of this process, so its WebAssembly memory
+ * is in the RSS), then optionally `--tasks N` default.noop tasks through the
  * default queue's poller, sampled as they run.
  *
  * `node --expose-gc --liftoff-only --max-semi-space-size=16 test/bench/cloud-components.ts [--tasks N] [--dir DIR] [--json] >/dev/null`
@@ -33,12 +34,9 @@ export interface Reading {
   readonly heapUsedMb: number;
   readonly heapTotalMb: number;
   readonly externalMb: number;
-  readonly wasmMb: number | undefined;
 }
 
 const mib = (bytes: number) => bytes / 1_048_576;
-/** PGlite's WebAssembly memory in bytes, once it is open. */
-const pglite: { memory?: () => number } = {};
 const readings: Reading[] = [];
 
 function read(step: string): Reading {
@@ -54,7 +52,6 @@ function read(step: string): Reading {
     heapUsedMb: mib(usage.heapUsed),
     heapTotalMb: mib(usage.heapTotal),
     externalMb: mib(usage.external),
-    wasmMb: pglite.memory ? mib(pglite.memory()) : undefined,
   };
   readings.push(reading);
   if (!values.json) console.error(`${step}: ${reading.rssMb.toFixed(0)} MiB`);
@@ -66,18 +63,16 @@ read('node');
 const { registerModuleFormatCache } = await import('../../shared/local/module-format.ts');
 registerModuleFormatCache();
 const dataDir = values.dir ?? (await mkdtemp(join(tmpdir(), 'taskq-components-')));
-const env = process.env;
+// The cloud's own environment, as startLocalCloud builds it: what it was given, then what it provides.
+const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: undefined, DB_SCHEMA: undefined, AWS_ENDPOINT_URL: undefined };
 env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
-delete env.DATABASE_URL;
-delete env.DB_SCHEMA;
-delete env.AWS_ENDPOINT_URL;
 
 const { startFauxqsOn } = await import('../../shared/local/fauxqs-fixes.ts');
 const { startSqsQueryProtocol } = await import('../../shared/local/sqs-query-protocol.ts');
 const { SchedulerApi } = await import('../../shared/local/scheduler-api.ts');
 const emulator = await startFauxqsOn('127.0.0.1', { port: 0, logger: false });
 const schedulerApi = new SchedulerApi({ region: 'us-east-1' });
-const front = await startSqsQueryProtocol({ port: 0, upstreamPort: emulator.port, otherHandlers: [schedulerApi] });
+const front = await startSqsQueryProtocol({ port: 0, host: '127.0.0.1', upstreamPort: emulator.port, otherHandlers: [schedulerApi] });
 read('SQS+S3 emulator (fauxqs) and its front');
 
 env.PGLITE_DIR = join(dataDir, 'pglite');
@@ -90,8 +85,6 @@ const { migrateDatabase } = await import('../../shared/results/database.ts');
 read('result store modules imported');
 const config = readConfig(env);
 const database = await sharedDatabase(config.database);
-const client = (database.db as unknown as { $client: { mod?: { wasmMemory?: { buffer: ArrayBuffer }; HEAPU8?: Uint8Array } } }).$client;
-pglite.memory = () => client.mod?.wasmMemory?.buffer.byteLength ?? client.mod?.HEAPU8?.byteLength ?? 0;
 read('PGlite open');
 await migrateDatabase(database);
 read('migrations applied');
@@ -107,10 +100,11 @@ for (const queue of Object.values(provisioned)) {
 }
 read('queues provisioned');
 
+const { consumerFactories } = await import('../../shared/consumers/index.ts');
 const handlers = {} as Record<(typeof queueNames)[number], Handler>;
 for (const name of queueNames) {
-  handlers[name] = ((await import(`../../functions/consumer-${name}.ts`)) as { handler: Handler }).handler;
-  read(`consumer-${name} imported`);
+  handlers[name] = (await consumerFactories[name]())(env);
+  read(`consumer-${name} imported and built`);
 }
 
 const { pollerFor } = await import('../../shared/local/poller.ts');
@@ -128,11 +122,12 @@ for (const poller of pollers) poller.start();
 read('pollers started');
 
 const { TaskOperations } = await import('../../shared/operations/index.ts');
+const { longDelaysFromConfig } = await import('../../shared/producer/long-delay.ts');
 const { startDashboard } = await import('../../shared/local/dashboard/server.ts');
 const { startWebhookServer } = await import('../../shared/local/webhook-server.ts');
-const operations = new TaskOperations({ sqs, database, queues: provisioned, scheduleAnchor: new Date(), clock: () => new Date(), oldestAge: async () => 0 });
-const dashboard = await startDashboard(operations, 0);
-const webhook = await startWebhookServer({ port: 0, sqs, billingQueueUrl: provisioned.billing.url });
+const operations = new TaskOperations({ sqs, database, queues: provisioned, longDelays: longDelaysFromConfig(readConfig(env)), oldestAge: async () => 0 });
+const dashboard = await startDashboard(operations, 0, '127.0.0.1');
+const webhook = await startWebhookServer({ port: 0, host: '127.0.0.1', env, sqs, billingQueueUrl: provisioned.billing.url });
 read('dashboard and webhook receiver started');
 
 if (tasks > 0) {
@@ -170,12 +165,12 @@ if (!values.dir) await rm(dataDir, { recursive: true, force: true });
 if (values.json) {
   console.error(JSON.stringify(readings));
 } else {
-  const cell = (value: number | undefined) => (value === undefined ? '' : value.toFixed(0));
-  console.error('| step | s | RSS MiB | Δ RSS | VmHWM MiB | heap used | heap total | external | PGlite WASM |');
-  console.error('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const cell = (value: number) => value.toFixed(0);
+  console.error('| step | s | RSS MiB | Δ RSS | VmHWM MiB | heap used | heap total | external |');
+  console.error('|---|---:|---:|---:|---:|---:|---:|---:|');
   readings.forEach((r, i) => {
     const delta = i === 0 ? r.rssMb : r.rssMb - readings[i - 1]!.rssMb;
-    console.error(`| ${r.step} | ${r.seconds.toFixed(1)} | ${cell(r.rssMb)} | ${delta >= 0 ? '+' : ''}${cell(delta)} | ${cell(r.peakRssMb)} | ${cell(r.heapUsedMb)} | ${cell(r.heapTotalMb)} | ${cell(r.externalMb)} | ${cell(r.wasmMb)} |`);
+    console.error(`| ${r.step} | ${r.seconds.toFixed(1)} | ${cell(r.rssMb)} | ${delta >= 0 ? '+' : ''}${cell(delta)} | ${cell(r.peakRssMb)} | ${cell(r.heapUsedMb)} | ${cell(r.heapTotalMb)} | ${cell(r.externalMb)} |`);
   });
 }
 process.exit(0);

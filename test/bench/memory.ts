@@ -156,6 +156,6 @@ export function memoryFigures(result: MemoryResult): Figure[] {
     { part, name: `local cloud: RSS after ${tasks} tasks (VmRSS)`, value: cloud.rssMb, unit: 'MiB' },
     { part, name: `local cloud: peak RSS over ${tasks} tasks (VmHWM)`, value: cloud.peakRssMb, unit: 'MiB', target: { at: 'most', value: cloudTargets.peakRssMb } },
     { part, name: `local cloud: ${tasks} tasks`, value: cloud.tasks / cloud.seconds, unit: 'tasks/s' },
-    ...(result.initdbPeakRssMb ? [{ part, name: 'local cloud: initdb of a fresh PGlite, its own process (VmHWM)', value: result.initdbPeakRssMb, unit: 'MiB' }] : []),
+    ...(result.initdbPeakRssMb ? [{ part, unit: 'MiB', name: 'local cloud: initdb of a fresh PGlite, its own process (VmHWM)', value: result.initdbPeakRssMb } satisfies Figure] : []),
   ];
 }
