@@ -1,1 +1,0 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'; export const f = () => new S3Client({}).send(new PutObjectCommand({Bucket:'a',Key:'b'}));export const g=GetObjectCommand;
