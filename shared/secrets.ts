@@ -1,4 +1,3 @@
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { ConfigError, type Environment } from './config.ts';
 
 /** The third-party credentials, by the environment variable that names each. */
@@ -30,6 +29,8 @@ export async function readSecret(name: SecretName, env: Environment): Promise<st
   const variable = secretVariables[name];
   const secretId = env[`${variable}_SECRET_ID`];
   if (secretId) {
+    // Loaded with its Secrets Manager client on the first read, off the cold start.
+    const { getSecret } = await import('@aws-lambda-powertools/parameters/secrets');
     const value = await getSecret<string>(secretId, { maxAge: cacheSeconds });
     if (typeof value !== 'string' || value.length === 0 || value === secretPlaceholder) {
       throw new ConfigError(`${name} is not configured: set it with aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string …`);

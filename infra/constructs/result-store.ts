@@ -88,14 +88,8 @@ export class ResultStore extends Construct {
       timeout: Duration.minutes(10),
       removalPolicy: stage.removalPolicy,
       environment: this.environment(),
-      bundling: {
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          // The migrator reads the SQL files next to the bundle at run time.
-          afterBundling: (input: string, output: string) => [`cp -R "${input}/shared/results/migrations" "${output}/migrations"`],
-        },
-      },
+      // The migrator reads the SQL files next to the bundle at run time.
+      copy: [{ from: 'shared/results/migrations', to: 'migrations' }],
     });
     this.grantDataApiAccess(migrations);
     new Trigger(this, 'Migrate', {

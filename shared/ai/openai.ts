@@ -3,10 +3,6 @@ import type { Environment } from '../config.ts';
 import { PermanentError, RetryLaterError } from '../errors.ts';
 import { readSecret } from '../secrets.ts';
 
-/** The model when a request names none. */
-export const defaultChatModel = 'gpt-4o-mini';
-export const defaultEmbeddingModel = 'text-embedding-3-small';
-
 /**
  * The official OpenAI client, built once per process. `OPENAI_BASE_URL` points it at any
  * OpenAI-compatible server (vLLM, Ollama). Its own retries are off: the task's retry
@@ -47,12 +43,4 @@ function retryAfterSeconds(headers: Headers | undefined): number | undefined {
   if (Number.isFinite(seconds)) return Math.max(1, Math.ceil(seconds));
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(1, Math.ceil((at - Date.now()) / 1000));
-}
-
-export async function openAiCall<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw classifyOpenAiError(error);
-  }
 }

@@ -1,7 +1,7 @@
 import type OpenAI from 'openai';
 import * as z from 'zod';
 import { once, readSettings } from '../services.ts';
-import { defaultChatModel, defaultEmbeddingModel } from './openai.ts';
+import { defaultChatModel, defaultEmbeddingModel } from './models.ts';
 
 /** What the `ai` queue's tasks use: the OpenAI client and the models, read once. */
 export interface AiServices {

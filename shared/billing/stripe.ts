@@ -36,12 +36,3 @@ export function classifyStripeError(error: unknown): Error {
   }
   return new PermanentError(message, { cause: error });
 }
-
-/** Runs a Stripe call and rethrows its failure classified. */
-export async function stripeCall<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw classifyStripeError(error);
-  }
-}

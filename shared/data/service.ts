@@ -1,12 +1,11 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { localCredentials } from '../aws.ts';
 import { hasOwnCredentials } from '../config.ts';
-import { readSettings } from '../services.ts';
+import { once, readSettings } from '../services.ts';
+import type { FilesBucket } from './files.ts';
 
 /** What the `data` queue's tasks use: the files bucket and how long its exports and temporary files live. */
 export interface DataServices {
-  files(): { s3: S3Client; bucket: string };
+  files(): Promise<FilesBucket>;
   readonly exportUrlTtlSeconds: number;
   readonly tempFileMaxAgeHours: number;
 }
@@ -21,11 +20,9 @@ const settings = z.object({
 
 export function dataServices(env: NodeJS.ProcessEnv): DataServices {
   const config = readSettings('data', settings, env);
-  const endpoint = config.AWS_ENDPOINT_URL;
-  let files: { s3: S3Client; bucket: string } | undefined;
   return {
-    // Settings are checked at start; the client waits for the first task that needs it, off the cold start.
-    files: () => (files ??= { bucket: config.FILES_BUCKET, s3: new S3Client({ region: config.AWS_REGION, ...(endpoint ? { endpoint, forcePathStyle: true } : {}), ...localCredentials(endpoint, hasOwnCredentials(env)) }) }),
+    // Settings are checked at start; the S3 client (and its SDK) waits for the first task that needs it, off the cold start.
+    files: once(async () => (await import('./files.ts')).filesBucket({ bucket: config.FILES_BUCKET, region: config.AWS_REGION, endpoint: config.AWS_ENDPOINT_URL, ownCredentials: hasOwnCredentials(env) })),
     exportUrlTtlSeconds: config.EXPORT_URL_TTL_SECONDS,
     tempFileMaxAgeHours: config.TEMP_FILE_MAX_AGE_HOURS,
   };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { openAiCall } from '../ai/openai.ts';
+import { openAiCall } from '../ai/call.ts';
 import { tasks } from '../catalogue/index.ts';
 import { PermanentError } from '../errors.ts';
 import type { AiServices } from '../ai/service.ts';

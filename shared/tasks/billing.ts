@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { tasks } from '../catalogue/index.ts';
 import { PermanentError } from '../errors.ts';
 import { applyPendingEvents, storeStripeEvent, upsertRefund, upsertSubscription } from '../billing/apply-events.ts';
-import { stripeCall } from '../billing/stripe.ts';
+import { stripeCall } from '../billing/call.ts';
 import type { BillingServices } from '../billing/service.ts';
 import { implementWith } from '../runtime/task.ts';
 

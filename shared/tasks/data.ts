@@ -1,12 +1,5 @@
-import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { parse, CsvError } from 'csv-parse';
-import { stringify } from 'csv-stringify';
 import { sql } from 'drizzle-orm';
-import ExcelJS from 'exceljs';
 import { tasks } from '../catalogue/index.ts';
 import { TableCleaner } from '../data/clean.ts';
 import { PermanentError } from '../errors.ts';
@@ -15,57 +8,22 @@ import { implementWith } from '../runtime/task.ts';
 
 const implementData = implementWith<DataServices>();
 
+/** The CSV and XLSX readers and writers: loaded by the first file task, as the files bucket's client is, never at init. */
+const formats = () => import('../data/formats.ts');
+
 /** Key prefixes of the files bucket (the stack expires `tmp/`). */
 export const prefixes = { cleaned: 'cleaned/', reports: 'reports/', exports: 'exports/', temporary: 'tmp/' } as const;
-
-/** Streams an object to S3 as it is produced (multipart), so a large file never sits in memory. */
-function upload(s3: S3Client, bucket: string, key: string, contentType: string) {
-  const body = new PassThrough();
-  const done = new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType }, queueSize: 2, partSize: 8 * 1024 * 1024 }).done();
-  return { body, done };
-}
-
-/** An XLSX is a zip: anything else is refused before the workbook reader sees it. */
-async function asZip(source: Readable): Promise<Readable> {
-  const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const first = await iterator.next();
-  const head = first.done ? Buffer.alloc(0) : Buffer.from(first.value);
-  if (!head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) throw new PermanentError('malformed XLSX: the file is not an XLSX workbook (no zip header)');
-  return Readable.from((async function* () {
-    yield head;
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-  })());
-}
-
-async function* rowsOf(key: string, source: Readable): AsyncGenerator<{ values: unknown[]; line: number }> {
-  if (/\.xlsx$/i.test(key)) {
-    const reader = new ExcelJS.stream.xlsx.WorkbookReader(await asZip(source), { worksheets: 'emit', sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'ignore', entries: 'ignore' });
-    for await (const worksheet of reader) {
-      for await (const row of worksheet as AsyncIterable<ExcelJS.Row>) {
-        const values = (row.values as unknown[]).slice(1).map((cell) => (cell && typeof cell === 'object' && 'text' in cell ? (cell as { text: unknown }).text : (cell && typeof cell === 'object' && 'result' in cell ? (cell as { result: unknown }).result : cell)));
-        yield { values, line: row.number };
-      }
-      return; // the first worksheet only
-    }
-    return;
-  }
-  if (!/\.csv$/i.test(key)) throw new PermanentError(`unsupported file type: ${key} (CSV or XLSX)`);
-  const parser = source.pipe(parse({ relax_column_count: true, bom: true, skip_empty_lines: true, info: true }));
-  for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) yield { values: record, line: info.lines };
-}
 
 /** Cleans an uploaded CSV or XLSX file as a stream: a cleaned CSV and a JSON report back to S3, a summary row in PostgreSQL. */
 export const processFileUpload = implementData(tasks['data.process_file_upload'], async ({ uploadId }, { database, services }) => {
   const [found] = await database.rows<{ user_id: number; key: string; status: string }>(sql`select user_id, key, status from uploads where id = ${uploadId}`);
   if (!found) throw new PermanentError(`no upload ${uploadId}`);
-  const { s3, bucket } = services.files();
-  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: found.key })).catch((error: unknown) => {
-    if ((error as Error).name === 'NoSuchKey') throw new PermanentError(`upload ${uploadId} has no file at ${found.key}`);
-    throw error;
-  });
+  const [files, { rowsOf, stringify, malformedReason }] = await Promise.all([services.files(), formats()]);
+  const source = await files.read(found.key);
+  if (!source) throw new PermanentError(`upload ${uploadId} has no file at ${found.key}`);
   const cleaner = new TableCleaner();
   const cleanedKey = `${prefixes.cleaned}${found.user_id}/${uploadId}.csv`;
-  const cleaned = upload(s3, bucket, cleanedKey, 'text/csv');
+  const cleaned = files.write(cleanedKey, 'text/csv');
   const csv = stringify();
   const writing = pipeline(csv, cleaned.body);
   // Awaited below on success; on failure they reject as the streams are torn down, and that is expected.
@@ -73,7 +31,7 @@ export const processFileUpload = implementData(tasks['data.process_file_upload']
   cleaned.done.catch(() => undefined);
   try {
     let header = true;
-    for await (const { values, line } of rowsOf(found.key, object.Body as Readable)) {
+    for await (const { values, line } of rowsOf(found.key, source)) {
       if (header) {
         header = false;
         csv.write(cleaner.header(values));
@@ -89,8 +47,8 @@ export const processFileUpload = implementData(tasks['data.process_file_upload']
   } catch (error) {
     csv.destroy();
     cleaned.body.destroy();
-    (object.Body as Readable).destroy();
-    const reason = error instanceof CsvError ? `malformed CSV: ${error.message}` : error instanceof PermanentError ? error.message : /zip|xlsx|central directory|end of data/i.test(String(error)) ? `malformed XLSX: ${(error as Error).message}` : undefined;
+    source.destroy();
+    const reason = malformedReason(error);
     if (reason) {
       await database.rows(sql`update uploads set status = 'failed', error = ${reason}, processed_at = now() where id = ${uploadId}`);
       throw new PermanentError(reason, { cause: error });
@@ -99,7 +57,7 @@ export const processFileUpload = implementData(tasks['data.process_file_upload']
   }
   const report = cleaner.report();
   const reportKey = `${prefixes.reports}${found.user_id}/${uploadId}.json`;
-  const reportUpload = upload(s3, bucket, reportKey, 'application/json');
+  const reportUpload = files.write(reportKey, 'application/json');
   reportUpload.body.end(JSON.stringify({ uploadId, ...report }, null, 2));
   await reportUpload.done;
   await database.rows(sql`
@@ -110,46 +68,15 @@ export const processFileUpload = implementData(tasks['data.process_file_upload']
 });
 
 const exportPageSize = 1000;
-const contentTypes = { csv: 'text/csv', json: 'application/json', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' } as const;
 
 /** Exports one user's AI requests, page by page, streamed to S3; stores a presigned link. */
 export const exportData = implementData(tasks['data.export_data'], async ({ userId, format }, { id, database, services }) => {
-  const { s3, bucket } = services.files();
+  const [files, { exportFormats, exportWriter }] = await Promise.all([services.files(), formats()]);
   const key = `${prefixes.exports}${userId}/${id}.${format}`;
-  const target = upload(s3, bucket, key, contentTypes[format]);
+  const target = files.write(key, exportFormats[format]);
   const columns = ['task_id', 'created_at', 'model', 'prompt', 'answer', 'prompt_tokens', 'completion_tokens', 'total_tokens'] as const;
   type Row = Record<(typeof columns)[number], string | number | null>;
-  let writeRow: (row: Row) => Promise<void>;
-  let finish: () => Promise<void>;
-  if (format === 'xlsx') {
-    const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: target.body, useSharedStrings: false, useStyles: false });
-    const sheet = workbook.addWorksheet('ai_requests');
-    sheet.columns = columns.map((name) => ({ header: name, key: name }));
-    writeRow = async (row) => sheet.addRow(row).commit();
-    finish = async () => {
-      sheet.commit();
-      await workbook.commit();
-    };
-  } else {
-    const out = format === 'csv' ? stringify({ header: true, columns: [...columns] }) : new PassThrough({ objectMode: true });
-    const serialised = format === 'csv' ? out : Readable.from((async function* () {
-      yield '[';
-      let first = true;
-      for await (const row of out) {
-        yield `${first ? '' : ','}\n${JSON.stringify(row)}`;
-        first = false;
-      }
-      yield '\n]\n';
-    })());
-    const writing = pipeline(serialised, target.body);
-    writeRow = async (row) => {
-      if (!out.write(row)) await new Promise((resolve) => out.once('drain', resolve));
-    };
-    finish = async () => {
-      out.end();
-      await writing;
-    };
-  }
+  const { writeRow, finish } = exportWriter<Row>(format, target.body, { name: 'ai_requests', columns });
   let rows = 0;
   let after: { createdAt: string; taskId: string } | undefined;
   for (;;) {
@@ -169,7 +96,7 @@ export const exportData = implementData(tasks['data.export_data'], async ({ user
   await finish();
   await target.done;
   const ttl = services.exportUrlTtlSeconds;
-  const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: ttl });
+  const url = await files.link(key, ttl);
   await database.rows(sql`
     insert into exports (task_id, user_id, format, key, url, url_expires_at, rows)
     values (${id}, ${userId}::int, ${format}, ${key}, ${url}, now() + ${ttl}::int * interval '1 second', ${rows}::int)
@@ -179,21 +106,8 @@ export const exportData = implementData(tasks['data.export_data'], async ({ user
 
 /** Deletes temporary objects older than the configured age, in batches of 1000, and expired uploads. */
 export const cleanupTempFiles = implementData(tasks['data.cleanup_temp_files'], async (_payload, { database, services }) => {
-  const { s3, bucket } = services.files();
-  const maxAgeMs = services.tempFileMaxAgeHours * 3_600_000;
-  const cutoff = Date.now() - maxAgeMs;
-  let deleted = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefixes.temporary, MaxKeys: 1000, ...(token ? { ContinuationToken: token } : {}) }));
-    const old = (page.Contents ?? []).filter((object) => object.Key && object.LastModified && object.LastModified.getTime() < cutoff);
-    if (old.length > 0) {
-      // A concurrent run deleting the same keys is harmless: S3 deletes are idempotent.
-      const result = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: old.map((object) => ({ Key: object.Key! })), Quiet: true } }));
-      deleted += old.length - (result.Errors?.length ?? 0);
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  const files = await services.files();
+  const deleted = await files.deleteOlderThan(prefixes.temporary, Date.now() - services.tempFileMaxAgeHours * 3_600_000);
   const expired = await database.rows<{ n: number }>(sql`
     with gone as (delete from uploads where expires_at < now() returning 1) select count(*)::int as n from gone`);
   return { deletedObjects: deleted, expiredUploads: Number(expired[0]?.n ?? 0) };

@@ -11,7 +11,7 @@ import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { build } from 'esbuild';
-import { lambdaDefaults } from '../../infra/constructs/bundling.ts';
+import { bundleSettings } from '../../infra/constructs/bundling.ts';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -81,20 +81,12 @@ async function uploadCsv(endpoint: string, targetBytes: number): Promise<{ bytes
 
 /** The worker as one minified ESM file, with the stack's esbuild settings. */
 async function bundleWorker(): Promise<string> {
-  const bundling = lambdaDefaults().bundling!;
   // Inside the project, so the drivers the stack leaves out of its bundles (pg) still resolve.
   const outfile = join('node_modules', '.cache', 'taskq-bench', 'worker.mjs');
   await build({
+    ...bundleSettings,
     entryPoints: ['test/bench/csv-memory-worker.ts'],
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: bundling.target ?? 'node24',
-    minify: true,
-    external: [...(bundling.externalModules ?? [])],
-    banner: { js: bundling.banner ?? '' },
-    mainFields: [...(bundling.mainFields ?? ['module', 'main'])],
     logLevel: 'warning',
   });
   // As the stack's migration function does: the migrator reads the SQL next to the bundle.

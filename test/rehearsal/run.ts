@@ -2,9 +2,8 @@
  * `npm run rehearse [-- --stage prod]`: the stack as shipped, rehearsed on this machine (see
  * rehearsal.ts), every check run in order and reported; the exit status is 1 if any failed.
  */
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { assetSizes } from '../../infra/bundle-metafile.ts';
 import { checks } from './checks/index.ts';
 import { startRehearsal } from './rehearsal.ts';
 
@@ -31,10 +30,10 @@ try {
     const last = outcomes.at(-1)!;
     console.log(`[${elapsed()}] ${last.ok ? 'PASS' : 'FAIL'} ${last.name} (${(last.ms / 1000).toFixed(1)} s)\n    ${last.detail.replaceAll('\n', '\n    ')}`);
   }
-  console.log('\n| function | bundle | each cold start from an isolated copy (ms) | event source invocations: ok / error / timeout |');
+  console.log('\n| function | loaded at init | each cold start from an isolated copy (ms) | event source invocations: ok / error / timeout |');
   console.log('|---|---|---|---|');
   for (const fn of rehearsal.functions.values()) {
-    const bytes = statSync(join(fn.spec.assetDir, 'index.mjs')).size;
+    const bytes = assetSizes(fn.spec.assetDir).initBytes;
     const reports = rehearsal.invocations.filter((report) => report.function === fn.spec.name && report.records > 0);
     const count = (outcome: string) => reports.filter((report) => report.outcome === outcome).length;
     console.log(`| ${fn.spec.name} | ${(bytes / 1024).toFixed(0)} KiB | ${fn.initDurationsMs.map((ms) => ms.toFixed(0)).join(', ')} | ${count('ok')} / ${count('error')} / ${count('timeout')} |`);
