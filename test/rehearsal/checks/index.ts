@@ -1,7 +1,7 @@
 import type { Check } from './check.ts';
 import { webhookReceives, schedulesRun } from './entry-points.ts';
 import { everyCallAllowed } from './permissions.ts';
-import { bundlesLoad, migrationsApply } from './startup.ts';
+import { bundlesLoad, migrationsApply, sdksInChunks } from './startup.ts';
 import { deadLettersAtOnce, largeResultKept, queueDrains, stripeTasksReachTheFixture } from './tasks.ts';
 import { chainOnOneQueue, chordAcrossQueues } from './workflows.ts';
 
@@ -10,6 +10,7 @@ export type { Check } from './check.ts';
 /** The rehearsal's checks, in the order they must run: the bundles load, the migrations apply, then the traffic. */
 export const checks: readonly Check[] = [
   bundlesLoad,
+  sdksInChunks,
   migrationsApply,
   queueDrains('default'),
   queueDrains('ai'),

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { bundledPackages, initOutputs, readMetafile } from '../../../infra/bundle-metafile.ts';
 import { resourcesOfType } from '../assembly.ts';
 import { resolve } from '../environment.ts';
 import { triggerEvent } from '../events.ts';
@@ -22,6 +23,32 @@ export const bundlesLoad: Check = {
     const failed = results.filter((result) => result.error);
     if (failed.length > 0) throw new Error(failed.map((result) => `${result.fn.spec.name}: ${result.error}\n${result.fn.logs.slice(-10).join('\n')}`).join('\n'));
     return results.map((result) => `${result.fn.spec.name} ${result.initMs!.toFixed(0)} ms`).join(', ');
+  },
+};
+
+/** What each consumer's tasks load on first use: the drains that follow run those tasks, so they load these chunks. */
+const loadedOnFirstUse: Record<string, readonly string[]> = {
+  DefaultTasksConsumer: ['@aws-sdk/client-s3'],
+  AiTasksConsumer: ['openai', '@aws-sdk/client-secrets-manager'],
+  DataTasksConsumer: ['exceljs', 'csv-parse', 'csv-stringify', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@aws-sdk/s3-request-presigner'],
+  BillingTasksConsumer: ['stripe', '@aws-sdk/client-secrets-manager'],
+};
+
+/** Each consumer carries its tasks' SDKs in chunks of its asset that its init does not read. */
+export const sdksInChunks: Check = {
+  name: "every consumer carries its tasks' SDKs in chunks that its init does not load",
+  timeoutMs: 10_000,
+  async run(rehearsal) {
+    return Object.entries(loadedOnFirstUse).map(([prefix, packages]) => {
+      const fn = rehearsal.fn(prefix);
+      const metafile = readMetafile(fn.spec.assetDir);
+      const init = initOutputs(metafile);
+      const atInit = bundledPackages(metafile, init);
+      const lazy = bundledPackages(metafile, Object.keys(metafile.outputs).filter((output) => !init.includes(output)));
+      const wrong = packages.filter((name) => atInit.has(name) || !lazy.has(name));
+      if (wrong.length > 0) throw new Error(`${fn.spec.name}: ${wrong.join(', ')} not in a chunk loaded on first use (at init: ${[...atInit].join(', ')})`);
+      return `${fn.spec.name}: ${init.length} of ${Object.keys(metafile.outputs).filter((output) => output.endsWith('.mjs')).length} files at init`;
+    }).join('; ');
   },
 };
 
