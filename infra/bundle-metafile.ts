@@ -17,7 +17,7 @@ function metafilePath(assemblyDir: string, entry: string): string {
   return join(assemblyDir, metafileFolder, `${createHash('sha256').update(readFileSync(entry)).digest('hex')}.json`);
 }
 
-/** Keeps a bundle's metafile in its assembly, its output paths made relative to the asset folder. */
+/** Keeps a bundle's metafile in its assembly, its output paths made relative to the asset folder (esbuild names them from its working directory, and CDK renames the folder). */
 export function writeMetafile(assemblyDir: string, outputDir: string, metafile: Metafile, workingDir: string): void {
   const inAsset = (path: string) => relative(outputDir, resolve(workingDir, path));
   const outputs = Object.fromEntries(Object.entries(metafile.outputs).map(([path, output]) => [
@@ -36,7 +36,7 @@ export function readMetafile(assetDir: string): Metafile {
   return JSON.parse(readFileSync(path, 'utf8')) as Metafile;
 }
 
-/** The files Node reads at init: the entry and every chunk it imports statically, transitively. */
+/** The files Node reads at init: the entry and every chunk it imports statically, transitively (esbuild's analyzeMetafile lists inputs per output, not this closure). */
 export function initOutputs(metafile: Metafile): string[] {
   if (!metafile.outputs[entryFile]) throw new Error(`the metafile has no ${entryFile}`);
   const loaded = new Set<string>();

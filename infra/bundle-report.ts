@@ -1,5 +1,6 @@
 /**
- * After `cdk synth`: each function bundle's size and its init time, with the bundle
+ * After `cdk synth`: each function bundle's sizes (what Node reads at init, all its code,
+ * the asset with its source maps) and its init time, with the bundle
  * started as Lambda starts it (test/rehearsal/runtime.ts): copied alone into an empty
  * folder with no node_modules above it, a fresh Node 24 process under the permission
  * model, the template's environment and Lambda's own variables only. Init is the time from

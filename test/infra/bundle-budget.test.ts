@@ -78,7 +78,7 @@ describe('a function bundle and its budget', () => {
       { name: 'dev-stripe-webhook', metafile, initBytes: 2_000 * 1024 },
       { name: 'dev-consumer-reports', metafile, initBytes: 1024 },
     ])).toEqual([
-      'dev-stripe-webhook: 2000 KiB loaded at init, over its budget of 650 KiB',
+      'dev-stripe-webhook: 2000 KiB loaded at init, over its budget of 630 KiB',
       'dev-stripe-webhook: carries csv-stringify, which its tasks\' services do not declare',
       'dev-stripe-webhook: carries csv-parse, which its tasks\' services do not declare',
       'dev-stripe-webhook: loads csv-stringify at init; import it dynamically where it is first used',
