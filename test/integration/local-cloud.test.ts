@@ -1,3 +1,6 @@
+// Powertools (its commons, through the logger) adds its user agent to process.env.AWS_SDK_UA_APP_ID when first loaded:
+// loaded here, before the test takes its snapshot of the environment.
+import '@aws-lambda-powertools/logger';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
