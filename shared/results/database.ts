@@ -76,6 +76,9 @@ export const migrationsFolder = fileURLToPath(new URL('./migrations', import.met
 
 const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** The types drizzle's PGlite driver keeps as text (timestamp, timestamptz, interval, date and their arrays, numeric[]). */
+const drizzleTextTypes = Object.fromEntries([1114, 1184, 1186, 1082, 1231, 1115, 1185, 1187, 1182].map((type) => [type, true]));
+
 /**
  * Opens the result store through the driver its target needs. Drivers load lazily, so a
  * Lambda bundle that only speaks the Data API never initialises PGlite or node-postgres.
@@ -88,6 +91,8 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
 
   let db: Db;
   let close: () => Promise<void>;
+  /** Runs a named statement prepared once, where the driver can. */
+  let runPrepared: (<Row>(name: string, query: SQL) => Promise<Row[]>) | undefined;
   switch (target.kind) {
     case 'data-api': {
       const [{ drizzle }, { RDSDataClient }, { localCredentials }] = await Promise.all([
@@ -130,6 +135,12 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
       }
       db = drizzle({ client: client as never, ...config }) as unknown as Db;
       close = () => client.close();
+      runPrepared = async <Row>(name: string, query: SQL) => {
+        const { sql: text, params } = dialect.sqlToQuery(query);
+        options.onStatement?.(text);
+        // Timestamps, intervals and dates as text, as drizzle's own PGlite queries read them.
+        return (await client.prepared(name, text, params, { rowMode: 'object', parsers: drizzleTextTypes })).rows as Row[];
+      };
       break;
     }
   }
@@ -143,6 +154,7 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
         const prepared = db._.session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false);
         return ((await prepared.execute()) as { rows: Row[] }).rows;
       }
+      if (name && runPrepared) return runPrepared<Row>(name, query);
       const result = (await db.execute(query)) as unknown as { rows: Row[] };
       return result.rows;
     },

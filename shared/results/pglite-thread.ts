@@ -46,6 +46,15 @@ interface QueryOptions {
   readonly parsers?: Record<number, unknown>;
 }
 
+/** A parameter as an SQL literal (standard strings: a quote doubled), or undefined for a kind that must be bound instead. */
+function literal(value: unknown): string | undefined {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `'${value.replaceAll("'", "''")}'`;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
 /** What drizzle's PGlite driver calls, inside a transaction as outside one. */
 interface Queries {
   query(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Results>;
@@ -62,6 +71,8 @@ export class PgliteThread implements Queries {
   readonly #worker: Worker;
   readonly #pending = new Map<number, PromiseWithResolvers<unknown>>();
   #nextId = 0;
+  /** Statements prepared in the session, by name. */
+  readonly #prepared = new Map<string, Promise<void>>();
   /** Settles when the open transaction, and every one queued behind it, has ended. */
   #transactions: Promise<void> = Promise.resolve();
 
@@ -93,6 +104,25 @@ export class PgliteThread implements Queries {
   async query(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<Results> {
     await this.#outsideTransactions();
     return this.#send<Results>(queryRequest(sql, params, options));
+  }
+
+  /**
+   * A statement whose text never changes and that runs again and again: prepared once in
+   * the session (SQL PREPARE), so PGlite parses and plans it once, then executed with its
+   * parameters, as node-postgres does with a named statement on a server.
+   */
+  async prepared(name: string, sql: string, params: readonly unknown[], options: QueryOptions = {}): Promise<Results> {
+    const literals = params.map(literal);
+    if (literals.includes(undefined)) return this.query(sql, params, options);
+    let ready = this.#prepared.get(name);
+    if (!ready) {
+      ready = this.query(`prepare ${name} as ${sql}`).then(() => undefined);
+      this.#prepared.set(name, ready);
+      ready.catch(() => this.#prepared.delete(name));
+    }
+    await ready;
+    // EXECUTE takes no bound parameters (it is a utility statement), so they go as literals, typed by the PREPARE.
+    return this.query(literals.length > 0 ? `execute ${name}(${literals.join(', ')})` : `execute ${name}`, [], options);
   }
 
   async exec(sql: string): Promise<Results[]> {

@@ -41,6 +41,20 @@ describe('PGlite on its own thread', () => {
     expect(seenInside).toEqual([[1]]);
   });
 
+  it('prepares a named statement once and runs it with any text, quotes and backslashes included', async () => {
+    const texts = ["it's", 'a\\b', '{"json": "\'quoted\'"}', ''];
+    const sql = "select $1::text as text, $2::int + 1 as next, $3::jsonb as doc";
+    const results = await Promise.all(texts.map((text, n) => db.prepared('echo_row', sql, [text, n, JSON.stringify({ text })], { rowMode: 'object' })));
+    expect(results.map((result) => result.rows[0])).toEqual(texts.map((text, n) => ({ text, next: n + 1, doc: { text } })));
+    const statements = await db.query("select count(*)::int as n from pg_prepared_statements where name = 'echo_row'", [], { rowMode: 'object' });
+    expect(statements.rows).toEqual([{ n: 1 }]);
+  });
+
+  it('binds parameters it cannot write as literals, unprepared', async () => {
+    const result = await db.prepared('bytes_row', 'select length($1::bytea) as n', [new Uint8Array([1, 2, 3])], { rowMode: 'object' });
+    expect(result.rows).toEqual([{ n: 3 }]);
+  });
+
   it('commits a transaction whose work resolves', async () => {
     await db.transaction(async (tx) => {
       await tx.query('insert into t (n) values (3)');
