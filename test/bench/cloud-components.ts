@@ -134,23 +134,14 @@ if (tasks > 0) {
   const { TaskProducer } = await import('../../shared/producer/producer.ts');
   const { queueDepth } = await import('../support/sqs.ts');
   const producer = new TaskProducer({ sqs, queueUrls: { default: provisioned.default.url } });
-  let sent = 0;
-  let completed = 0;
+  const { feedNoopTasks } = await import('./memory.ts');
   let next = 0;
-  while (completed < tasks) {
-    if (sent < tasks && sent - completed < 2_000) {
-      const size = Math.min(500, tasks - sent);
-      await producer.sendBatch(Array.from({ length: size }, () => ({ task: 'default.noop', payload: { echo: 'bench' } })));
-      sent += size;
-    } else {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    completed = sent - (await queueDepth(sqs, provisioned.default.url));
+  await feedNoopTasks(producer, () => queueDepth(sqs, provisioned.default.url), tasks, (completed) => {
     if (completed >= next && completed < tasks) {
       read(`${completed.toLocaleString('en-US')} tasks done`);
       next += Math.max(1_000, tasks / 10);
     }
-  }
+  });
   read(`${tasks.toLocaleString('en-US')} tasks done`);
 }
 

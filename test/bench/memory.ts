@@ -92,24 +92,32 @@ async function cloudMemory(tasks: number, progress: Progress): Promise<CloudMemo
     const sqs = emulatorClient(cloud.endpoint);
     const producer = new TaskProducer({ sqs, queueUrls: { default: queueUrl } });
     const started = performance.now();
-    let sent = 0;
-    let completed = 0;
-    while (completed < tasks) {
-      if (sent < tasks && sent - completed < 2_000) {
-        const size = Math.min(500, tasks - sent);
-        await producer.sendBatch(Array.from({ length: size }, () => ({ task: 'default.noop', payload: { echo: 'bench' } })));
-        sent += size;
-      } else {
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      completed = sent - (await queueDepth(sqs, queueUrl));
-      progress('local cloud', completed, tasks);
-    }
+    await feedNoopTasks(producer, () => queueDepth(sqs, queueUrl), tasks, (completed) => progress('local cloud', completed, tasks));
     const seconds = (performance.now() - started) / 1000;
     sqs.destroy();
     return { tasks, seconds, readySeconds, readyRssMb, ...memoryOf(cloud.pid) };
   } finally {
     await cloud.cleanUp();
+  }
+}
+
+/**
+ * Sends `tasks` default.noop tasks in batches of 500, at most 2,000 waiting at a time, until
+ * the queue has taken them all: the figure is then the run's, not a backlog's.
+ */
+export async function feedNoopTasks(producer: TaskProducer, depth: () => Promise<number>, tasks: number, onProgress: (completed: number) => void): Promise<void> {
+  let sent = 0;
+  let completed = 0;
+  while (completed < tasks) {
+    if (sent < tasks && sent - completed < 2_000) {
+      const size = Math.min(500, tasks - sent);
+      await producer.sendBatch(Array.from({ length: size }, () => ({ task: 'default.noop', payload: { echo: 'bench' } })));
+      sent += size;
+    } else {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    completed = sent - (await depth());
+    onProgress(completed);
   }
 }
 

@@ -6,12 +6,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import pg from 'pg';
 import { expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
 import { startLocalCloud } from '../../shared/local/cloud.ts';
 import { databaseKind } from '../support/database.ts';
-import { startLocalCloudProcess } from '../support/local-cloud.ts';
+import { dropSchema, startLocalCloudProcess } from '../support/local-cloud.ts';
 import { waitFor } from '../support/wait.ts';
 
 const api = async <T>(base: string, path: string): Promise<T> => (await fetch(`${base}${path}`)).json() as Promise<T>;
@@ -107,11 +106,6 @@ it(`builds its consumers from a copy of the environment it is given, leaving tha
   } finally {
     await cloud.stop();
     await rm(dir, { recursive: true, force: true });
-    if (schema) {
-      const client = new pg.Client({ connectionString: databaseUrl });
-      await client.connect();
-      await client.query(`drop schema if exists ${schema} cascade`);
-      await client.end();
-    }
+    if (schema && databaseUrl) await dropSchema(databaseUrl, schema);
   }
 }, 60_000);

@@ -61,12 +61,18 @@ export async function startLocalCloudProcess(extraEnv: Record<string, string | u
       child.kill('SIGKILL');
       await exited;
       await rm(dir, { recursive: true, force: true });
-      if (schema) {
-        const client = new pg.Client({ connectionString: databaseUrl });
-        await client.connect();
-        await client.query(`drop schema if exists ${schema} cascade`);
-        await client.end();
-      }
+      if (schema && databaseUrl) await dropSchema(databaseUrl, schema);
     },
   };
+}
+
+/** Drops a test's own schema on the PostgreSQL server a local cloud used. */
+export async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists ${schema} cascade`);
+  } finally {
+    await client.end();
+  }
 }
