@@ -63,7 +63,7 @@ export class TaskOperations {
     this.#clock = options.clock ?? (() => new Date());
     const queueUrls = Object.fromEntries(Object.entries(this.#queues).map(([name, endpoints]) => [name, endpoints.url])) as Partial<Record<QueueName, string>>;
     const { longDelays } = options;
-    this.#producer = new TaskProducer({ sqs: this.#sqs, queueUrls, database: this.#database, ...(longDelays ? { longDelays } : {}) });
+    this.#producer = new TaskProducer({ sqs: this.#sqs, queueUrls, database: this.#database, longDelays });
   }
 
   async send(task: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string; queue: QueueName; eta: string | null }> {

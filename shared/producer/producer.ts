@@ -14,8 +14,12 @@ export interface ProducerSettings {
   readonly queueUrls: Partial<Record<QueueName, string>>;
   /** The result store, for `AsyncResult.get()`, `status()` and `revoke()`; sending works without it. */
   readonly database?: Database | (() => Promise<Database>);
-  /** For ETAs beyond 15 minutes; without it the consumer re-delays the message until its ETA. */
-  readonly longDelays?: LongDelayScheduler;
+  /**
+   * One-time schedules for ETAs beyond 15 minutes (`longDelaysFromConfig`), or null: then
+   * the consumer re-delays such a message until its ETA. Required, so no producer loses its
+   * schedules by leaving a setting out.
+   */
+  readonly longDelays: LongDelayScheduler | null;
   /** Tasks outside the catalogue (tests, plug-ins). */
   readonly extraTasks?: readonly TaskDefinition[];
 }

@@ -133,7 +133,7 @@ read('dashboard and webhook receiver started');
 if (tasks > 0) {
   const { TaskProducer } = await import('../../shared/producer/producer.ts');
   const { queueDepth } = await import('../support/sqs.ts');
-  const producer = new TaskProducer({ sqs, queueUrls: { default: provisioned.default.url } });
+  const producer = new TaskProducer({ longDelays: null, sqs, queueUrls: { default: provisioned.default.url } });
   const { feedNoopTasks } = await import('./memory.ts');
   let next = 0;
   await feedNoopTasks(producer, () => queueDepth(sqs, provisioned.default.url), tasks, (completed) => {

@@ -45,7 +45,7 @@ export async function measure(options: LatencyOptions, progress: Progress): Prom
   const { rate, seconds } = options;
   return withStoreAndEmulator(options.database, async ({ store, emulator, producerSqs }) => {
     const provisioned = await provisionQueues(producerSqs, 'latency');
-    const producer = new TaskProducer({ sqs: producerSqs, queueUrls: { default: provisioned.default.url } });
+    const producer = new TaskProducer({ longDelays: null, sqs: producerSqs, queueUrls: { default: provisioned.default.url } });
     const consumer = startBenchConsumer({
       endpoint: emulator.endpoint,
       queues: provisioned,

@@ -67,14 +67,14 @@ describe('results of any size over the RDS Data API', () => {
     expect(row?.result).toBeNull();
     const detail = await findTask(database, task.id);
     expect(detail?.result).toEqual({ echo: 'e'.repeat(40_000) });
-    const producer = new TaskProducer({ sqs: emulator.sqs, queueUrls: {}, database });
+    const producer = new TaskProducer({ longDelays: null, sqs: emulator.sqs, queueUrls: {}, database });
     expect(await producer.result(task.id).get({ timeout: 1_000 })).toEqual({ echo: 'e'.repeat(40_000) });
     expect(api.state.failures.slice(refusedBefore)).toEqual([]);
   });
 
   it("fires a chord whose member returned 70,000 characters, the callback given every member's result", async () => {
     const queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
-    const producer = new TaskProducer({ sqs: emulator.sqs, queueUrls: { default: queue.url }, database, extraTasks: Object.values(testTaskDefinitions) });
+    const producer = new TaskProducer({ longDelays: null, sqs: emulator.sqs, queueUrls: { default: queue.url }, database, extraTasks: Object.values(testTaskDefinitions) });
     const callback = signatureByName('default.test_text', { chars: 0 });
     const refusedBefore = api.state.failures.length;
     const journal: Journal = new Map();
@@ -144,7 +144,7 @@ describe('results of any size over the RDS Data API', () => {
   it('ends the chain after a step whose outcome was refused, its later steps failed with the reason', async () => {
     const withoutBucket = await openDatabase(api.target);
     const queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
-    const producer = new TaskProducer({ sqs: emulator.sqs, queueUrls: { default: queue.url }, database: withoutBucket, extraTasks: Object.values(testTaskDefinitions) });
+    const producer = new TaskProducer({ longDelays: null, sqs: emulator.sqs, queueUrls: { default: queue.url }, database: withoutBucket, extraTasks: Object.values(testTaskDefinitions) });
     const journal: Journal = new Map();
     const consumer = startConsumer({ sqs: emulator.sqs, queue, database: withoutBucket, implementations: testImplementations(journal) });
     try {

@@ -33,7 +33,7 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
     db = await openTestDatabase();
     queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
     journal = new Map();
-    producer = new TaskProducer({ sqs: emulator.sqs, queueUrls: { default: queue.url }, database: db.database, extraTasks: Object.values(testTaskDefinitions) });
+    producer = new TaskProducer({ longDelays: null, sqs: emulator.sqs, queueUrls: { default: queue.url }, database: db.database, extraTasks: Object.values(testTaskDefinitions) });
   });
   afterEach(async () => {
     await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));

@@ -6,7 +6,7 @@ import { buildTaskMessage, InvalidPayloadError, UnknownTaskError } from '../../s
 
 describe('the producer', () => {
   it('type-checks payloads against the catalogue at compile time', () => {
-    const producer = new TaskProducer({ sqs: new SQSClient({ region: 'us-east-1' }), queueUrls: {} });
+    const producer = new TaskProducer({ longDelays: null, sqs: new SQSClient({ region: 'us-east-1' }), queueUrls: {} });
     // Never called: `npm run typecheck` is the assertion.
     const typed = () => {
       // @ts-expect-error userId is a number

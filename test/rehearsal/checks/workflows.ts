@@ -9,7 +9,7 @@ import { stage } from './tasks.ts';
 /** The producer SDK as another service uses it, sending to the template's queues and reading the result store. */
 function producerOf(rehearsal: Rehearsal): TaskProducer {
   const queueUrls = Object.fromEntries(queueNames.map((name) => [name, rehearsal.queueUrl(`${stage(rehearsal)}-${name}`)])) as Record<QueueName, string>;
-  return new TaskProducer({ sqs: rehearsal.operator.sqs, queueUrls, database: rehearsal.database });
+  return new TaskProducer({ longDelays: null, sqs: rehearsal.operator.sqs, queueUrls, database: rehearsal.database });
 }
 
 /** The step after the first goes to the consumer's own queue: the consumer sends it. */
