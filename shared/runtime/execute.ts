@@ -11,7 +11,8 @@ export interface ExecutionLimits {
   /** When the runtime stops waiting: the task's hard limit or the invocation's end, whichever is first. */
   readonly hardLimitMs: number;
   /** Fires when the task is revoked while it runs; the task's own signal follows it. */
-  readonly revocation?: AbortSignal;
+  /** Given the way to revoke the running task: its signal then fires with the reason given. */
+  readonly revocable?: (revoke: (reason: Error) => void) => void;
 }
 
 /**
@@ -23,7 +24,8 @@ export interface ExecutionLimits {
 export async function executeTask(
   implementation: TaskImplementation,
   payload: unknown,
-  context: Omit<TaskContext<unknown>, 'signal'>,
+  /** The task's context around its signal: built by the caller, so a field built on first use (the logger) stays that way. */
+  contextOf: (signal: AbortSignal) => TaskContext<unknown>,
   limits: ExecutionLimits,
 ): Promise<Execution> {
   const started = performance.now();
@@ -32,8 +34,7 @@ export async function executeTask(
     () => controller.abort(new SoftTimeLimitExceeded(`soft time limit of ${Math.round(limits.softLimitMs / 1000)} s exceeded`)),
     Math.max(0, limits.softLimitMs),
   );
-  const revoked = () => controller.abort(limits.revocation?.reason);
-  limits.revocation?.addEventListener('abort', revoked, { once: true });
+  limits.revocable?.((reason) => controller.abort(reason));
   let hard: NodeJS.Timeout | undefined;
   const deadline = new Promise<Execution>((resolve) => {
     hard = setTimeout(
@@ -42,8 +43,7 @@ export async function executeTask(
     );
   });
   const elapsed = () => Math.round(performance.now() - started);
-  // Copied with its accessors, so a field built on first use (the logger) stays that way.
-  const taskContext = Object.defineProperties({ signal: controller.signal }, Object.getOwnPropertyDescriptors(context)) as TaskContext<unknown>;
+  const taskContext = contextOf(controller.signal);
 
   const run = (async (): Promise<Execution> => {
     try {
@@ -62,6 +62,5 @@ export async function executeTask(
   } finally {
     clearTimeout(soft);
     clearTimeout(hard);
-    limits.revocation?.removeEventListener('abort', revoked);
   }
 }

@@ -12,7 +12,7 @@ const context = {
   logger: createLogger('default'), envelope: newEnvelope('default.noop', {}), database: undefined as never, services: undefined as never,
 } satisfies Omit<TaskContext, 'signal'>;
 const run = (fn: (signal: AbortSignal) => unknown, limits = { softLimitMs: 50, hardLimitMs: 200 }) =>
-  executeTask(implement(tasks['default.noop'], (_payload, { signal }) => fn(signal)), {}, context, limits);
+  executeTask(implement(tasks['default.noop'], (_payload, { signal }) => fn(signal)), {}, (signal) => ({ ...context, signal }), limits);
 
 describe('executeTask', () => {
   it('returns the value and the runtime', async () => {

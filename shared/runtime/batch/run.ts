@@ -13,7 +13,7 @@ export async function runAttempts(attempts: readonly Attempt[], batch: BatchCont
   if (attempts.length === 0) return [];
   const { settings } = batch;
   const database = await settings.database();
-  const running = new Map<string, AbortController>();
+  const running = new Map<string, (reason: Error) => void>();
   const watch = setInterval(() => void abortRevoked(running, batch), settings.revocationCheckMs ?? 5_000);
   watch.unref();
   try {
@@ -21,8 +21,6 @@ export async function runAttempts(attempts: readonly Attempt[], batch: BatchCont
       attempts.map(async (started) => {
         const { envelope, implementation, payload } = started.plan;
         const task = implementation.definition;
-        const revocation = new AbortController();
-        running.set(envelope.id, revocation);
         const remaining = batch.deadline - Date.now();
         const parentLogger = settings.logger;
         let logger: Logger | undefined;
@@ -30,12 +28,13 @@ export async function runAttempts(attempts: readonly Attempt[], batch: BatchCont
           return await executeTask(
             implementation,
             payload,
-            {
+            (signal) => ({
               id: envelope.id,
               name: task.name,
               queue: settings.queue.name,
               attempt: started.attempt,
               maxRetries: task.retry.maxRetries,
+              signal,
               // Built on first use: a child logger costs more than a short task, and most tasks never log.
               get logger() {
                 return (logger ??= parentLogger.createChild({ persistentKeys: started.fields }));
@@ -43,11 +42,11 @@ export async function runAttempts(attempts: readonly Attempt[], batch: BatchCont
               envelope,
               database,
               services: settings.services,
-            },
+            }),
             {
               softLimitMs: Math.min(task.softTimeLimitSeconds * 1000, remaining),
               hardLimitMs: Math.min(task.timeLimitSeconds * 1000, remaining),
-              revocation: revocation.signal,
+              revocable: (revoke) => running.set(envelope.id, revoke),
             },
           );
         } finally {
@@ -60,12 +59,12 @@ export async function runAttempts(attempts: readonly Attempt[], batch: BatchCont
   }
 }
 
-async function abortRevoked(running: ReadonlyMap<string, AbortController>, batch: BatchContext): Promise<void> {
+async function abortRevoked(running: ReadonlyMap<string, (reason: Error) => void>, batch: BatchContext): Promise<void> {
   const ids = [...running.keys()];
   if (ids.length === 0) return;
   try {
     for (const id of await revokedAmong(await batch.settings.database(), ids)) {
-      running.get(id)?.abort(new TaskRevokedError(`task ${id} was revoked while running`));
+      running.get(id)?.(new TaskRevokedError(`task ${id} was revoked while running`));
     }
   } catch (error) {
     batch.settings.logger.warn('could not check for revocations', { error });
