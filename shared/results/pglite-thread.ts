@@ -25,7 +25,8 @@ interface Results {
 }
 
 /** A request before its id is given. */
-type Unsent = PgliteRequest extends infer R ? (R extends PgliteRequest ? Omit<R, 'id'> : never) : never;
+type WithoutId<Request> = Request extends unknown ? Omit<Request, 'id'> : never;
+type Unsent = WithoutId<PgliteRequest>;
 
 type Answer = { id: number; result: unknown } | { id: number; error: SerialisedError };
 

@@ -26,13 +26,13 @@ export const pgliteSettings = {
   max_prepared_transactions: '0',
 } as const;
 
-/** PGlite's own start parameters, then ours as `-c name=value`. */
-export function pgliteStartParams(defaults: readonly string[]): string[] {
-  return [...defaults, ...Object.entries(pgliteSettings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
-}
-
-/** initdb is told the same settings, so the postgresql.conf it writes agrees with them. */
+/** The settings as `-c name=value` parameters; initdb is told them too, so the postgresql.conf it writes agrees. */
 export const initdbParams: readonly string[] = Object.entries(pgliteSettings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+
+/** PGlite's own start parameters, then ours. */
+export function pgliteStartParams(defaults: readonly string[]): string[] {
+  return [...defaults, ...initdbParams];
+}
 
 /**
  * Creates PGlite's data directory in a process of its own when it does not exist yet.

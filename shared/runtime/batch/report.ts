@@ -12,7 +12,7 @@ import type { Report } from './outcome.ts';
  * durations and attempts as value arrays, so CloudWatch keeps every percentile.
  */
 export function report(reports: readonly Report[], logger: Logger, metrics: Metrics): void {
-  const succeeded = Map.groupBy(reports.filter((r) => r.metric === taskMetrics.succeeded && r.level === 'info'), (r) => r.task);
+  const succeeded = Map.groupBy(reports.filter(sharesSuccessLine), (r) => r.task);
   for (const [task, successes] of succeeded) {
     logger.info('tasks succeeded', {
       task,
@@ -27,12 +27,14 @@ export function report(reports: readonly Report[], logger: Logger, metrics: Metr
     });
   }
   for (const r of reports) {
-    if (r.metric === taskMetrics.succeeded && r.level === 'info') continue;
+    if (sharesSuccessLine(r)) continue;
     // A success quotes no error: only warnings and errors can carry a secret an upstream echoed.
     logger[r.level](r.message, r.level === 'info' ? r.fields : redactedFields(r.fields));
   }
   publishMetrics(reports, metrics);
 }
+
+const sharesSuccessLine = (r: Report) => r.metric === taskMetrics.succeeded && r.level === 'info';
 
 function publishMetrics(reports: readonly Report[], metrics: Metrics): void {
   const byTask = Map.groupBy(reports, (r) => r.task);
