@@ -25,3 +25,17 @@ export function readSettings<Schema extends z.ZodType>(queue: string, schema: Sc
   if (parsed.success) return parsed.data;
   throw configError(`the ${queue} consumer`, issueProblems(parsed.error));
 }
+
+/**
+ * Runs a SaaS call and rethrows its failure as the provider's classifier says (retry,
+ * permanent, what to set). The classifier comes with the provider's SDK, which the client
+ * has loaded by the time a call fails: loading it here, on failure, keeps the SDK out of
+ * the tasks' static imports and so out of the cold start.
+ */
+export async function classifiedCall<T>(call: () => Promise<T>, classifier: () => Promise<(error: unknown) => Error>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw (await classifier())(error);
+  }
+}
