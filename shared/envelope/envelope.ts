@@ -1,34 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { sqsLimits } from '../catalogue/index.ts';
+import { flow, flowProblem, membership, signature, callbackFlow } from './flow.ts';
+import { taskId } from './task-id.ts';
 
-/**
- * A task id: a UUID by default, or a caller-chosen idempotency key. The character set keeps
- * ids safe in SQS batch entry ids, Scheduler names, URLs and logs.
- */
-export const taskId = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'letters, digits and _ . : - only');
-
-/** A payload field name that receives the previous result. */
-const fieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'a field name');
-
-/** A task to send later (Celery's signature): its id is fixed when the workflow is built, so sending it twice runs it once. */
-export const signature = z
-  .strictObject({
-    id: taskId,
-    task: z.string().min(1).max(200),
-    payload: z.record(z.string(), z.json()),
-    resultAs: fieldName
-      .optional()
-      .describe('put the previous result in this payload field; without it an object result is merged under the payload'),
-    immutable: z.boolean().optional().describe("run with this payload alone, ignoring the previous result (Celery's `.si()`)"),
-  })
-  .meta({ id: 'TaskSignature' });
-
-export type Signature = z.infer<typeof signature>;
+export { taskId };
+export { signature, type Signature } from './flow.ts';
 
 /** Envelope v1: the SQS message body every producer sends. Unknown fields are rejected. */
 export const envelopeV1 = z
@@ -47,21 +24,36 @@ export const envelopeV1 = z
       .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
       .optional()
       .describe('W3C trace context of the producer'),
-    chain: z.array(signature).min(1).max(100).optional().describe('tasks to run after this one succeeds, in order, each given the result before it'),
-    group: z
-      .strictObject({
-        id: taskId,
-        index: z.int().min(0),
-        size: z.int().min(1).max(10_000),
-        callback: signature.optional().describe("a chord's callback: sent once, when every member has succeeded, with their results in order"),
-      })
-      .refine((group) => group.index < group.size, 'index must be below size')
+    chain: flow.optional().describe('what runs after this task succeeds: tasks in order, each given the result before it, and groups (a group followed by more is a chord)'),
+    group: membership.optional().describe('this task is member `index` of a group of `size` (when a chain follows it, the last task of that chain is)'),
+    linkError: z
+      .array(signature)
+      .min(1)
+      .max(10)
       .optional()
-      .describe('this task is member `index` of a group of `size`'),
+      .describe("tasks sent once if this one fails for good, given the failure (Celery's `link_error`)"),
+    link: z.array(flow).min(1).max(10).optional().describe("flows started with this task's result when it succeeds, beside its chain (Celery's `link`)"),
+  })
+  .superRefine((envelope, context) => {
+    const problem =
+      (envelope.chain && flowProblem(envelope.chain, envelope.group !== undefined)) ??
+      workflowProblemOfGroup(envelope.group);
+    if (problem) context.addIssue({ code: 'custom', message: problem, path: [problem.startsWith('group') ? 'group' : 'chain'] });
   })
   .meta({ id: 'EnvelopeV1', title: 'DataCleanup Pro task envelope, version 1' });
 
 export type Envelope = z.infer<typeof envelopeV1>;
+
+/** A membership out of range, or whose callback ends in a group that has nowhere to count its results. */
+function workflowProblemOfGroup(group: z.infer<typeof membership> | undefined): string | undefined {
+  for (let current = group; current; current = current.parent) {
+    if (current.index >= current.size) return `group: index ${current.index} must be below size ${current.size}`;
+    const callback = callbackFlow(current);
+    const problem = callback && flowProblem(callback, current.parent !== undefined, 'group.callback');
+    if (problem) return problem;
+  }
+  return undefined;
+}
 
 export class MessageTooLargeError extends Error {
   override name = 'MessageTooLargeError';

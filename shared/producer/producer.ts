@@ -1,13 +1,16 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { QueueName, TaskDefinition, TaskName, TaskPayload } from '../catalogue/index.ts';
-import type { Signature } from '../envelope/envelope.ts';
+import { isGroupStep, starts, tasksOf, type Flow } from '../envelope/flow.ts';
 import type { Database } from '../results/database.ts';
 import { findTask, revokeTask } from '../results/queries.ts';
 import { chunkBySize } from '../runtime/queue-actions.ts';
 import { maxScheduledMessageCharacters, type LongDelayScheduler } from './long-delay.ts';
 import { AsyncResult, GroupResult, type ResultSource } from './results.ts';
-import { buildTaskMessage, resolveTask, type SendOptions, type TaskMessage, type WorkflowFields } from './send.ts';
-import type { Chain, Chord, Group, Workflow } from './workflow.ts';
+import { buildTaskMessage, resolveTask, type SendOptions, type TaskMessage } from './send.ts';
+import { flowOf, lastTask, type EndOf, type Group, type Workflow } from './workflow.ts';
+
+/** A workflow's handle: its last task's result, or its group's when it ends with one. */
+export type WorkflowResult<W extends Workflow> = EndOf<W> extends 'task' ? AsyncResult : EndOf<W> extends 'group' ? GroupResult : AsyncResult | GroupResult;
 
 export interface ProducerSettings {
   readonly sqs: SQSClient;
@@ -78,27 +81,25 @@ export class TaskProducer {
     return messages.map((message) => this.result(message.envelope.id));
   }
 
-  /** Starts a chain, group or chord; the handle is the chain's last step, the group, or the chord's callback. */
-  apply(workflow: Chain | Chord, options?: SendOptions): Promise<AsyncResult>;
-  apply(workflow: Group, options?: SendOptions): Promise<GroupResult>;
-  async apply(workflow: Workflow, options: SendOptions = {}): Promise<AsyncResult | GroupResult> {
+  /**
+   * Starts a chain, group or chord, nested as deep as Celery's: every task it starts now is
+   * checked and sent, and every later one is resolved now, so an unknown task fails here.
+   * The handle is the last task's result, or the group's when the workflow ends with one.
+   */
+  async apply<W extends Workflow>(workflow: W, options: SendOptions = {}): Promise<WorkflowResult<W>> {
     const now = new Date();
-    switch (workflow.kind) {
-      case 'chain': {
-        const [first, ...rest] = workflow.steps as [Signature, ...Signature[]];
-        // Each step is checked now as far as its own arguments go; what the result fills in is checked when it arrives.
-        for (const step of rest) this.#resolve(step.task);
-        await this.#dispatch([this.#member(first, options, now, { chain: rest })]);
-        return this.result(workflow.steps.at(-1)!.id);
-      }
-      case 'group':
-        await this.#dispatch(this.#members(workflow, options, now));
-        return new GroupResult(workflow.id, workflow.members.map((member) => this.result(member.id)));
-      case 'chord':
-        this.#resolve(workflow.callback.task);
-        await this.#dispatch(this.#members(workflow.header, options, now, workflow.callback));
-        return this.result(workflow.callback.id);
-    }
+    const steps = flowOf(workflow);
+    for (const task of tasksOf(steps)) this.#resolve(task.task);
+    const messages = starts(steps).map(({ signature, chain, group }) =>
+      buildTaskMessage(signature.task, signature.payload, { ...options, id: signature.id }, now, this.#resolve, {
+        ...(chain ? { chain: [...chain] } : {}),
+        ...(group ? { group } : {}),
+        ...(signature.linkError ? { linkError: signature.linkError } : {}),
+      }),
+    );
+    await this.#dispatch(messages);
+    const last = steps.at(-1)!;
+    return (isGroupStep(last) ? this.#groupHandle(last.group, last.members) : this.result(last.id)) as WorkflowResult<W>;
   }
 
   /** A handle on any task by id. */
@@ -108,7 +109,11 @@ export class TaskProducer {
 
   /** A handle on a group sent earlier, from its id and member ids. */
   groupResult(group: Group): GroupResult {
-    return new GroupResult(group.id, group.members.map((member) => this.result(member.id)));
+    return this.#groupHandle(group.id, group.members);
+  }
+
+  #groupHandle(id: string, members: readonly Flow[]): GroupResult {
+    return new GroupResult(id, members.map((member) => this.result(lastTask(member)!.id)));
   }
 
   /**
@@ -118,15 +123,6 @@ export class TaskProducer {
   async revoke(id: string, reason = 'revoked') {
     await this.#settings.longDelays?.cancel(id);
     return revokeTask(await this.#database(), id, reason);
-  }
-
-  #members(header: Group, options: SendOptions, now: Date, callback?: Signature): TaskMessage[] {
-    const size = header.members.length;
-    return header.members.map((member, index) => this.#member(member, options, now, { group: { id: header.id, index, size, ...(callback ? { callback } : {}) } }));
-  }
-
-  #member(step: Signature, options: SendOptions, now: Date, workflow: Partial<WorkflowFields>): TaskMessage {
-    return buildTaskMessage(step.task, step.payload, { ...options, id: step.id }, now, this.#resolve, workflow);
   }
 
   /** Sends messages: ETAs past 15 minutes through the scheduler when there is one, the rest in SQS batches. */

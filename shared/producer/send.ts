@@ -18,7 +18,7 @@ export interface SendOptions {
 }
 
 /** What a workflow adds to a member's envelope. */
-export type WorkflowFields = Pick<Envelope, 'chain' | 'group'>;
+export type WorkflowFields = Pick<Envelope, 'chain' | 'group' | 'linkError'>;
 
 export class UnknownTaskError extends PermanentError {
   override name = 'UnknownTaskError';
@@ -78,6 +78,7 @@ export function buildTaskMessage(
     ...(options.rootId ? { rootId: options.rootId } : {}),
     ...(workflow.chain?.length ? { chain: workflow.chain } : {}),
     ...(workflow.group ? { group: workflow.group } : {}),
+    ...(workflow.linkError?.length ? { linkError: workflow.linkError } : {}),
   });
   const body = JSON.stringify(envelope);
   assertMessageFits(body);

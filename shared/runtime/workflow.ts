@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import { sqsLimits, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { messageBytes, newEnvelope, type Envelope, type Signature } from '../envelope/envelope.ts';
-import type { TaskOutcomeRow } from '../results/finish.ts';
+import { callbackFlow, starts, type Flow, type Membership } from '../envelope/flow.ts';
 
-/** A message a finished task sends on: a chain's next step or a chord's callback. */
+/** A message a finished task sends on: a chain's next step, a chord's callback, an error callback. */
 export interface FollowUp {
   readonly queue: QueueName;
   readonly envelope: Envelope;
@@ -30,7 +30,7 @@ export function payloadWithResult(signature: Signature, result: unknown): Record
  * Builds the message for a signature, checked as a producer's would be: a known task, a
  * payload its schema accepts, a body within SQS's limit. Throws a one-line reason otherwise.
  */
-export function followUp(lookup: TaskLookup, signature: Signature, payload: Record<string, unknown>, parent: Envelope, fields: Pick<Partial<Envelope>, 'chain' | 'group'> = {}): FollowUp {
+export function followUp(lookup: TaskLookup, signature: Signature, payload: Record<string, unknown>, parent: Envelope, fields: Pick<Partial<Envelope>, 'chain' | 'group' | 'linkError'> = {}): FollowUp {
   const task = lookup(signature.task);
   if (!task) throw new Error(`unknown task '${signature.task}'`);
   const checked = task.payload.safeParse(payload);
@@ -48,38 +48,46 @@ export function followUp(lookup: TaskLookup, signature: Signature, payload: Reco
   return { queue: task.queue as QueueName, envelope, body };
 }
 
-/** The chain's next step after `envelope` succeeded with `result`, carrying the rest of the chain. */
-export function nextInChain(lookup: TaskLookup, envelope: Envelope, result: unknown): FollowUp | undefined {
-  const [next, ...rest] = envelope.chain ?? [];
-  if (!next) return undefined;
-  return followUp(lookup, next, payloadWithResult(next, result), envelope, rest.length > 0 ? { chain: rest } : {});
+/** What a flow's first tasks are given: the result before them, in `as` when the signature names no field. */
+interface Input {
+  readonly result: unknown;
+  readonly as?: string;
 }
 
-/** A chord's callback, given its members' results in order (in `results` unless the callback names a field). */
-export function chordCallback(lookup: TaskLookup, envelope: Envelope, results: readonly unknown[]): FollowUp | undefined {
-  const callback = envelope.group?.callback;
-  if (!callback) return undefined;
-  return followUp(lookup, callback, payloadWithResult({ ...callback, resultAs: callback.resultAs ?? 'results' }, results), envelope);
+/** The messages that start `steps`, each carrying the rest of its flow and its group. */
+export function launch(lookup: TaskLookup, steps: Flow, parent: Envelope, input: Input, group?: Membership): FollowUp[] {
+  return starts(steps, group).map((start) => {
+    const { signature } = start;
+    const given = input.as && !signature.resultAs ? { ...signature, resultAs: input.as } : signature;
+    return followUp(lookup, signature, payloadWithResult(given, input.result), parent, {
+      ...(start.chain ? { chain: [...start.chain] } : {}),
+      ...(start.group ? { group: start.group } : {}),
+      ...(signature.linkError ? { linkError: signature.linkError } : {}),
+    });
+  });
 }
 
-/**
- * When a workflow member ends without success, the tasks waiting on it never run: each
- * is recorded as FAILURE with the member's reason, so its result says why.
- */
-export function abandonedByFailure(lookup: TaskLookup, envelope: Envelope, reason: string): TaskOutcomeRow[] {
-  const rows: TaskOutcomeRow[] = [];
-  const because = `${envelope.task} ${envelope.id} did not succeed: ${reason}`;
-  for (const step of envelope.chain ?? []) rows.push(abandoned(lookup, step, `ChainError: ${because}`));
-  if (envelope.group?.callback) rows.push(abandoned(lookup, envelope.group.callback, `ChordError: member ${envelope.group.index} of ${envelope.group.size}, ${because}`));
-  return rows;
+/** What `envelope`'s success with `result` starts: the rest of its chain (its group passed on to it) and its `link` flows. */
+export function afterSuccess(lookup: TaskLookup, envelope: Envelope, result: unknown): FollowUp[] {
+  return [
+    ...(envelope.chain ? launch(lookup, envelope.chain, envelope, { result }, envelope.group) : []),
+    ...(envelope.link ?? []).flatMap((flow) => launch(lookup, flow, envelope, { result })),
+  ];
 }
 
-function abandoned(lookup: TaskLookup, signature: Signature, error: string): TaskOutcomeRow {
-  const task = lookup(signature.task);
-  return { id: signature.id, name: task?.name ?? signature.task, queue: task?.queue ?? 'unknown', status: 'FAILURE', error, payload: signature.payload };
+/** The group whose count this task's success adds to: only the task that ends a member's flow counts. */
+export function countedGroup(envelope: Envelope): Membership | undefined {
+  return envelope.chain?.length ? undefined : envelope.group;
 }
 
+/** A chord's callback flow, given its members' results in order (in `results` unless the callback names a field). */
+export function chordCallback(lookup: TaskLookup, envelope: Envelope, results: readonly unknown[]): FollowUp[] {
+  const group = countedGroup(envelope);
+  const callback = group && callbackFlow(group);
+  if (!group || !callback) return [];
+  return launch(lookup, callback, envelope, { result: results, as: 'results' }, group.parent);
+}
 /** Whether a task's success or failure matters to other tasks. */
 export function hasFollowUps(envelope: Envelope): boolean {
-  return (envelope.chain?.length ?? 0) > 0 || envelope.group?.callback !== undefined;
+  return (envelope.chain?.length ?? 0) > 0 || countedGroup(envelope)?.callback !== undefined || (envelope.link?.length ?? 0) > 0;
 }

@@ -2,9 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { tasks, type TaskDefinition } from '../../shared/catalogue/index.ts';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
 import { chain, chord, group, signature, signatureByName } from '../../shared/producer/workflow.ts';
-import { abandonedByFailure, chordCallback, nextInChain, payloadWithResult } from '../../shared/runtime/workflow.ts';
+import { abandonedByFailure } from '../../shared/runtime/workflow-failure.ts';
+import { afterSuccess, chordCallback, payloadWithResult, type TaskLookup } from '../../shared/runtime/workflow.ts';
+import type { Envelope, Signature } from '../../shared/envelope/envelope.ts';
 
 const lookup = (name: string) => (tasks as Record<string, TaskDefinition>)[name];
+/** The one message a task's success sends on, as the chain's next step. */
+const nextInChain = (find: TaskLookup, envelope: Envelope, result: unknown) => afterSuccess(find, envelope, result)[0];
 
 describe('workflow steps', () => {
   it("passes the previous result as Celery's partial arguments do", () => {
@@ -16,7 +20,7 @@ describe('workflow steps', () => {
   });
 
   it('builds the next step with the rest of the chain, the parent and the root', () => {
-    const [first, second, third] = chain(signature('default.noop'), signature('data.export_data', { userId: 1, format: 'csv' }, { immutable: true }), signature('default.noop')).steps;
+    const [first, second, third] = chain(signature('default.noop'), signature('data.export_data', { userId: 1, format: 'csv' }, { immutable: true }), signature('default.noop')).steps as Signature[];
     const parent = newEnvelope('default.noop', {}, { id: first!.id, chain: [second!, third!] });
     const next = nextInChain(lookup, parent, { anything: true })!;
     expect(next.queue).toBe('data');
@@ -36,7 +40,7 @@ describe('workflow steps', () => {
     const member = newEnvelope('default.noop', {}, { group: { id: 'g', index: 0, size: 2, callback: { ...callback, resultAs: undefined } } });
     expect(() => chordCallback(lookup, member, [1, 2])).toThrow(/does not fit default.noop/);
     const immutable = newEnvelope('default.noop', {}, { group: { id: 'g', index: 0, size: 2, callback: { ...callback, resultAs: undefined, immutable: true } } });
-    expect(chordCallback(lookup, immutable, [1, 2])!.envelope).toMatchObject({ id: callback.id, payload: {} });
+    expect(chordCallback(lookup, immutable, [1, 2])[0]!.envelope).toMatchObject({ id: callback.id, payload: {} });
   });
 
   it('records every task waiting on a failed member as FAILURE with its reason', () => {

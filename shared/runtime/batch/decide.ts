@@ -5,7 +5,8 @@ import type { TaskOutcomeRow } from '../../results/finish.ts';
 import type { ClaimResult } from '../../results/statements.ts';
 import type { Execution } from '../execute.ts';
 import type { ParsedMessage } from '../parse.ts';
-import { abandonedByFailure, hasFollowUps, nextInChain, type TaskLookup } from '../workflow.ts';
+import { abandonedByFailure, errbacksAfterFailure } from '../workflow-failure.ts';
+import { afterSuccess, countedGroup, hasFollowUps, type TaskLookup } from '../workflow.ts';
 import { lostAttempts, type Verdict } from './classify.ts';
 import type { Outcome } from './outcome.ts';
 import { inUtc, type Plan } from './plan.ts';
@@ -127,11 +128,12 @@ function success(started: Attempt, result: unknown, runtimeMs: number, d: Decisi
   const { envelope } = started.plan;
   const task = started.plan.implementation.definition.name;
   const report = { level: 'info', message: 'task succeeded', task, metric: taskMetrics.succeeded, runtimeMs, attempts: started.attempts, fields: { ...started.fields, state: 'SUCCESS', runtimeMs } } as const;
-  const chord = envelope.group?.callback ? { groupId: envelope.group.id, size: envelope.group.size } : undefined;
+  const counted = countedGroup(envelope);
+  const chord = counted?.callback ? { groupId: counted.id, size: counted.size } : undefined;
   const row: TaskOutcomeRow = { ...rowBase(started, d), status: 'SUCCESS', result, runtimeMs, ...(chord ? { chord } : {}) };
   try {
-    const next = nextInChain(d.lookup, envelope, result);
-    return { step: { kind: 'ack' }, row, report, envelope, ...(next ? { followUps: [next] } : {}), ...(chord ? { chordMember: envelope } : {}) };
+    const next = afterSuccess(d.lookup, envelope, result);
+    return { step: { kind: 'ack' }, row, report, envelope, ...(next.length > 0 ? { followUps: next } : {}), ...(chord ? { chordMember: envelope } : {}) };
   } catch (error) {
     // The task did its work; the chain cannot go on, and its remaining steps say why.
     const reason = `its result cannot start the next step: ${(error as Error).message}`;
@@ -141,10 +143,15 @@ function success(started: Attempt, result: unknown, runtimeMs: number, d: Decisi
 
 function failure(started: Attempt, reason: string, stack: string | undefined, runtimeMs: number | undefined, d: Decisions): Outcome {
   const task = started.plan.implementation.definition.name;
+  const errbacks = errbacksAfterFailure(d.lookup, started.plan.envelope, reason);
   return {
     step: { kind: 'dead-letter', reason, taskId: started.plan.envelope.id, attempts: started.attempts },
     row: { ...rowBase(started, d), status: 'FAILURE', error: reason, traceback: stack ?? '', ...(runtimeMs !== undefined ? { runtimeMs } : {}) },
-    report: { level: 'error', message: 'task failed', task, metric: taskMetrics.failed, attempts: started.attempts, ...(runtimeMs !== undefined ? { runtimeMs } : {}), fields: { ...started.fields, state: 'FAILURE', error: reason, traceback: stack } },
+    report: {
+      level: 'error', message: 'task failed', task, metric: taskMetrics.failed, attempts: started.attempts, ...(runtimeMs !== undefined ? { runtimeMs } : {}),
+      fields: { ...started.fields, state: 'FAILURE', error: reason, traceback: stack, ...(errbacks.problems.length > 0 ? { errbackProblems: errbacks.problems } : {}) },
+    },
     abandoned: abandonedByFailure(d.lookup, started.plan.envelope, reason),
+    ...(errbacks.followUps.length > 0 ? { followUps: errbacks.followUps } : {}),
   };
 }

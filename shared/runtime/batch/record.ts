@@ -1,6 +1,7 @@
 import { isPermanentRefusal } from '../../errors.ts';
 import { finishTasks, type FinishResult, type TaskOutcomeRow } from '../../results/finish.ts';
-import { abandonedByFailure, type TaskLookup } from '../workflow.ts';
+import { abandonedByFailure } from '../workflow-failure.ts';
+import type { TaskLookup } from '../workflow.ts';
 import type { Outcomes } from './outcome.ts';
 import type { BatchContext } from './settings.ts';
 

@@ -53,7 +53,7 @@ export async function settle(fates: Fates, recorded: Recorded, outcomes: Outcome
   const done = new Set([...fates.steps].flatMap(([record, step]) => (step.kind === 'ack' || step.kind === 'dead-letter' ? [record] : [])));
   if (recorded.ok && recorded.completedChords.size > 0) {
     const { callbacks, failed } = await chordCallbacks(recorded.completedChords, outcomes, lookup, batch);
-    for (const [record, callback] of callbacks) fates.followUps.set(record, [...(fates.followUps.get(record) ?? []), callback]);
+    for (const [record, callback] of callbacks) fates.followUps.set(record, [...(fates.followUps.get(record) ?? []), ...callback]);
     for (const record of failed) done.delete(record);
   }
   if (fates.followUps.size > 0) {
