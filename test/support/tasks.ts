@@ -60,6 +60,14 @@ export const testTaskDefinitions = {
     retry: quickRetry,
     ...limits,
   }),
+  onError: defineTask({
+    name: 'default.test_on_error',
+    queue: 'default',
+    description: 'an error callback: returns the failure it is given',
+    payload: z.strictObject({ failure: z.strictObject({ taskId: z.string(), task: z.string(), error: z.string() }), label: z.string().optional() }),
+    retry: quickRetry,
+    ...limits,
+  }),
   sleep: defineTask({
     name: 'default.test_sleep',
     queue: 'default',
@@ -137,6 +145,10 @@ export function testImplementations(journal: Journal) {
     implement(testTaskDefinitions.sum, ({ results }, { id }) => {
       note(id).end = Date.now();
       return results.reduce((total, n) => total + n, 0);
+    }),
+    implement(testTaskDefinitions.onError, ({ failure }, { id }) => {
+      note(id).end = Date.now();
+      return failure;
     }),
     implement(testTaskDefinitions.sleep, async ({ ms, ignoreSignal }, { id, signal }) => {
       const run = note(id);

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { tasks, type TaskDefinition } from '../../shared/catalogue/index.ts';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
-import { chain, chord, group, signature, signatureByName } from '../../shared/producer/workflow.ts';
-import { abandonedByFailure } from '../../shared/runtime/workflow-failure.ts';
-import { afterSuccess, chordCallback, payloadWithResult, type TaskLookup } from '../../shared/runtime/workflow.ts';
+import { chain, chord, group, linkError, signature, signatureByName } from '../../shared/producer/workflow.ts';
+import { abandonedByFailure, errbacksAfterFailure } from '../../shared/runtime/workflow-failure.ts';
+import { afterSuccess, chordCallback, countedGroup, payloadWithResult, type TaskLookup } from '../../shared/runtime/workflow.ts';
+import { flowProblem, starts } from '../../shared/envelope/flow.ts';
 import type { Envelope, Signature } from '../../shared/envelope/envelope.ts';
 
 const lookup = (name: string) => (tasks as Record<string, TaskDefinition>)[name];
@@ -60,4 +61,63 @@ describe('workflow steps', () => {
     expect(() => signature('default.noop', {}, { resultAs: 'x', immutable: true })).toThrow(/either/);
     expect(chord([signature('default.noop')], signature('default.noop')).header.members).toHaveLength(1);
   });
+
+  it('starts a group step with each member, the steps after it as the callback, and the outer group as parent', () => {
+    const [a, b, c] = [signature('default.noop'), signature('default.noop'), signature('default.noop')];
+    const outer = { id: 'outer', index: 1, size: 2 };
+    const found = starts([{ group: 'inner', members: [[a, b], [c]] }, signature('default.noop', {}, { id: 'after' })], outer);
+    expect(found).toEqual([
+      { signature: a, chain: [b], group: { id: 'inner', index: 0, size: 2, callback: [expect.objectContaining({ id: 'after' })], parent: outer } },
+      { signature: c, group: { id: 'inner', index: 1, size: 2, callback: [expect.objectContaining({ id: 'after' })], parent: outer } },
+    ]);
+  });
+
+  it('passes a group membership down a member chain, and counts only the task that ends it', () => {
+    const last = signature('default.noop');
+    const member = newEnvelope('default.noop', {}, { chain: [last], group: { id: 'g', index: 0, size: 1, callback: signature('default.noop') } });
+    expect(countedGroup(member)).toBeUndefined();
+    const [next] = afterSuccess(lookup, member, {});
+    expect(next!.envelope).toMatchObject({ id: last.id, group: { id: 'g', index: 0, size: 1 } });
+    expect(countedGroup(next!.envelope)?.id).toBe('g');
+  });
+
+  it.each([
+    ['a group ending a member flow', [{ group: 'g', members: [[signature('default.noop'), { group: 'h', members: [[signature('default.noop')]] }]] }], false, /a group ends a group member's flow/],
+    ['a group ending a chain inside a group', [signature('default.noop'), { group: 'h', members: [[signature('default.noop')]] }], true, /a group ends/],
+    ['a group ending a top-level chain', [signature('default.noop'), { group: 'h', members: [[signature('default.noop')]] }], false, undefined],
+    ['a chord inside a member', [{ group: 'g', members: [[{ group: 'h', members: [[signature('default.noop')]] }, signature('default.noop')]] }], false, undefined],
+  ] as const)('judges %s', (_name, steps, insideGroup, problem) => {
+    const found = flowProblem(steps as never, insideGroup);
+    if (problem) expect(found).toMatch(problem);
+    else expect(found).toBeUndefined();
+  });
+
+  it('abandons the callbacks of every chord around a failed task, and sends their error callbacks with ids fixed by the failure', () => {
+    const errback = signatureByName('default.noop', {}, { immutable: true });
+    const inner = signature('default.noop', {}, { linkError: [errback] });
+    const outer = signature('default.noop');
+    const member = newEnvelope('default.noop', {}, { id: 'm', linkError: [errback], group: { id: 'in', index: 0, size: 2, callback: [inner], parent: { id: 'out', index: 1, size: 3, callback: [outer] } } });
+    expect(abandonedByFailure(lookup, member, 'boom').map((row) => [row.id, row.error])).toEqual([
+      [inner.id, 'ChordError: member 0 of 2, default.noop m did not succeed: boom'],
+      [outer.id, 'ChordError: member 1 of 3, default.noop m did not succeed: boom'],
+    ]);
+    const first = errbacksAfterFailure(lookup, member, 'boom');
+    expect(first.problems).toEqual([]);
+    expect(first.followUps).toHaveLength(2);
+    expect(new Set(first.followUps.map((f) => f.envelope.id)).size).toBe(2);
+    expect(errbacksAfterFailure(lookup, member, 'boom again').followUps.map((f) => f.envelope.id)).toEqual(first.followUps.map((f) => f.envelope.id));
+    const unknown = newEnvelope('default.noop', {}, { linkError: [signatureByName('default.nope', {})] });
+    expect(errbacksAfterFailure(lookup, unknown, 'x').problems[0]).toMatch(/unknown task 'default.nope'/);
+  });
+
+  it("attaches an error callback as Celery's link_error does", () => {
+    const errback = signature('default.noop');
+    const [a, b] = [signature('default.noop'), signature('default.noop')];
+    const linkedChain = linkError(chain(a, b), errback);
+    expect(linkedChain.steps.every((step) => (step as Signature).linkError?.[0] === errback)).toBe(true);
+    const linkedChord = linkError(chord([a], b), errback);
+    expect((linkedChord.header.members[0]![0] as Signature).linkError).toBeUndefined();
+    expect((linkedChord.callback[0] as Signature).linkError).toEqual([errback]);
+  });
 });
+
