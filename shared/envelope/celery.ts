@@ -1,5 +1,7 @@
 // Written by hand: no JavaScript library reads kombu's SQS messages; Celery's own layout is checked against fixtures it produced.
 import * as z from 'zod';
+import { bindArguments, check, Unmappable, type SchemaOf } from './celery-args.ts';
+import { chainOf, chordUnlock, derivedIds, errbacksOf, linksOf, type CanvasContext } from './celery-canvas.ts';
 import { taskId, type Envelope } from './envelope.ts';
 
 /** What the caller knows about a message it rejects: the FAILURE row is filed under these. */
@@ -19,7 +21,11 @@ export interface CeleryContext {
   /** The JSON parser of the envelope path, so both refuse the same keys. */
   readonly parseJson: (text: string) => unknown;
   /** The task's payload schema, or why there is none: positional args are mapped onto its fields. */
-  readonly payloadSchema: (task: string) => z.ZodType | string;
+  readonly payloadSchema: SchemaOf;
+  /** Any task's payload schema, whichever queue runs it: for the tasks of a workflow. */
+  readonly schemaOf: SchemaOf;
+  /** The queue consuming the message: a chord's unlock runs there. */
+  readonly queue: string;
 }
 
 /** kombu's message: the SQS body itself, or base64 of it (kombu's default, `sqs_base64_encoding`). */
@@ -55,7 +61,7 @@ const protocol1Body = z.looseObject({
 
 type Json = z.infer<ReturnType<typeof z.json>>;
 
-/** The parts of a message that would start other work: none can be carried by one envelope. */
+/** The parts of a message that start other work. */
 interface Workflow {
   readonly where: string;
   readonly callbacks?: unknown;
@@ -82,10 +88,6 @@ interface CeleryTask {
   readonly workflow: Workflow;
 }
 
-class Unmappable extends Error {
-  override name = 'Unmappable';
-}
-
 /** A JSON value is a kombu message when it has kombu's keys; an envelope never has them. */
 export function isKombuMessage(json: unknown): boolean {
   return typeof json === 'object' && json !== null && !Array.isArray(json) && ['body', 'content-type', 'headers', 'properties'].every((key) => key in json);
@@ -110,7 +112,7 @@ export function celeryToEnvelope(json: unknown, context: CeleryContext): CeleryM
     known = knownFrom(message.headers.task, message.headers.id, undefined);
     const task = readTask(message, context.parseJson);
     known = knownFrom(task.task, task.id, task.kwargs);
-    refuseWorkflow(task.workflow);
+    refuseTimeLimits(task.workflow);
     return { ok: true, envelope: toEnvelope(task, context) };
   } catch (error) {
     if (error instanceof Unmappable) return { ok: false, reason: error.message, known };
@@ -167,16 +169,26 @@ function protocol1(rawBody: unknown): CeleryTask {
   };
 }
 
-/** Callbacks, chains, chords, groups and per-call time limits have no equivalent in one envelope. */
-function refuseWorkflow({ where, ...fields }: Workflow): void {
+/** Per-call time limits have no equivalent: the catalogue's apply to every call. */
+function refuseTimeLimits({ timelimit }: Workflow): void {
+  if (timelimit?.some((value) => value !== null && value !== undefined)) {
+    throw new Unmappable(`timelimit: per-call time limits [${timelimit.join(', ')}] are not supported; the catalogue's limits apply`);
+  }
+}
+
+/**
+ * What the message starts after its task, as Celery would: the rest of its chain, its
+ * `link=` callbacks, its `link_error=` errbacks. Group membership is left to Celery's
+ * database backend: a plain group's results are read member by member, and a chord's
+ * header members are joined by the `celery.chord_unlock` message sent beside them.
+ */
+function workflowFields({ where, ...fields }: Workflow, canvas: CanvasContext): Partial<Envelope> {
   const present = (value: unknown) => value !== null && value !== undefined && !(Array.isArray(value) && value.length === 0);
-  const names = (value: unknown) => (Array.isArray(value) ? value : [value]).map((s) => `'${String((s as { task?: unknown } | null)?.task ?? '?')}'`).join(', ');
-  if (present(fields.callbacks)) throw new Unmappable(`${where}.callbacks: link= callbacks (${names(fields.callbacks)}) would never run here; enqueue the follow-up from the task`);
-  if (present(fields.errbacks)) throw new Unmappable(`${where}.errbacks: link_error= errbacks (${names(fields.errbacks)}) would never run here`);
-  if (present(fields.chain)) throw new Unmappable(`${where}.chain: the rest of a chain (${names(fields.chain)}) would never run here; send each task itself`);
-  if (present(fields.chord)) throw new Unmappable(`${where}.chord: a chord header task; its callback (${names(fields.chord)}) would never run here`);
-  if (present(fields.group)) throw new Unmappable(`group: a member of Celery group '${String(fields.group)}', whose results only Celery's backend collects; send the tasks one by one`);
-  if (fields.timelimit?.some(present)) throw new Unmappable(`timelimit: per-call time limits [${fields.timelimit.join(', ')}] are not supported; the catalogue's limits apply`);
+  return {
+    ...(present(fields.chain) ? { chain: [...chainOf(fields.chain, canvas)] } : {}),
+    ...(present(fields.callbacks) ? { link: linksOf(fields.callbacks, canvas, `${where}.callbacks`).map((flow) => [...flow]) } : {}),
+    ...(present(fields.errbacks) ? { linkError: errbacksOf(fields.errbacks, canvas, `${where}.errbacks`) } : {}),
+  };
 }
 
 function toEnvelope(task: CeleryTask, context: CeleryContext): Envelope {
@@ -188,47 +200,20 @@ function toEnvelope(task: CeleryTask, context: CeleryContext): Envelope {
     rootId: task.rootId ? id(task.rootId, 'root_id') : undefined,
     traceparent: task.traceparent,
   };
+  const canvas: CanvasContext = { schemaOf: context.schemaOf, idFor: derivedIds(taskIdentity) };
+  const fields = { ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)), ...workflowFields(task.workflow, canvas) };
+  if (task.task === 'celery.chord_unlock') {
+    const unlock = chordUnlock(task.args, task.kwargs, canvas, context.queue);
+    return { v: 1, id: taskIdentity, task: unlock.task, payload: unlock.payload, createdAt: context.sentAt, ...fields, chain: [...unlock.chain], ...(unlock.linkError.length > 0 ? { linkError: unlock.linkError } : {}) };
+  }
   return {
     v: 1,
     id: taskIdentity,
     task: task.task,
-    payload: payload(task, context) as Envelope['payload'],
+    payload: bindArguments(task.task, task.args, task.kwargs, context.payloadSchema) as Envelope['payload'],
     createdAt: context.sentAt,
-    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)),
+    ...fields,
   };
-}
-
-/** kwargs with camelCase names, after positional args bound to the payload's fields in declared order. */
-function payload(task: CeleryTask, context: CeleryContext): Record<string, unknown> {
-  const entries: [string, unknown][] = [];
-  const from = new Map<string, string>();
-  if (task.args.length > 0) {
-    const fields = positionalFields(task.task, context);
-    if (task.args.length > fields.length) {
-      throw new Unmappable(`args: ${task.task} takes ${fields.length} positional args (${fields.join(', ')}) but ${task.args.length} were given`);
-    }
-    task.args.forEach((value, index) => {
-      entries.push([fields[index]!, value]);
-      from.set(fields[index]!, `positional arg ${index}`);
-    });
-  }
-  for (const [name, value] of Object.entries(task.kwargs)) {
-    const field = name.replace(/(?<=[A-Za-z0-9])_([a-z0-9])/g, (_match, letter: string) => letter.toUpperCase());
-    const earlier = from.get(field);
-    if (earlier) throw new Unmappable(`kwargs: '${name}' and ${earlier} both give '${field}'`);
-    entries.push([field, value]);
-    from.set(field, `kwarg '${name}'`);
-  }
-  return Object.fromEntries(entries);
-}
-
-function positionalFields(task: string, context: CeleryContext): string[] {
-  const schema = context.payloadSchema(task);
-  if (typeof schema === 'string') throw new Unmappable(`args: positional args need the task's payload fields: ${schema}`);
-  if (!(schema instanceof z.ZodObject)) {
-    throw new Unmappable(`args: ${task}'s payload is a ${schema.def.type}, not one object, so positional args have no order: send kwargs`);
-  }
-  return Object.keys(schema.shape);
 }
 
 function id(value: string, field: string): string {
@@ -248,9 +233,3 @@ function time(value: string | null | undefined, field: string, utc: boolean): st
   return new Date(ms).toISOString();
 }
 
-function check<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const [issue] = parsed.error.issues;
-  throw new Unmappable(`${[where, ...(issue?.path ?? [])].join('.')}: ${issue?.message ?? 'invalid'}`);
-}

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { base64KombuMessage, celeryToEnvelope, isKombuMessage } from '../envelope/celery.ts';
 import { taskId, type Envelope } from '../envelope/envelope.ts';
 import { checkEnvelope, parseWireJson as parseJson, summarise } from '../envelope/wire.ts';
+import { chordUnlock } from './chord-unlock.ts';
 import type { TaskImplementation } from './task.ts';
 import type { TaskDefinition } from '../catalogue/index.ts';
 
@@ -32,6 +33,8 @@ export class TaskDirectory {
 
   constructor(queue: string, implementations: readonly TaskImplementation[], known: readonly TaskDefinition[]) {
     this.#queue = queue;
+    // Every queue runs the chord unlocks Celery sends it (envelope/celery-canvas.ts).
+    implementations = [...implementations, chordUnlock(queue)];
     for (const definition of [...known, ...implementations.map((i) => i.definition)]) {
       this.#known.set(definition.name, definition);
       if (definition.alias) this.#known.set(definition.alias, definition);
@@ -39,6 +42,11 @@ export class TaskDirectory {
     for (const implementation of implementations) {
       this.#implementations.set(implementation.definition.name, implementation);
     }
+  }
+
+  /** The queue whose tasks this directory runs. */
+  get queue(): string {
+    return this.#queue;
   }
 
   /** Any known task by name or alias, whichever queue runs it (a workflow's next step may run elsewhere). */
@@ -70,7 +78,13 @@ export function parseMessage(record: SQSRecord, directory: TaskDirectory): Parse
   }
   if (isKombuMessage(json)) {
     // A Celery producer during a migration: mapped to an envelope, then checked like any other.
-    const celery = celeryToEnvelope(json, { sentAt: sentAt(record), parseJson, payloadSchema: (task) => payloadSchema(directory, task) });
+    const celery = celeryToEnvelope(json, {
+      sentAt: sentAt(record),
+      parseJson,
+      queue: directory.queue,
+      payloadSchema: (task) => payloadSchema(directory, task),
+      schemaOf: (task) => directory.definition(task)?.payload ?? `unknown task '${task}'`,
+    });
     if (!celery.ok) return reject(record, celery.known, `invalid Celery message: ${celery.reason}`);
     json = celery.envelope;
   }

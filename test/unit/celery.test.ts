@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { tasks } from '../../shared/catalogue/index.ts';
+import { derivedIds } from '../../shared/envelope/celery-canvas.ts';
 import { taskId } from '../../shared/envelope/envelope.ts';
 import { parseMessage, TaskDirectory } from '../../shared/runtime/parse.ts';
 import { implementations } from '../../shared/tasks/index.ts';
@@ -33,9 +34,15 @@ function parse(body: string, queue: string) {
   return { record, parsed: parseMessage(record, new TaskDirectory(queue, implementations, Object.values(tasks))) };
 }
 
-type Expected = { task: string; payload: Record<string, unknown>; fields?: (f: Fixture) => Record<string, string> } | { reason: string | ((f: Fixture) => string) };
-const groupReason = (f: Fixture) =>
-  `invalid Celery message: group: a member of Celery group '${String(f.decoded.message.headers.group)}', whose results only Celery's backend collects; send the tasks one by one`;
+type Expected =
+  | { task: string; envelopeTask?: string; payload: Record<string, unknown> | ((f: Fixture) => Record<string, unknown>); fields?: (f: Fixture) => Record<string, unknown> }
+  | { reason: string | ((f: Fixture) => string) };
+const sendInvoice = 'app.tasks.billing_tasks.send_invoice';
+interface EmbeddedSignature {
+  readonly options: { readonly task_id: string };
+}
+/** Protocol 2's embed, as Python read it. */
+const embedded = (f: Fixture) => (f.decoded.body as [unknown, unknown, { chain?: EmbeddedSignature[] }])[2];
 
 /** What each captured message becomes. */
 const expected: Record<string, Expected> = {
@@ -69,12 +76,63 @@ const expected: Record<string, Expected> = {
   union_kwargs: { task: 'ai.generate_embeddings', payload: { userId: 7, documentId: 'doc_1' } },
   union_args: { reason: "invalid Celery message: args: app.tasks.ai_tasks.generate_embeddings's payload is a union, not one object, so positional args have no order: send kwargs" },
   no_arguments: { task: 'billing.process_pending_webhooks', payload: {} },
-  link: { reason: "invalid Celery message: embed.callbacks: link= callbacks ('app.tasks.billing_tasks.send_invoice') would never run here; enqueue the follow-up from the task" },
-  link_error: { reason: "invalid Celery message: embed.errbacks: link_error= errbacks ('app.tasks.billing_tasks.send_invoice') would never run here" },
-  chain: { reason: "invalid Celery message: embed.chain: the rest of a chain ('app.tasks.billing_tasks.send_invoice') would never run here; send each task itself" },
-  group: { reason: groupReason },
-  group_2: { reason: groupReason },
-  chord: { reason: "invalid Celery message: embed.chord: a chord header task; its callback ('app.tasks.billing_tasks.send_invoice') would never run here" },
+  link: {
+    task: 'billing.process_refund',
+    payload: refund,
+    fields: (f) => ({ link: [[{ id: derivedIds(celeryId(f))('embed.callbacks[0]'), task: sendInvoice, payload: { invoiceId: 'in_1' }, immutable: true }]] }),
+  },
+  link_error: {
+    task: 'billing.process_refund',
+    payload: refund,
+    fields: (f) => ({ linkError: [{ id: derivedIds(celeryId(f))('embed.errbacks[0]'), task: sendInvoice, payload: { invoiceId: 'in_1' }, immutable: true }] }),
+  },
+  link_error_mutable: {
+    reason: `invalid Celery message: embed.errbacks[0]: errback '${sendInvoice}' takes the failed task's id (or its request, exception and traceback) as Celery calls it, which cannot be passed here: link it with .si()`,
+  },
+  chain: {
+    task: 'billing.sync_subscription_status',
+    payload: { userId: 7 },
+    fields: (f) => ({ chain: [{ id: embedded(f).chain![0]!.options.task_id, task: sendInvoice, payload: { invoiceId: 'in_1' }, immutable: true }] }),
+  },
+  chain_across_queues: {
+    task: 'billing.sync_subscription_status',
+    payload: { userId: 7 },
+    fields: (f) => ({ chain: [{ id: embedded(f).chain![0]!.options.task_id, task: 'app.tasks.data_tasks.export_data', payload: { format: 'csv' }, resultAs: 'userId' }] }),
+  },
+  chain_with_group: {
+    task: 'billing.sync_subscription_status',
+    payload: { userId: 7 },
+    fields: (f) => {
+      const chord = embedded(f).chain![0]! as unknown as { kwargs: { header: { options: { task_id: string }; kwargs: { tasks: { options: { task_id: string } }[] } }; body: { options: { task_id: string } } } };
+      const [a, b] = chord.kwargs.header.kwargs.tasks;
+      return {
+        chain: [
+          { group: chord.kwargs.header.options.task_id, members: [[{ id: a!.options.task_id, task: sendInvoice, payload: { invoiceId: 'a' }, immutable: true }], [{ id: b!.options.task_id, task: sendInvoice, payload: { invoiceId: 'b' }, immutable: true }]] },
+          { id: chord.kwargs.body.options.task_id, task: 'app.tasks.billing_tasks.sync_subscription_status', payload: { userId: 9 }, immutable: true },
+        ],
+      };
+    },
+  },
+  // Members of a group or a chord's header run as tasks of their own: Celery's database backend collects their results, and the chord_unlock joins them.
+  group: { task: 'billing.sync_subscription_status', payload: { userId: 7 } },
+  group_2: { task: 'billing.sync_subscription_status', payload: { userId: 8 } },
+  chord: { task: 'billing.sync_subscription_status', payload: { userId: 7 } },
+  chord_database: {
+    task: 'billing.chord_unlock',
+    envelopeTask: 'billing.chord_unlock',
+    payload: (f) => {
+      const [[groupId], kwargs] = f.decoded.body as [[string, unknown], { result: [[string, null], null][] }];
+      return { groupId, members: kwargs.result.map(([[id]]) => id), intervalSeconds: 1 };
+    },
+    fields: (f) => {
+      const body = (f.decoded.body as [[string, { options: { task_id: string } }]])[0][1];
+      // Celery sends it a second out, after the header.
+      const eta = new Date(String(f.decoded.message.headers.eta)).toISOString();
+      return { eta, chain: [{ id: body.options.task_id, task: sendInvoice, payload: { invoiceId: 'in_1' }, immutable: true }] };
+    },
+  },
+  chord_database_2: { task: 'billing.sync_subscription_status', payload: { userId: 7 } },
+  chord_database_3: { task: 'billing.sync_subscription_status', payload: { userId: 8 } },
   time_limit: { reason: "invalid Celery message: timelimit: per-call time limits [60, 50] are not supported; the catalogue's limits apply" },
   pickle: { reason: "invalid Celery message: content-type 'application/x-python-serialize' (pickle) cannot be read here: send with serializer='json'" },
   compressed: { reason: 'invalid Celery message: headers.compression: compressed bodies (application/x-gzip) are not supported: send without compression' },
@@ -107,7 +165,8 @@ describe('Celery messages captured from Celery 5.2 on SQS', () => {
     const rootId = headers.root_id ? { rootId: String(headers.root_id) } : {};
     expect(parsed.ok && parsed.implementation.definition.name).toBe(expectation.task);
     expect(parsed.ok && parsed.envelope).toEqual({
-      v: 1, id, task: name.startsWith('protocol_1') ? 'app.tasks.billing_tasks.process_refund' : headers.task, payload: expectation.payload, createdAt: sentAt,
+      v: 1, id, task: expectation.envelopeTask ?? (name.startsWith('protocol_1') ? 'app.tasks.billing_tasks.process_refund' : headers.task),
+      payload: typeof expectation.payload === 'function' ? expectation.payload(f) : expectation.payload, createdAt: sentAt,
       ...rootId, ...expectation.fields?.(f),
     });
   });
@@ -115,7 +174,7 @@ describe('Celery messages captured from Celery 5.2 on SQS', () => {
 
 describe('Celery messages changed from a captured one', () => {
   it('files a rejected message with the kwargs its sender wrote, or none when the body is unreadable', () => {
-    expect(parse(fixture('link').request.params.MessageBody, 'billing').parsed).toMatchObject({ payload: { payment_intent_id: 'pi_123', amount: 1500, reason: 'requested_by_customer' } });
+    expect(parse(fixture('link_error_mutable').request.params.MessageBody, 'billing').parsed).toMatchObject({ payload: { payment_intent_id: 'pi_123', amount: 1500, reason: 'requested_by_customer' } });
     expect(parse(fixture('pickle').request.params.MessageBody, 'billing').parsed).toMatchObject({ payload: null });
   });
 
