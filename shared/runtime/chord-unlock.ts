@@ -18,6 +18,12 @@ const payload = z.strictObject({
 
 /** Looks again at most this often while members run: a long chord costs an attempt a half-minute, not a second. */
 const maxIntervalSeconds = 30;
+/** Looks at Celery's interval this many times first: most chords finish within them. */
+const steadyAttempts = 10;
+
+/** Celery's fixed interval at first, then backing off by half again each time, up to the most. */
+export const lookAgainIn = (intervalSeconds: number, attempt: number) =>
+  Math.min(maxIntervalSeconds, Math.ceil(intervalSeconds * 1.5 ** Math.max(0, attempt - steadyAttempts)));
 
 /**
  * Celery's `celery.chord_unlock` for the chords Python sends with the database result
@@ -25,7 +31,7 @@ const maxIntervalSeconds = 30;
  * to the body's queue. It waits for every member, then returns their results in order:
  * the body, its chain, then starts with them, once. A member that failed or was revoked
  * fails it for good with ChordError, and the body with it; until then it looks again after
- * `intervalSeconds`, backing off, without limit in practice (Celery's `max_retries=None`).
+ * `intervalSeconds` (backing off after a while), without limit in practice (Celery's `max_retries=None`).
  */
 export function chordUnlockDefinition(queue: string) {
   return defineTask({
@@ -48,7 +54,7 @@ export function chordUnlock(queue: string): TaskImplementation {
     }
     const done = members.filter((id) => states.get(id)?.status === 'SUCCESS').length;
     if (done < members.length) {
-      throw retry({ countdown: Math.min(maxIntervalSeconds, Math.ceil(intervalSeconds * 1.5 ** (attempt - 1))), reason: `${done} of ${members.length} chord members have succeeded` });
+      throw retry({ countdown: lookAgainIn(intervalSeconds, attempt), reason: `${done} of ${members.length} chord members have succeeded` });
     }
     return members.map((id) => states.get(id)!.result);
   }) as TaskImplementation;
