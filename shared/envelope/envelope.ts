@@ -34,18 +34,21 @@ export const envelopeV1 = z
       .describe("tasks sent once if this one fails for good, given the failure (Celery's `link_error`)"),
     link: z.array(flow).min(1).max(10).optional().describe("flows started with this task's result when it succeeds, beside its chain (Celery's `link`)"),
   })
-  .superRefine((envelope, context) => {
-    const problem =
-      (envelope.chain && flowProblem(envelope.chain, envelope.group !== undefined)) ??
-      workflowProblemOfGroup(envelope.group);
-    if (problem) context.addIssue({ code: 'custom', message: problem, path: [problem.startsWith('group') ? 'group' : 'chain'] });
-  })
   .meta({ id: 'EnvelopeV1', title: 'DataCleanup Pro task envelope, version 1' });
 
 export type Envelope = z.infer<typeof envelopeV1>;
 
-/** A membership out of range, or whose callback ends in a group that has nowhere to count its results. */
-function workflowProblemOfGroup(group: z.infer<typeof membership> | undefined): string | undefined {
+/**
+ * Why an envelope's workflow cannot run, or undefined: a membership out of range, or a
+ * group that would end a group member's flow. Checked outside the schema, and only for
+ * envelopes with a workflow, since a refinement costs every parse.
+ */
+export function workflowProblem(envelope: Envelope): string | undefined {
+  if (!envelope.chain && !envelope.group) return undefined;
+  return (envelope.chain && flowProblem(envelope.chain, envelope.group !== undefined)) ?? membershipProblem(envelope.group);
+}
+
+function membershipProblem(group: z.infer<typeof membership> | undefined): string | undefined {
   for (let current = group; current; current = current.parent) {
     if (current.index >= current.size) return `group: index ${current.index} must be below size ${current.size}`;
     const callback = callbackFlow(current);

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { envelopeV1, type Envelope } from './envelope.ts';
+import { envelopeV1, workflowProblem, type Envelope } from './envelope.ts';
 
 /**
  * What a consumer refuses in a message before it looks at the task, in one place: the
@@ -57,12 +57,14 @@ function storableTime(value: string): boolean {
   return ms >= firstStorable && ms <= lastStorable;
 }
 
-/** An envelope the consumer will take, or why not: the schema, then times PostgreSQL can store. */
+/** An envelope the consumer will take, or why not: the schema, then times PostgreSQL can store, then a workflow that can run. */
 export function checkEnvelope(json: unknown): { ok: true; envelope: Envelope } | { ok: false; reason: string } {
   const envelope = envelopeV1.safeParse(json);
   if (!envelope.success) return { ok: false, reason: `invalid envelope: ${summarise(envelope.error)}` };
   const outOfRange = timeFields.find((field) => envelope.data[field] !== undefined && !storableTime(envelope.data[field]));
   if (outOfRange) return { ok: false, reason: `invalid envelope: ${outOfRange}: outside the years 0001–9999 UTC` };
+  const workflow = workflowProblem(envelope.data);
+  if (workflow) return { ok: false, reason: `invalid envelope: ${workflow}` };
   return { ok: true, envelope: envelope.data };
 }
 
