@@ -5,6 +5,7 @@ import { chain, chord, group, linkError, signature, signatureByName } from '../.
 import { abandonedByFailure, errbacksAfterFailure } from '../../shared/runtime/workflow-failure.ts';
 import { afterSuccess, chordCallback, countedGroup, payloadWithResult, type TaskLookup } from '../../shared/runtime/workflow.ts';
 import { flowProblem, starts } from '../../shared/envelope/flow.ts';
+import { checkEnvelope } from '../../shared/envelope/wire.ts';
 import type { Envelope, Signature } from '../../shared/envelope/envelope.ts';
 
 const lookup = (name: string) => (tasks as Record<string, TaskDefinition>)[name];
@@ -118,6 +119,14 @@ describe('workflow steps', () => {
     const linkedChord = linkError(chord([a], b), errback);
     expect((linkedChord.header.members[0]![0] as Signature).linkError).toBeUndefined();
     expect((linkedChord.callback[0] as Signature).linkError).toEqual([errback]);
+  });
+
+  it('refuses, at pick-up, an envelope whose workflow cannot run', () => {
+    const bad = newEnvelope('default.noop', {}, { group: { id: 'g', index: 2, size: 2 } });
+    expect(checkEnvelope(bad)).toEqual({ ok: false, reason: 'invalid envelope: group: index 2 must be below size 2' });
+    const endsInGroup = newEnvelope('default.noop', {}, { group: { id: 'g', index: 0, size: 1 }, chain: [{ group: 'h', members: [[signature('default.noop')]] }] });
+    expect(checkEnvelope(endsInGroup)).toMatchObject({ ok: false, reason: expect.stringMatching(/a group ends a group member's flow/) as unknown });
+    expect(checkEnvelope(newEnvelope('default.noop', {}, { chain: [{ group: 'h', members: [[signature('default.noop')]] }] })).ok).toBe(true);
   });
 });
 
