@@ -52,7 +52,7 @@ export function errbacksAfterFailure(lookup: TaskLookup, envelope: Envelope, rea
   for (const { errback, failure } of due) {
     try {
       const payload = payloadWithResult({ ...errback, resultAs: errback.resultAs ?? 'failure' }, failure);
-      followUps.push(followUp(lookup, { ...errback, id: errbackId(errback.id, failure.taskId) }, payload, envelope));
+      followUps.push(followUp(lookup, { ...errback, id: errbackIdFor(errback, failure.taskId) }, payload, envelope));
     } catch (error) {
       problems.push(`error callback ${errback.task} for ${failure.taskId}: ${(error as Error).message}`);
     }
@@ -60,8 +60,8 @@ export function errbacksAfterFailure(lookup: TaskLookup, envelope: Envelope, rea
   return { followUps, problems };
 }
 
-/** A UUID-shaped id fixed by the error callback's signature and the task that failed. */
-function errbackId(signatureId: string, failedTaskId: string): string {
-  const hex = createHash('sha256').update(`${signatureId}\n${failedTaskId}`).digest('hex');
+/** The id an error callback runs under when `failedTaskId` fails: UUID-shaped, fixed by the two, so its result can be awaited. */
+export function errbackIdFor(errback: Pick<Signature, 'id'>, failedTaskId: string): string {
+  const hex = createHash('sha256').update(`${errback.id}\n${failedTaskId}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

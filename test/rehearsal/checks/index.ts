@@ -3,7 +3,7 @@ import { webhookReceives, schedulesRun } from './entry-points.ts';
 import { everyCallAllowed } from './permissions.ts';
 import { bundlesLoad, migrationsApply, sdksInChunks } from './startup.ts';
 import { deadLettersAtOnce, largeResultKept, queueDrains, stripeTasksReachTheFixture } from './tasks.ts';
-import { chainOnOneQueue, chordAcrossQueues } from './workflows.ts';
+import { chainOnOneQueue, chordAcrossQueues, errbackRuns, nestedWorkflow } from './workflows.ts';
 
 export type { Check } from './check.ts';
 
@@ -20,6 +20,8 @@ export const checks: readonly Check[] = [
   largeResultKept,
   chainOnOneQueue,
   chordAcrossQueues,
+  nestedWorkflow,
+  errbackRuns,
   webhookReceives,
   schedulesRun,
   stripeTasksReachTheFixture,

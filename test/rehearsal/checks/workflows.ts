@@ -1,6 +1,7 @@
 import { queueNames, type QueueName } from '../../../shared/catalogue/index.ts';
 import { TaskProducer } from '../../../shared/producer/producer.ts';
-import { chain, chord, group, signature } from '../../../shared/producer/workflow.ts';
+import { chain, chord, group, linkError, signature } from '../../../shared/producer/workflow.ts';
+import { errbackIdFor } from '../../../shared/runtime/workflow-failure.ts';
 import type { Rehearsal } from '../rehearsal.ts';
 import { userId } from '../seeds.ts';
 import { failure, type Check } from './check.ts';
@@ -41,6 +42,51 @@ export const chordAcrossQueues: Check = {
       return `callback result ${JSON.stringify(value)}`;
     } catch (error) {
       throw failure(`the chord did not complete: ${(error as Error).message}`, rehearsal);
+    }
+  },
+};
+
+/** A chord inside a chain, one of whose members is a chain: every level's counter and follow-up from the bundles. */
+export const nestedWorkflow: Check = {
+  name: 'a chain holding a chord of a task and a chain completes, its callback once',
+  timeoutMs: 90_000,
+  async run(rehearsal) {
+    const echoing = () => signature('default.noop', {}, { resultAs: 'echo' });
+    const workflow = chain(signature('default.noop', { echo: 'a' }), chord([echoing(), chain(echoing(), echoing())], echoing()));
+    const result = await producerOf(rehearsal).apply(workflow);
+    const expected = { echo: [{ echo: { echo: 'a' } }, { echo: { echo: { echo: 'a' } } }] };
+    try {
+      const value = await result.get({ timeout: 60_000 });
+      if (JSON.stringify(value) !== JSON.stringify(expected)) throw new Error(`the workflow's result is ${JSON.stringify(value)}`);
+      const info = await result.info();
+      if (info?.attempts !== 1) throw new Error(`the callback ran ${info?.attempts} times`);
+      return `result ${JSON.stringify(value)}`;
+    } catch (error) {
+      throw failure(`the nested workflow did not complete: ${(error as Error).message}`, rehearsal);
+    }
+  },
+};
+
+/** A task that fails for good sends its error callback, which another queue's consumer runs. */
+export const errbackRuns: Check = {
+  name: "a data task that fails for good sends its link_error callback to the default queue, once",
+  timeoutMs: 90_000,
+  async run(rehearsal) {
+    const errback = signature('default.noop', { echo: 'errback' }, { immutable: true });
+    const failing = linkError(signature('data.process_file_upload', { uploadId: 'up-missing' }), errback);
+    const producer = producerOf(rehearsal);
+    const failed = await producer.apply(chain(failing));
+    try {
+      const outcome = await failed.wait({ timeout: 60_000 });
+      if (outcome.status !== 'FAILURE') throw new Error(`the failing task ended ${outcome.status}`);
+      const errbackResult = producer.result(errbackIdFor(errback, failing.id));
+      const value = await errbackResult.get({ timeout: 60_000 });
+      if (JSON.stringify(value) !== JSON.stringify({ echo: 'errback' })) throw new Error(`the errback returned ${JSON.stringify(value)}`);
+      const runs = (await errbackResult.info())?.attempts;
+      if (runs !== 1) throw new Error(`the errback ran ${runs} times`);
+      return `errback result ${JSON.stringify(value)} after ${outcome.error}`;
+    } catch (error) {
+      throw failure(`the error callback did not run: ${(error as Error).message}`, rehearsal);
     }
   },
 };
