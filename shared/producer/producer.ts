@@ -87,6 +87,7 @@ export class TaskProducer {
    * The handle is the last task's result, or the group's when the workflow ends with one.
    */
   async apply<W extends Workflow>(workflow: W, options: SendOptions = {}): Promise<WorkflowResult<W>> {
+    if (options.linkError) throw new Error('a workflow takes its error callbacks from linkError(workflow, errback), which puts them where Celery would');
     const now = new Date();
     const steps = flowOf(workflow);
     for (const task of tasksOf(steps)) this.#resolve(task.task);

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { sqsLimits, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
-import { assertMessageFits, newEnvelope, type Envelope } from '../envelope/envelope.ts';
+import { assertMessageFits, newEnvelope, type Envelope, type Signature } from '../envelope/envelope.ts';
 import { PermanentError } from '../errors.ts';
 import { checkEnvelope, parseWireJson } from '../envelope/wire.ts';
 
@@ -15,6 +15,8 @@ export interface SendOptions {
   readonly expires?: Date | string;
   readonly parentId?: string;
   readonly rootId?: string;
+  /** Sent once if the task fails for good, given the failure (Celery's `link_error=`). */
+  readonly linkError?: readonly Signature[];
 }
 
 /** What a workflow adds to a member's envelope. */
@@ -78,7 +80,7 @@ export function buildTaskMessage(
     ...(options.rootId ? { rootId: options.rootId } : {}),
     ...(workflow.chain?.length ? { chain: workflow.chain } : {}),
     ...(workflow.group ? { group: workflow.group } : {}),
-    ...(workflow.linkError?.length ? { linkError: workflow.linkError } : {}),
+    ...(workflow.linkError?.length || options.linkError?.length ? { linkError: [...(workflow.linkError ?? []), ...(options.linkError ?? [])] } : {}),
   });
   const body = JSON.stringify(envelope);
   assertMessageFits(body);

@@ -1,6 +1,6 @@
 import { queueNames, type QueueName } from '../../../shared/catalogue/index.ts';
 import { TaskProducer } from '../../../shared/producer/producer.ts';
-import { chain, chord, group, linkError, signature } from '../../../shared/producer/workflow.ts';
+import { chain, chord, group, signature } from '../../../shared/producer/workflow.ts';
 import { errbackIdFor } from '../../../shared/runtime/workflow-failure.ts';
 import type { Rehearsal } from '../rehearsal.ts';
 import { userId } from '../seeds.ts';
@@ -73,13 +73,12 @@ export const errbackRuns: Check = {
   timeoutMs: 90_000,
   async run(rehearsal) {
     const errback = signature('default.noop', { echo: 'errback' }, { immutable: true });
-    const failing = linkError(signature('data.process_file_upload', { uploadId: 'up-missing' }), errback);
     const producer = producerOf(rehearsal);
-    const failed = await producer.apply(chain(failing));
+    const failed = await producer.send('data.process_file_upload', { uploadId: 'up-missing' }, { linkError: [errback] });
     try {
       const outcome = await failed.wait({ timeout: 60_000 });
       if (outcome.status !== 'FAILURE') throw new Error(`the failing task ended ${outcome.status}`);
-      const errbackResult = producer.result(errbackIdFor(errback, failing.id));
+      const errbackResult = producer.result(errbackIdFor(errback, failed.id));
       const value = await errbackResult.get({ timeout: 60_000 });
       if (JSON.stringify(value) !== JSON.stringify({ echo: 'errback' })) throw new Error(`the errback returned ${JSON.stringify(value)}`);
       const runs = (await errbackResult.info())?.attempts;
