@@ -93,7 +93,7 @@ describe('result store over the RDS Data API', () => {
 
     const { handler } = await import('../../functions/migrate.ts');
 
-    expect(await handler()).toEqual({ migrated: true });
+    expect(await handler()).toEqual({ migrated: true, celeryResults: 'off' });
     expect(api.state.resumingFor).toBe(0);
   });
 });
