@@ -2,10 +2,10 @@ import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyCeleryResults, type CeleryResultsSettings } from '../../shared/results/celery-results.ts';
-import type { Database } from '../../shared/results/database.ts';
 import { revokeTask } from '../../shared/results/queries.ts';
 import { cleanupTaskResults, noop } from '../../shared/tasks/default.ts';
-import { celeryUnavailable, runCeleryScript } from '../support/celery-python.ts';
+import { celeryUnavailable } from '../support/celery-python.ts';
+import { celeryAnswers, celeryRows, watchStates, type CelerySource, type Steps } from '../support/celery-results.ts';
 import { envelope, sendBodies, startConsumer } from '../support/consumer.ts';
 import { databaseKind, openTestDatabase, taskRow } from '../support/database.ts';
 import { createTestQueue, region, startEmulator } from '../support/emulator.ts';
@@ -23,78 +23,6 @@ if (celeryUnavailable) console.warn(`celery-results: skipped, ${celeryUnavailabl
 const bucket = 'celery-results';
 const stage = 'test';
 const settings: CeleryResultsSettings = { enabled: true, stage, bucket };
-
-interface Described { json: unknown; repr: string; type: string }
-interface Raised { type: string; module: string; message: string; args: Described; celery_revoked: boolean }
-type Info = Described | { exception: Raised };
-interface Read {
-  state: string;
-  status: string;
-  info: Info;
-  value?: Described;
-  raised?: Raised;
-  traceback: string | null;
-  date_done_age_seconds: number | null;
-  date_done_naive: boolean | null;
-  extended?: { name: string | null; args: unknown; kwargs: unknown; worker: string | null; retries: number | null; queue: string | null };
-}
-type Op = { op: string; id?: string; [key: string]: unknown };
-
-/** SQLAlchemy 1.4 knows PostgreSQL as `postgresql://`, not `postgres://`. */
-const pythonUrl = (url: string) => url.replace(/^postgres:\/\//, 'postgresql://');
-
-/** celery_taskmeta's rows, bytea as hex, as results.py takes them where Celery cannot connect. */
-async function celeryRows(database: Database, ids: readonly string[]) {
-  return database.rows<Record<string, unknown>>(sql`
-    select task_id, status, encode(result, 'hex') as result, date_done::text as date_done, traceback, name,
-      encode(args, 'hex') as args, encode(kwargs, 'hex') as kwargs, worker, retries, queue
-    from celery_taskmeta where task_id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`);
-}
-
-/** A store Celery reads: its connection (PostgreSQL) or its rows (PGlite). */
-interface CelerySource {
-  readonly database: Database;
-  readonly url: string | undefined;
-  readonly schema: string | undefined;
-}
-
-async function celeryAnswers<T = Read>(source: CelerySource, ops: readonly Op[], options: { extended?: boolean } = {}): Promise<T[]> {
-  const from = source.url
-    ? { url: pythonUrl(source.url), schema: source.schema }
-    : { rows: await celeryRows(source.database, ops.flatMap((op) => (op.id ? [op.id] : []))) };
-  const run = runCeleryScript<{ answers: T[] }>('results.py', { source: from, extended: options.extended ?? true, ops });
-  return (await run.answer).answers;
-}
-
-type Steps = { state: string; info: Info }[];
-
-/** The distinct states (and info) of tasks as Celery reads them while they run, from before they are sent. */
-async function watchStates(source: CelerySource, ids: readonly string[], send: () => Promise<void>, ended: () => Promise<boolean>): Promise<Record<string, Steps>> {
-  if (source.url) {
-    const run = runCeleryScript<{ answers: Record<string, Steps>[] }>('results.py', { source: { url: pythonUrl(source.url), schema: source.schema }, ops: [{ op: 'watch', ids, timeout: 30 }] });
-    await run.ready;
-    await send();
-    return (await run.answer).answers[0]!;
-  }
-  // No connection from Python: each distinct row, captured as it changes, is decoded by Celery afterwards.
-  const snapshots = new Map<string, Record<string, unknown>[]>(ids.map((id) => [id, []]));
-  await send();
-  await waitFor(async () => {
-    // The end is checked first: Celery's row is written in the same transaction, so the last snapshot shows it too.
-    const done = await ended();
-    for (const row of await celeryRows(source.database, ids)) {
-      const rows = snapshots.get(row.task_id as string)!;
-      if (JSON.stringify(row) !== JSON.stringify(rows.at(-1))) rows.push(row);
-    }
-    return done;
-  }, 30_000, 'the tasks to end');
-  const watched: Record<string, Steps> = {};
-  for (const [id, rows] of snapshots) {
-    const reads = await celeryAnswers(source, rows.map((row) => ({ op: 'read', id, wait: false, row })));
-    watched[id] = reads.map((read) => ({ state: read.state, info: read.info }));
-  }
-  return watched;
-}
 
 describe.skipIf(Boolean(celeryUnavailable))(`Celery's AsyncResult reads tasks that ran here (${databaseKind})`, () => {
   let emulator: Awaited<ReturnType<typeof startEmulator>>;
@@ -132,6 +60,21 @@ describe.skipIf(Boolean(celeryUnavailable))(`Celery's AsyncResult reads tasks th
     const row = await taskRow(store.database, id);
     return row && ['SUCCESS', 'FAILURE', 'REVOKED'].includes(row.status) ? row : undefined;
   }, 30_000, `${id} to end`);
+
+  it("celery_pickle(value) loads in Python as json.loads loads the JSON JavaScript wrote for it", async () => {
+    const values: unknown[] = [
+      null, true, false, 0, -0, 1, -1, 2 ** 31, 2 ** 53, Number.MAX_SAFE_INTEGER + 2, 123456789012345680000, 1e21, -1e21, 1e300, 5e-324, 1e-7, 0.1,
+      1.7976931348623157e308, -2.5, '', 'a "quoted" \\ back\nslash\t\u0001', '\u00e9\u65e5\ud83c\udf89', 'x'.repeat(70_000), [], {}, [[[]]],
+      { b: 1, a: [null, { c: 'd' }], '': 0, 'ключ': 'значение' }, Array.from({ length: 300 }, (_, n) => n % 7 === 0 ? n / 7 : String(n)),
+    ];
+    const rows = await store.database.rows<{ pickle: string; json: string }>(sql`
+      select encode(celery_pickle(value), 'hex') as pickle, value::text as json from jsonb_array_elements(${JSON.stringify(values)}::jsonb) with ordinality as v(value, n) order by n`);
+    // What json.loads gives is judged on the text JavaScript wrote, not on PostgreSQL's own rendering of it.
+    const items = rows.map((row, n) => ({ pickle: row.pickle, json: JSON.stringify(values[n]) }));
+    const [compared] = await celeryAnswers<{ same: boolean; got: string; want: string }[]>(source, [{ op: 'unpickle', items }]);
+    expect(compared!.filter((item) => !item.same)).toEqual([]);
+    expect(compared).toHaveLength(values.length);
+  });
 
   it('get() returns what the task returned: dicts, lists, text, numbers of every size, booleans, None, Unicode, nesting', async () => {
     // `big` is beyond what a double holds exactly: JavaScript writes it as 12345678901234567000.
