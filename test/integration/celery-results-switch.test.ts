@@ -120,6 +120,22 @@ describe.skipIf(Boolean(celeryUnavailable))(`Celery results: the switch and the 
     }
   });
 
+  it("never fails a task's own record when Celery's row cannot be written", async () => {
+    const store = await openTestDatabase();
+    try {
+      const { database } = store;
+      expect(await applyCeleryResults(database, settings)).toBe('on');
+      // A constraint someone added on Celery's side refuses our SUCCESS rows.
+      await database.rows(sql`alter table celery_taskmeta add constraint refuse_success check (status <> 'SUCCESS')`);
+      const [id] = await run(database, envelope('default.noop', { echo: 'kept' }));
+      expect(await taskRow(database, id!)).toMatchObject({ status: 'SUCCESS', result: '{"echo": "kept"}' });
+      // The claim's STARTED row was written; the SUCCESS that followed was refused and left it behind.
+      expect(await database.rows(sql`select status from celery_taskmeta where task_id = ${id!}`)).toEqual([{ status: 'STARTED' }]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it.skipIf(!url)("leaves our tables as they are when Celery's create_all runs on them (PostgreSQL: Celery connects)", async () => {
     const store = await openTestDatabase();
     try {

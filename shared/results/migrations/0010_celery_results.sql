@@ -42,61 +42,100 @@ CREATE TABLE IF NOT EXISTS celery_tasksetmeta (
 -- PROTO 2 header, BINUNICODE strings, NONE, NEWTRUE/NEWFALSE, INT and FLOAT as decimal text
 -- (any size, so big integers and floats load as Python's json.loads would give them),
 -- EMPTY_DICT + SETITEM, EMPTY_LIST + APPEND, STOP. No memo: every value is written once.
--- pickle.loads(celery_pickle(v)) is json.loads of the JSON the task returned, which
--- test/integration/celery-results.test.ts checks.
-CREATE FUNCTION celery_pickle_uint32(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-	-- Little-endian, as BINUNICODE's length is.
-	SELECT set_byte(set_byte(set_byte(set_byte('\x00000000'::bytea, 0, n & 255), 1, (n >> 8) & 255), 2, (n >> 16) & 255), 3, (n >> 24) & 255)
+-- pickle.loads(celery_pickle(v)) is json.loads of the JSON the task returned (keys in
+-- jsonb's order), which test/integration/celery-results.test.ts checks.
+--
+-- Little-endian, as BINUNICODE's length is. IMMUTABLE and plain SQL, so it is inlined.
+CREATE FUNCTION celery_pickle_uint32(n integer) RETURNS bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT set_byte(set_byte(set_byte(set_byte('\x00000000'::bytea, 0, n & 255), 1, (n >> 8) & 255), 2, (n >> 16) & 255), 3, n >> 24)
 $$;
 --> statement-breakpoint
-CREATE FUNCTION celery_pickle_text(value text) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-	-- BINUNICODE (X): a 4-byte length, then the UTF-8 bytes.
-	SELECT '\x58'::bytea || celery_pickle_uint32(octet_length(bytes)) || bytes FROM convert_to(value, 'UTF8') AS bytes
-$$;
---> statement-breakpoint
-CREATE FUNCTION celery_pickle_item(value jsonb) RETURNS bytea LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+-- One loop over the value with a stack of the containers it is inside, every step a simple
+-- expression: recursion, set-returning functions and per-node SQL cost several times more
+-- per value. An object is walked as its keyvalue() array. STABLE, as convert_to is.
+CREATE FUNCTION celery_pickle(value jsonb) RETURNS bytea LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
 DECLARE
+	out bytea := '\x8002'::bytea; -- PROTO 2
+	item jsonb := value;
+	kind text;
+	utf8 bytea;
 	number text;
+	walking jsonb; -- the container whose items are being written
+	walking_object boolean;
+	at integer; -- its next item
+	parents jsonb[] := '{}';
+	parent_at integer[] := '{}';
+	parent_object boolean[] := '{}';
 BEGIN
-	CASE jsonb_typeof(value)
-		WHEN 'null' THEN
-			RETURN '\x4e'::bytea; -- NONE (N)
-		WHEN 'boolean' THEN
-			RETURN CASE WHEN value = 'true'::jsonb THEN '\x88'::bytea ELSE '\x89'::bytea END; -- NEWTRUE, NEWFALSE
-		WHEN 'number' THEN
+	LOOP
+		kind := jsonb_typeof(item);
+		IF kind = 'object' THEN
+			out := out || '\x7d'::bytea; -- EMPTY_DICT (})
+		ELSIF kind = 'array' THEN
+			out := out || '\x5d'::bytea; -- EMPTY_LIST (])
+		ELSIF kind = 'string' THEN
+			utf8 := convert_to(item #>> '{}', 'UTF8');
+			out := out || '\x58'::bytea || celery_pickle_uint32(octet_length(utf8)) || utf8; -- BINUNICODE (X): length, UTF-8
+		ELSIF kind = 'number' THEN
 			-- What json.loads makes of the JSON the task's JavaScript wrote: an int for digits alone,
 			-- else a float. jsonb prints every number in full, so a point still marks a fraction,
 			-- but JavaScript writes numbers of 1e21 and above with an exponent: from 22 digits on,
 			-- a float, which loads as the very double the task returned.
-			number := value #>> '{}';
-			RETURN convert_to(CASE WHEN number ~ '[.eE]' OR length(ltrim(number, '-')) >= 22 THEN 'F' ELSE 'I' END || number || chr(10), 'UTF8'); -- FLOAT (F), INT (I)
-		WHEN 'string' THEN
-			RETURN celery_pickle_text(value #>> '{}');
-		WHEN 'array' THEN
-			RETURN '\x5d'::bytea || coalesce(( -- EMPTY_LIST (]), then each item and APPEND (a)
-				SELECT string_agg(celery_pickle_item(item) || '\x61'::bytea, ''::bytea ORDER BY position)
-				FROM jsonb_array_elements(value) WITH ORDINALITY AS items(item, position)
-			), ''::bytea);
+			number := item #>> '{}';
+			out := out || convert_to(CASE WHEN number ~ '[.eE]' OR length(ltrim(number, '-')) >= 22 THEN 'F' ELSE 'I' END || number || chr(10), 'UTF8'); -- FLOAT (F), INT (I)
+		ELSIF kind = 'boolean' THEN
+			out := out || CASE WHEN item = 'true'::jsonb THEN '\x88'::bytea ELSE '\x89'::bytea END; -- NEWTRUE, NEWFALSE
 		ELSE
-			RETURN '\x7d'::bytea || coalesce(( -- EMPTY_DICT (}), then each key, value and SETITEM (s)
-				SELECT string_agg(celery_pickle_text(key) || celery_pickle_item(item) || '\x73'::bytea, ''::bytea ORDER BY position)
-				FROM jsonb_each(value) WITH ORDINALITY AS items(key, item, position)
-			), ''::bytea);
-	END CASE;
+			out := out || '\x4e'::bytea; -- NONE (N)
+		END IF;
+		IF kind IN ('object', 'array') AND item NOT IN ('{}'::jsonb, '[]'::jsonb) THEN
+			-- Into the container: its items come next.
+			IF walking IS NOT NULL THEN
+				parents := parents || walking;
+				parent_at := parent_at || at;
+				parent_object := parent_object || walking_object;
+			END IF;
+			walking_object := kind = 'object';
+			walking := CASE WHEN walking_object THEN jsonb_path_query_array(item, '$.keyvalue()') ELSE item END;
+			at := 0;
+		ELSE
+			-- The item is complete: it joins its container, which may be complete in turn.
+			LOOP
+				IF walking IS NULL THEN
+					RETURN out || '\x2e'::bytea; -- STOP (.)
+				END IF;
+				out := out || CASE WHEN walking_object THEN '\x73'::bytea ELSE '\x61'::bytea END; -- SETITEM (s), APPEND (a)
+				EXIT WHEN at < jsonb_array_length(walking);
+				IF cardinality(parents) = 0 THEN
+					RETURN out || '\x2e'::bytea;
+				END IF;
+				walking := parents[cardinality(parents)];
+				at := parent_at[cardinality(parent_at)];
+				walking_object := parent_object[cardinality(parent_object)];
+				parents := trim_array(parents, 1);
+				parent_at := trim_array(parent_at, 1);
+				parent_object := trim_array(parent_object, 1);
+			END LOOP;
+		END IF;
+		IF walking_object THEN
+			utf8 := convert_to(walking -> at ->> 'key', 'UTF8');
+			out := out || '\x58'::bytea || celery_pickle_uint32(octet_length(utf8)) || utf8;
+			item := walking -> at -> 'value';
+		ELSE
+			item := walking -> at;
+		END IF;
+		at := at + 1;
+	END LOOP;
 END
-$$;
---> statement-breakpoint
-CREATE FUNCTION celery_pickle(value jsonb) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-	SELECT '\x8002'::bytea || celery_pickle_item(value) || '\x2e'::bytea -- PROTO 2 ... STOP (.)
 $$;
 --> statement-breakpoint
 -- An exception as Celery's JSON serializer stores it (BaseBackend.prepare_exception in
 -- celery/backends/base.py): {exc_type, exc_message: args, exc_module}. exception_to_python
 -- rebuilds it from exc_module: Python's built-in exception classes (those taking one
--- argument; not StopIteration) and Celery's time-limit and revocation errors come back as
--- themselves, so `except ValueError:` and `except SoftTimeLimitExceeded:` work; any other
--- name gets no module, so Celery makes an Exception subclass of that name and never looks
--- the name up in a module (where it could find something other than an exception class).
+-- argument; not StopIteration) and Celery's time-limit, revocation and lost-worker errors
+-- come back as themselves, so `except ValueError:` and `except SoftTimeLimitExceeded:` work;
+-- any other name gets no module, so Celery makes an Exception subclass of that name and never
+-- looks the name up in a module (where it could find something other than an exception class).
 CREATE FUNCTION celery_exception(exc_type text, message text) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	SELECT jsonb_build_object('exc_type', exc_type, 'exc_message', jsonb_build_array(message), 'exc_module', CASE
 		WHEN exc_type = ANY ('{ArithmeticError,AssertionError,AttributeError,BlockingIOError,BrokenPipeError,BufferError,ChildProcessError,ConnectionAbortedError,ConnectionError,ConnectionRefusedError,ConnectionResetError,EOFError,Exception,FileExistsError,FileNotFoundError,FloatingPointError,ImportError,IndentationError,IndexError,InterruptedError,IsADirectoryError,KeyError,LookupError,MemoryError,ModuleNotFoundError,NameError,NotADirectoryError,NotImplementedError,OSError,OverflowError,PermissionError,ProcessLookupError,RecursionError,ReferenceError,RuntimeError,SyntaxError,SystemError,TabError,TimeoutError,TypeError,UnboundLocalError,UnicodeError,ValueError,ZeroDivisionError}'::text[]) THEN 'builtins'
@@ -112,53 +151,48 @@ CREATE FUNCTION celery_exception_of(error text) RETURNS jsonb LANGUAGE sql IMMUT
 	FROM (SELECT regexp_match(error, '^(?:retries exhausted after \d+ attempts: )?([A-Za-z_$][A-Za-z0-9_$]*): (.*)$') AS parts) AS parsed
 $$;
 --> statement-breakpoint
-CREATE TYPE celery_taskmeta_values AS (
-	task_id text, status text, result bytea, date_done timestamp without time zone, traceback text,
-	name text, args bytea, kwargs bytea, worker text, retries integer, queue text
-);
---> statement-breakpoint
--- One task_results row as Celery's backend would have stored it (BaseBackend._get_result_meta,
--- DatabaseBackend._update_result, mark_as_started/mark_as_revoked; Celery 5.2.6). `settings`
--- is the trigger's: the stage (the worker is the consumer function, `<stage>-consumer-<queue>`),
--- the results bucket, and the Celery name of each catalogue task.
-CREATE FUNCTION celery_taskmeta_values(r task_results, settings jsonb) RETURNS celery_taskmeta_values LANGUAGE sql STABLE PARALLEL SAFE AS $$
-	SELECT ROW(
-		r.id,
-		r.status,
-		CASE r.status
-			-- A result kept in the results bucket (overflow_key) is named, not copied: see docs/celery-results.md.
-			WHEN 'SUCCESS' THEN CASE WHEN r.result IS NULL AND r.overflow_key IS NOT NULL
-				THEN celery_pickle(jsonb_build_object('result_overflow', jsonb_build_object('bucket', settings -> 'bucket', 'key', r.overflow_key)))
-				ELSE celery_pickle(r.result) END
-			-- mark_as_started stores {pid, hostname}; the consumer has no process id to give.
-			WHEN 'STARTED' THEN celery_pickle(jsonb_build_object('pid', NULL, 'hostname', w.worker))
-			-- mark_as_revoked stores TaskRevokedError(reason); ours is the error column ('expired', or revoke's reason).
-			WHEN 'REVOKED' THEN celery_pickle(celery_exception('TaskRevokedError', coalesce(r.error, 'revoked')))
-			WHEN 'PENDING' THEN NULL
-			-- FAILURE stores the exception, RETRY the exception it retries for (mark_as_retry).
-			ELSE celery_pickle(celery_exception_of(r.error))
-		END,
-		-- Celery's date_done: naive UTC, set for the ready states only (ours is null for the others too).
-		r.date_done AT TIME ZONE 'UTC',
-		r.traceback,
-		left(coalesce(settings -> 'names' ->> r.name, nullif(r.name, '')), 155),
-		-- With the JSON serializer args and kwargs are its bytes; our payload is the task's kwargs.
-		CASE jsonb_typeof(r.payload) WHEN 'object' THEN convert_to('[]', 'UTF8') WHEN 'array' THEN convert_to(r.payload::text, 'UTF8') END,
-		CASE jsonb_typeof(r.payload) WHEN 'object' THEN convert_to(r.payload::text, 'UTF8') WHEN 'array' THEN convert_to('{}', 'UTF8') END,
-		w.worker,
-		-- Celery's request.retries: 0 at the first run. A redrive from the DLQ starts the count afresh, as its budget does.
-		greatest(r.attempts - r.attempt_base - 1, 0),
-		left(nullif(r.queue, ''), 155)
-	)::celery_taskmeta_values
-	FROM (SELECT CASE WHEN r.queue <> '' THEN left(concat(settings ->> 'stage', '-consumer-', r.queue), 155) END AS worker) AS w
-$$;
---> statement-breakpoint
--- Writes Celery's rows for these values: an update where the task has one, an insert where
--- not (so the sequence moves only for new tasks), and the insert's conflict clause for a row
--- another session added meanwhile. Ids longer than Celery's task_id column are left out.
-CREATE FUNCTION celery_taskmeta_put(entries celery_taskmeta_values[]) RETURNS void LANGUAGE sql AS $$
+-- Writes Celery's rows for these task_results rows, as Celery's backend would have stored
+-- them (BaseBackend._get_result_meta, DatabaseBackend._update_result, mark_as_started,
+-- mark_as_retry, mark_as_revoked; Celery 5.2.6), in one statement for the lot: an update
+-- where the task has a row, an insert where not (so the sequence moves only for new tasks),
+-- and the insert's conflict clause for a row another session added meanwhile. `settings`
+-- is the trigger's: the stage (Celery's worker is the consumer function that ran the task,
+-- `<stage>-consumer-<queue>`), the results bucket, and each catalogue task's Celery name.
+-- Ids longer than Celery's task_id column are left out. PL/pgSQL keeps the statement's plan
+-- for the session, where an SQL function would plan it again at every trigger's call.
+CREATE FUNCTION celery_taskmeta_put(tasks task_results[], settings jsonb) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
 	WITH entry AS (
-		SELECT * FROM unnest(entries) WHERE char_length(task_id) <= 155
+		SELECT
+			t.id AS task_id,
+			t.status,
+			celery_pickle(CASE t.status
+				-- A result kept in the results bucket (overflow_key) is named, not copied: see docs/celery-results.md.
+				WHEN 'SUCCESS' THEN CASE WHEN t.result IS NULL AND t.overflow_key IS NOT NULL
+					THEN jsonb_build_object('result_overflow', jsonb_build_object('bucket', settings -> 'bucket', 'key', t.overflow_key))
+					ELSE t.result END
+				-- mark_as_started stores {pid, hostname}; the consumer has no process id to give.
+				WHEN 'STARTED' THEN jsonb_build_object('pid', NULL, 'hostname', w.worker)
+				-- mark_as_revoked stores TaskRevokedError(reason); ours is the error column ('expired', or revoke's reason).
+				WHEN 'REVOKED' THEN celery_exception('TaskRevokedError', coalesce(t.error, 'revoked'))
+				-- FAILURE stores the exception, RETRY the exception it retries for.
+				WHEN 'FAILURE' THEN celery_exception_of(t.error)
+				WHEN 'RETRY' THEN celery_exception_of(t.error)
+			END) AS result,
+			-- Celery's date_done: naive UTC, set for the ready states only (ours is null for the others too).
+			t.date_done AT TIME ZONE 'UTC' AS date_done,
+			t.traceback,
+			left(coalesce(settings -> 'names' ->> t.name, nullif(t.name, '')), 155) AS name,
+			-- With the JSON serializer args and kwargs are its bytes; our payload is the task's kwargs.
+			CASE jsonb_typeof(t.payload) WHEN 'object' THEN convert_to('[]', 'UTF8') WHEN 'array' THEN convert_to(t.payload::text, 'UTF8') END AS args,
+			CASE jsonb_typeof(t.payload) WHEN 'object' THEN convert_to(t.payload::text, 'UTF8') WHEN 'array' THEN convert_to('{}', 'UTF8') END AS kwargs,
+			w.worker,
+			-- Celery's request.retries: 0 at the first run. A redrive from the DLQ starts the count afresh, as its budget does.
+			greatest(t.attempts - t.attempt_base - 1, 0) AS retries,
+			left(nullif(t.queue, ''), 155) AS queue
+		FROM unnest(tasks) AS t
+		CROSS JOIN LATERAL (SELECT CASE WHEN t.queue <> '' THEN left(concat(settings ->> 'stage', '-consumer-', t.queue), 155) END AS worker) AS w
+		WHERE char_length(t.id) <= 155
 	),
 	updated AS (
 		UPDATE celery_taskmeta c SET status = e.status, result = e.result, date_done = e.date_done, traceback = e.traceback,
@@ -171,7 +205,8 @@ CREATE FUNCTION celery_taskmeta_put(entries celery_taskmeta_values[]) RETURNS vo
 	FROM entry e WHERE e.task_id NOT IN (SELECT task_id FROM updated)
 	ON CONFLICT (task_id) DO UPDATE SET status = excluded.status, result = excluded.result, date_done = excluded.date_done,
 		traceback = excluded.traceback, name = excluded.name, args = excluded.args, kwargs = excluded.kwargs,
-		worker = excluded.worker, retries = excluded.retries, queue = excluded.queue
+		worker = excluded.worker, retries = excluded.retries, queue = excluded.queue;
+END
 $$;
 --> statement-breakpoint
 -- The statement triggers' function: every statement that writes task_results writes Celery's
@@ -180,11 +215,17 @@ $$;
 -- fails the task's own record. The search path is the migration's, so the tables are found
 -- whatever the session's.
 CREATE FUNCTION celery_taskmeta_sync() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+	tasks task_results[];
 BEGIN
 	IF TG_OP = 'DELETE' THEN
 		DELETE FROM celery_taskmeta WHERE task_id IN (SELECT id FROM old_rows);
-	ELSE
-		PERFORM celery_taskmeta_put(ARRAY(SELECT v FROM new_rows r CROSS JOIN LATERAL celery_taskmeta_values(r, TG_ARGV[0]::jsonb) v));
+		RETURN NULL;
+	END IF;
+	-- An upsert fires both the insert and the update trigger, one of them often for no row.
+	tasks := ARRAY(SELECT r FROM new_rows r);
+	IF cardinality(tasks) > 0 THEN
+		PERFORM celery_taskmeta_put(tasks, TG_ARGV[0]::jsonb);
 	END IF;
 	RETURN NULL;
 EXCEPTION WHEN OTHERS THEN
@@ -234,7 +275,7 @@ BEGIN
 		SELECT r FROM task_results r WHERE r.id > coalesce(substring(progress FROM '^backfilled up to (.*)$'), '')
 		ORDER BY r.id LIMIT batch_size FOR SHARE
 	);
-	PERFORM celery_taskmeta_put(ARRAY(SELECT v FROM unnest(batch) r CROSS JOIN LATERAL celery_taskmeta_values(r, settings) v));
+	PERFORM celery_taskmeta_put(batch, settings);
 	progress := CASE WHEN cardinality(batch) < batch_size THEN 'backfilled' ELSE 'backfilled up to ' || (batch[cardinality(batch)]).id END;
 	EXECUTE format('COMMENT ON TRIGGER celery_taskmeta_updated ON task_results IS %L', progress);
 	RETURN progress = 'backfilled';
