@@ -16,9 +16,15 @@ export interface StageSettings {
   readonly alarmEmail: string | undefined;
   /** Age after which objects under the temporary prefix expire. */
   readonly temporaryObjectDays: number;
+  /**
+   * Whether the result store also writes Celery's `celery_taskmeta` rows, so Python services
+   * read results with `AsyncResult(id).get()` (docs/celery-results.md). Off unless a stage
+   * that is migrating from Celery turns it on with `-c celeryResults=true`. @default false
+   */
+  readonly celeryResults: boolean;
 }
 
-const production: Omit<StageSettings, 'name' | 'alarmEmail'> = {
+const production: Omit<StageSettings, 'name' | 'alarmEmail' | 'celeryResults'> = {
   // Kept on update and delete, but not when the stack's first create fails: a rollback that kept
   // the fixed-name queues, secrets and log groups would make every later create fail on their names.
   removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
@@ -31,7 +37,7 @@ const production: Omit<StageSettings, 'name' | 'alarmEmail'> = {
   temporaryObjectDays: 1,
 };
 
-const presets: Record<string, Omit<StageSettings, 'name' | 'alarmEmail'>> = {
+const presets: Record<string, Omit<StageSettings, 'name' | 'alarmEmail' | 'celeryResults'>> = {
   dev: {
     removalPolicy: RemovalPolicy.DESTROY,
     deletionProtection: false,
@@ -49,17 +55,19 @@ const context = z.object({
   alarmEmail: z.email().optional(),
   minCapacity: z.coerce.number().min(0).max(256).optional(),
   maxCapacity: z.coerce.number().min(1).max(256).optional(),
+  // Context given on the command line arrives as a string.
+  celeryResults: z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]).default(false),
 });
 
 /**
- * Stage settings from CDK context (`-c stage=prod -c alarmEmail=ops@example.com`), every
+ * Stage settings from CDK context (`-c stage=prod -c alarmEmail=ops@example.com -c celeryResults=true`), every
  * problem reported at once.
  */
 export function stageSettings(tryGetContext: (key: string) => unknown): StageSettings {
-  const raw = Object.fromEntries(['stage', 'alarmEmail', 'minCapacity', 'maxCapacity'].map((key) => [key, tryGetContext(key)]).filter(([, value]) => value !== undefined));
+  const raw = Object.fromEntries(['stage', 'alarmEmail', 'minCapacity', 'maxCapacity', 'celeryResults'].map((key) => [key, tryGetContext(key)]).filter(([, value]) => value !== undefined));
   const parsed = context.safeParse(raw);
   if (!parsed.success) throw new Error(`invalid CDK context: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const { stage, alarmEmail, minCapacity, maxCapacity } = parsed.data;
+  const { stage, alarmEmail, minCapacity, maxCapacity, celeryResults } = parsed.data;
   const preset = presets[stage] ?? production;
   return {
     name: stage,
@@ -67,5 +75,6 @@ export function stageSettings(tryGetContext: (key: string) => unknown): StageSet
     ...(minCapacity !== undefined ? { minCapacity } : {}),
     ...(maxCapacity !== undefined ? { maxCapacity } : {}),
     alarmEmail,
+    celeryResults,
   };
 }

@@ -59,6 +59,8 @@ export class TaskPlatformStack extends Stack {
       temporaryObjectDays: stage.temporaryObjectDays,
       taskResultDays: schedules['cleanup-task-results'].payload.olderThanDays,
     });
+    // Named in the Celery row of a result kept in the bucket; the migrations never read the bucket.
+    this.resultStore.migrations.addEnvironment('RESULTS_BUCKET', this.files.bucket.bucketName);
     this.secrets = new ApiSecrets(this, 'Secrets', { stage: stage.name, removalPolicy: stage.removalPolicy });
 
     const shared = {

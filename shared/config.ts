@@ -29,6 +29,8 @@ const environment = z.object({
   TASK_ETA_ROLE_ARN: z.string().startsWith('arn:').optional(),
   /** Where Scheduler puts a long-delayed task it could not deliver. */
   TASK_ETA_DLQ_ARN: z.string().startsWith('arn:').optional(),
+  /** `on`: the migration step keeps Celery's celery_taskmeta in step with task_results (docs/celery-results.md). */
+  CELERY_RESULTS: z.enum(['on', 'off']).default('off'),
 });
 
 /** Queue URLs, checked as URLs: a typo fails at start, not at the first send. */
@@ -65,6 +67,8 @@ export interface Config {
   readonly longDelays:
     | { readonly groupName: string; readonly roleArn: string; readonly deadLetterArn: string | undefined; readonly endpoint: string | undefined }
     | undefined;
+  /** Whether the result store also writes Celery's celery_taskmeta rows (`CELERY_RESULTS=on`), applied by the migration step. @default false */
+  readonly celeryResults: boolean;
 }
 
 /**
@@ -146,6 +150,7 @@ export function readConfig(env: Environment): Config {
     longDelays: e.TASK_ETA_SCHEDULE_GROUP && e.TASK_ETA_ROLE_ARN
       ? { groupName: e.TASK_ETA_SCHEDULE_GROUP, roleArn: e.TASK_ETA_ROLE_ARN, deadLetterArn: e.TASK_ETA_DLQ_ARN, endpoint: schedulerEndpoint }
       : undefined,
+    celeryResults: e.CELERY_RESULTS === 'on',
   };
 }
 

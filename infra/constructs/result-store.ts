@@ -24,6 +24,8 @@ export const databaseName = 'tasks';
 export class ResultStore extends Construct {
   readonly cluster: DatabaseCluster;
   readonly vpc: Vpc;
+  /** The function the deploy trigger runs: migrations, then the Celery results switch. */
+  readonly migrations: TaskFunction;
 
   constructor(scope: Construct, id: string, props: { stage: StageSettings }) {
     super(scope, id);
@@ -87,11 +89,14 @@ export class ResultStore extends Construct {
       description: 'Applies the result store migrations on deploy',
       timeout: Duration.minutes(10),
       removalPolicy: stage.removalPolicy,
-      environment: this.environment(),
+      // The switch is part of the function's configuration, so turning it on or off changes the
+      // function's version and the trigger runs it again on that deploy.
+      environment: { ...this.environment(), STAGE: stage.name, CELERY_RESULTS: stage.celeryResults ? 'on' : 'off' },
       // The migrator reads the SQL files next to the bundle at run time.
       copy: [{ from: 'shared/results/migrations', to: 'migrations' }],
     });
     this.grantDataApiAccess(migrations);
+    this.migrations = migrations;
     new Trigger(this, 'Migrate', {
       handler: migrations,
       executeAfter: [this.cluster],

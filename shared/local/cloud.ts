@@ -10,6 +10,7 @@ import { physicalQueueName, readConfig, type Config, type Environment } from '..
 import { consumerFactories } from '../consumers/index.ts';
 import { longDelaysFromConfig } from '../producer/long-delay.ts';
 import { TaskOperations } from '../operations/index.ts';
+import { applyCeleryResults, celeryResultsSettings } from '../results/celery-results.ts';
 import { migrateDatabase } from '../results/database.ts';
 import { closeSharedDatabases, sharedDatabase } from '../results/shared-database.ts';
 import { resolveTask } from '../producer/send.ts';
@@ -56,6 +57,8 @@ export interface LocalCloud {
   readonly restoredSchedules: number;
   /** The Scheduler group of ETAs beyond 15 minutes (`TASK_ETA_SCHEDULE_GROUP`), or none when the endpoint has no Scheduler. */
   readonly etaScheduleGroup: string | undefined;
+  /** Whether Celery's celery_taskmeta is kept in step with task_results (`CELERY_RESULTS=on`). */
+  readonly celeryResults: boolean;
   readonly scheduler: LocalScheduler;
   stop(): Promise<void>;
 }
@@ -99,6 +102,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const sqs = createSqsClient(config);
   const database = await sharedDatabase(config.database);
   await migrateDatabase(database);
+  const celeryResults = (await applyCeleryResults(database, celeryResultsSettings(config))) === 'on';
   const provisioned = await provisionQueues(sqs, config.stage);
 
   const s3 = new S3Client({ region: config.region, endpoint, forcePathStyle: true, ...localCredentials(endpoint, config.ownCredentials) });
@@ -191,6 +195,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     restoredMessages,
     restoredSchedules,
     etaScheduleGroup,
+    celeryResults,
     scheduler,
     async stop() {
       await schedulerApi?.stop();

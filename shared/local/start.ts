@@ -6,7 +6,8 @@
  * WEBHOOK_PORT (4242), LOCAL_CLOUD_DIR (.local), AWS_ENDPOINT_URL (an external SQS/S3
  * instead of the embedded one), DATABASE_URL (PostgreSQL instead of PGlite), STAGE (local),
  * SCHEDULE_TIME_SCALE (1; 60 runs the schedules, one-time ETA schedules included, sixty times
- * faster), TASK_ETA_SCHEDULE_GROUP and TASK_ETA_ROLE_ARN (<stage>-task-etas and its role).
+ * faster), TASK_ETA_SCHEDULE_GROUP and TASK_ETA_ROLE_ARN (<stage>-task-etas and its role),
+ * CELERY_RESULTS (off; on also writes Celery's celery_taskmeta rows).
  */
 import { listenHost } from './guard.ts';
 import { registerModuleFormatCache } from './module-format.ts';
@@ -46,7 +47,8 @@ console.log(
     `${cloud.restoredMessages ? ` · ${cloud.restoredMessages} queued messages restored` : ''}` +
     `${cloud.restoredSchedules ? ` · ${cloud.restoredSchedules} schedules restored` : ''}` +
     `${embedded ? ' · SQS over the JSON and query protocols, EventBridge Scheduler on the same endpoint' : ''}` +
-    `${cloud.etaScheduleGroup ? ` · ETAs beyond 15 min as one-time schedules in ${cloud.etaScheduleGroup}` : ''} · Ctrl-C stops`,
+    `${cloud.etaScheduleGroup ? ` · ETAs beyond 15 min as one-time schedules in ${cloud.etaScheduleGroup}` : ''}` +
+    `${cloud.celeryResults ? ' · Celery results in celery_taskmeta' : ''} · Ctrl-C stops`,
 );
 
 let stopping = false;

@@ -114,6 +114,15 @@ describe('the stack, dev stage', () => {
     template.resourceCountIs('Custom::Trigger', 1);
   });
 
+  it("runs the migrations with the Celery results switch off, naming the stage and the results bucket the triggers write into Celery's rows", () => {
+    const migrations = Object.values(resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Properties.Description === 'Applies the result store migrations on deploy');
+    expect((migrations!.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      CELERY_RESULTS: 'off',
+      STAGE: 'dev',
+      RESULTS_BUCKET: { Ref: logicalId(synthesized.stack.files.bucket.node.defaultChild) },
+    });
+  });
+
   it('alarms on dead letters, backlog age and consumer errors, to the alarm topic', () => {
     const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
     expect(alarms).toHaveLength(queueNames.length * 3 + 1);
@@ -242,6 +251,14 @@ describe('the stack, prod stage', () => {
   it('gives unknown stages production settings and refuses bad context', () => {
     const { template } = synthesize({ stage: 'staging' });
     template!.hasResourceProperties('AWS::RDS::DBCluster', { DeletionProtection: true });
-    expect(() => synthesize({ stage: 'Bad Stage', alarmEmail: 'nope' })).toThrow(/stage: .*; alarmEmail: /);
+    expect(() => synthesize({ stage: 'Bad Stage', alarmEmail: 'nope', celeryResults: 'yes' })).toThrow(/stage: .*; alarmEmail: .*; celeryResults: /);
+  });
+
+  it('turns Celery results on for a stage migrating from Celery (-c celeryResults=true)', () => {
+    const { template } = synthesize({ stage: 'prod', celeryResults: 'true' });
+    template!.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Applies the result store migrations on deploy',
+      Environment: { Variables: Match.objectLike({ CELERY_RESULTS: 'on', STAGE: 'prod' }) },
+    });
   });
 });

@@ -88,6 +88,8 @@ export async function startDataApiDouble(options: ClusterOptions = {}) {
 
   return {
     endpoint,
+    /** The database behind the double, for a client that reads it directly (Python's Celery). */
+    databaseUrl: url.href,
     target: {
       kind: 'data-api' as const,
       resourceArn: 'arn:aws:rds:us-east-1:000000000000:cluster:tasks',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { migrateDatabase, openDatabase, type Database } from '../../shared/results/database.ts';
+import type { ResultsBucket } from '../../shared/results/overflow.ts';
 
 /** Which database the suite runs on: the real server when `DATABASE_URL` is set, else PGlite. */
 export const databaseKind = process.env.DATABASE_URL ? 'postgres' : 'pglite';
@@ -12,11 +13,12 @@ export const databaseKind = process.env.DATABASE_URL ? 'postgres' : 'pglite';
  * A migrated result store of its own: a fresh schema on the real server, or a fresh
  * in-memory PGlite. `statements` counts every statement sent after migration.
  */
-export async function openTestDatabase() {
+export async function openTestDatabase(options: { resultsBucket?: ResultsBucket } = {}) {
   const counter = { statements: 0, counting: false };
   const schema = `t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const url = process.env.DATABASE_URL;
-  const database: Database = await openDatabase(url ? { kind: 'postgres', url } : { kind: 'pglite', image: await migratedImage() }, {
+  const bucket = options.resultsBucket ? { resultsBucket: options.resultsBucket } : {};
+  const database: Database = await openDatabase(url ? { kind: 'postgres', url, ...bucket } : { kind: 'pglite', image: await migratedImage(), ...bucket }, {
     ...(url ? { schema } : {}),
     onStatement: () => {
       if (counter.counting) counter.statements++;

@@ -61,6 +61,13 @@ describe('readConfig', () => {
     expect(readConfig({}).longDelays).toBeUndefined();
   });
 
+  it("keeps Celery's result rows off unless CELERY_RESULTS=on", () => {
+    expect(readConfig({}).celeryResults).toBe(false);
+    expect(readConfig({ CELERY_RESULTS: 'off' }).celeryResults).toBe(false);
+    expect(readConfig({ CELERY_RESULTS: 'on' }).celeryResults).toBe(true);
+    expect(() => readConfig({ CELERY_RESULTS: 'yes' })).toThrow(/CELERY_RESULTS: /);
+  });
+
   it('names queues by stage', () => {
     expect(physicalQueueName('prod', 'billing')).toBe('prod-billing');
     expect(physicalQueueName('prod', 'billing', true)).toBe('prod-billing-dlq');
