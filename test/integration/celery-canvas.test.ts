@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { celeryUnavailable, runCeleryScript } from '../support/celery-python.ts';
+import { celeryAnswers, type Read } from '../support/celery-results.ts';
 import { databaseKind } from '../support/database.ts';
 import { startLocalCloudProcess } from '../support/local-cloud.ts';
 import { waitFor } from '../support/wait.ts';
@@ -50,7 +51,8 @@ describe.skipIf(celeryUnavailable)(`Celery canvas from Python, run by the local 
     }, 60_000, what);
 
   beforeAll(async () => {
-    cloud = await startLocalCloudProcess();
+    // With Celery's result tables on, so Python reads what ran here where it can connect (PostgreSQL).
+    cloud = await startLocalCloudProcess({ CELERY_RESULTS: 'on' });
     const queues = Object.fromEntries(['default', 'ai', 'data', 'billing'].map((name) => [name, cloud.queueUrl(name)]));
     const run = runCeleryScript<typeof sent>('canvas.py', {
       broker: { endpoint: cloud.endpoint, queues },
@@ -78,6 +80,16 @@ describe.skipIf(celeryUnavailable)(`Celery canvas from Python, run by the local 
     for (const id of members) expect(await result(id)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
     const last = Math.max(...(await Promise.all(members.map(async (id) => Date.parse((await result(id))!.dateDone!)))));
     expect(Date.parse(callback.startedAt!)).toBeGreaterThanOrEqual(last);
+  });
+
+  it.skipIf(!process.env.DATABASE_URL)("lets Python read the chord body's result and the failed task's error with AsyncResult", async () => {
+    const { body } = sent[1];
+    await finished(body, 'the chord body');
+    await finished(sent[2].task, 'the failing task');
+    const source = { url: process.env.DATABASE_URL, schema: cloud.schema };
+    const [chordBody, failed] = await celeryAnswers<Read>({ ...source, database: undefined as never }, [{ op: 'read', id: body }, { op: 'read', id: sent[2].task }]);
+    expect(chordBody).toMatchObject({ state: 'SUCCESS', value: { json: { echo: [0, 1, 2, 3, 4].map((echo) => ({ echo })) } } });
+    expect(failed).toMatchObject({ state: 'FAILURE', raised: { type: 'PermanentError', message: 'no upload missing' } });
   });
 
   it('runs the link_error errback once when the task fails', async () => {
