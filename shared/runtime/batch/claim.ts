@@ -4,8 +4,12 @@ import { claimTasks, type ClaimResult } from '../../results/statements.ts';
 import type { Due } from './admit.ts';
 import { inUtc } from './plan.ts';
 
-/** Claims the admitted tasks in one statement: each gets a lease and its attempt, or what stops it (finished, revoked, held). */
-export async function claim(admitted: readonly Due[], database: Database, queue: QueueDefinition): Promise<Map<string, ClaimResult>> {
+/**
+ * Claims the admitted tasks in one statement: each gets a lease and its attempt, or what
+ * stops it (finished, revoked, held). The lease runs for the queue's consumer timeout, and
+ * the row names `worker`, the invocation holding it.
+ */
+export async function claim(admitted: readonly Due[], database: Database, queue: QueueDefinition, worker: string): Promise<Map<string, ClaimResult>> {
   if (admitted.length === 0) return new Map();
   const requests = admitted.map(({ plan }) => ({
     id: plan.envelope.id,
@@ -15,6 +19,6 @@ export async function claim(admitted: readonly Due[], database: Database, queue:
     createdAt: inUtc(plan.envelope.createdAt),
     ...(plan.envelope.group ? { groupId: plan.envelope.group.id, groupIndex: plan.envelope.group.index } : {}),
   }));
-  const claims = await claimTasks(database, requests, queue.timeoutSeconds);
+  const claims = await claimTasks(database, requests, queue.timeoutSeconds, worker);
   return new Map(claims.map((claimed) => [claimed.id, claimed]));
 }
