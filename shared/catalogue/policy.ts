@@ -23,8 +23,6 @@ export interface EffectivePolicy {
   readonly timeLimitSeconds: number;
 }
 
-const rateUnits = { s: 1, m: 60, h: 3600 } as const;
-
 /**
  * Reads a rate as Celery's `rate_limit` and `control rate_limit` take it: `10/s`, `60/m`,
  * `100/h`, or a bare number meaning per second; zero means no limit (`limit` undefined).
