@@ -14,6 +14,9 @@ export interface PolicyOverride {
   readonly updatedAt?: string;
 }
 
+/** How often a consumer reads the run-time changes again: a change applies everywhere within this. */
+export const policyRefreshMs = 5_000;
+
 /** What a consumer applies to a task: the catalogue's policy with the overrides in force. */
 export interface EffectivePolicy {
   /** The rate limit in force as text, or undefined for none. */

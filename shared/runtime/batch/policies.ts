@@ -1,4 +1,4 @@
-import { effectivePolicy, type EffectivePolicy, type PolicyOverride, type TaskDefinition } from '../../catalogue/index.ts';
+import { effectivePolicy, policyRefreshMs, type EffectivePolicy, type PolicyOverride, type TaskDefinition } from '../../catalogue/index.ts';
 import type { Database } from '../../results/database.ts';
 import { readTaskPolicies } from '../../results/policies.ts';
 
@@ -23,8 +23,8 @@ export class PolicyCache {
   #readAt = 0;
   #reading: Promise<TaskPolicies> | undefined;
 
-  /** @param refreshMs How stale a change may be when a batch applies it. @default 5000 */
-  constructor(refreshMs = 5_000) {
+  /** @param refreshMs How stale a change may be when a batch applies it. @default policyRefreshMs (5 s) */
+  constructor(refreshMs = policyRefreshMs) {
     this.#refreshMs = refreshMs;
   }
 
