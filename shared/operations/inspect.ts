@@ -35,13 +35,13 @@ export interface ActiveTask {
   readonly runningMs: number;
 }
 
-/** How long a claim holds: the consumer's timeout, which the claim statement is given as the lease. */
+/** How long a claim from before leases were recorded holds: its consumer's timeout, as the claim statement reckons it. */
 const leaseSecondsOf = (queue: string) => (queueDefinitions as Record<string, { timeoutSeconds: number }>)[queue]?.timeoutSeconds ?? 900;
 
 export function activeOf(row: StartedRow): ActiveTask {
   const started = Date.parse(row.startedAt);
   const now = Date.parse(row.now);
-  const leaseEnds = started + leaseSecondsOf(row.queue) * 1000;
+  const leaseEnds = row.leaseUntil ? Date.parse(row.leaseUntil) : started + leaseSecondsOf(row.queue) * 1000;
   return {
     id: row.id, task: row.name, queue: row.queue, startedAt: row.startedAt, attempt: row.attempt, consumer: row.worker,
     leaseExpiresAt: new Date(leaseEnds).toISOString(), leaseExpired: leaseEnds <= now, runningMs: Math.max(0, now - started),

@@ -12,6 +12,8 @@ export interface StartedRow {
   /** The invocation that claimed it; null for a claim from before the store recorded it. */
   readonly worker: string | null;
   readonly startedAt: string;
+  /** When the claim's lease ends; null for a claim from before the store recorded it. */
+  readonly leaseUntil: string | null;
   /** This run's attempt (1 on the first, counted afresh after a redrive). */
   readonly attempt: number;
   /** The store's clock when it answered, so leases are judged on the clock that wrote them. */
@@ -24,7 +26,7 @@ export interface StartedRow {
  */
 export async function startedTasks(database: Database, limit: number): Promise<StartedRow[]> {
   const rows = await database.rows<StartedRow>(sql`
-    select id, name, queue, worker, ${utc(sql`started_at`)} as "startedAt", attempts - attempt_base as attempt, ${utc(sql`now()`)} as now
+    select id, name, queue, worker, ${utc(sql`started_at`)} as "startedAt", ${utc(sql`lease_until`)} as "leaseUntil", attempts - attempt_base as attempt, ${utc(sql`now()`)} as now
     from task_results where date_done is null and status = 'STARTED'
     order by started_at limit ${limit}::int`);
   return rows.map((row) => ({ ...row, attempt: Number(row.attempt) }));

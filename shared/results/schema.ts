@@ -39,6 +39,11 @@ export const taskResults = pgTable(
      * a task, and kept afterwards to find the attempt's logs.
      */
     worker: text('worker'),
+    /**
+     * Until when that claim holds (the queue's consumer timeout from its start): no other
+     * consumer takes the task over before, and `inspect active` shows it as the lease.
+     */
+    leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'string' }),
   },
   (table) => [
     // Every index here costs two writes per task (insert, then the finish's update), so the
