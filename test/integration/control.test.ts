@@ -150,6 +150,8 @@ describe(`taskq inspect and control against the local cloud (${databaseKind})`, 
     await waitFor(async () => (await depth('default')).visible === 2, 30_000, 'the two to wait on the paused queue');
     expect(await json('purge', 'default', '--yes')).toEqual({ purged: 3 });
     expect(await depth('default')).toMatchObject({ visible: 0, delayed: 0 });
+    // As SQS: one purge per queue a minute.
+    expect(await cli('purge', 'default', '--yes')).toMatchObject({ code: 1, stderr: 'taskq: Only one PurgeQueue operation on local-default is allowed every 60 seconds.\n' });
     // A long ETA is a schedule, not yet a message: the purge leaves it, and revoking the task deletes it.
     expect((await json<{ tasks: { id: string }[] }>('inspect', 'scheduled')).tasks.map((task) => task.id)).toEqual([later]);
     await cli('revoke', later);
