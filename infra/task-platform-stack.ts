@@ -23,6 +23,7 @@ import {
 import { TasksDashboard } from './constructs/dashboard.ts';
 import { FunctionLogRetention } from './constructs/log-retention.ts';
 import { ResultStore } from './constructs/result-store.ts';
+import { OperatorRole } from './constructs/operator-role.ts';
 import { LongDelays, TaskSchedules } from './constructs/schedules.ts';
 import { ApiSecrets, FileStorage } from './constructs/storage.ts';
 import { TaskQueue } from './constructs/task-queue.ts';
@@ -43,6 +44,7 @@ export class TaskPlatformStack extends Stack {
   readonly secrets: ApiSecrets;
   readonly alarmTopic: Topic;
   readonly longDelays: LongDelays;
+  readonly operators: OperatorRole;
 
   constructor(scope: Construct, id: string, props: TaskPlatformStackProps) {
     super(scope, id, props);
@@ -141,6 +143,15 @@ export class TaskPlatformStack extends Stack {
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: 'EventBridge Scheduler could not deliver a scheduled task to its queue',
     }).addAlarmAction(new SnsAction(this.alarmTopic));
+
+    this.operators = new OperatorRole(this, 'Operators', {
+      stage: stage.name,
+      queues: Object.values(this.taskQueues),
+      resultStore: this.resultStore,
+      files: this.files,
+      longDelays: this.longDelays,
+    });
+    new CfnOutput(this, 'OperatorRoleArn', { value: this.operators.role.roleArn, description: 'Assume this role to run taskq --stage against the stage' });
 
     new TasksDashboard(this, 'Dashboard', { stage: stage.name, queues: Object.values(this.taskQueues), tasks: Object.values(tasks) });
 

@@ -32,6 +32,8 @@ export class TaskQueue extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly consumer: TaskFunction;
+  /** The consumer's event source mapping, which `taskq control pause|resume` disables and enables. */
+  readonly eventSourceMappingArn: string;
   readonly alarms: Alarm[];
 
   constructor(scope: Construct, id: string, props: TaskQueueProps) {
@@ -73,14 +75,14 @@ export class TaskQueue extends Construct {
         ...props.environment,
       },
     });
-    this.consumer.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: definition.batchSize,
-        ...(definition.batchingWindowSeconds > 0 ? { maxBatchingWindow: Duration.seconds(definition.batchingWindowSeconds) } : {}),
-        maxConcurrency: definition.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
+    const eventSource = new SqsEventSource(this.queue, {
+      batchSize: definition.batchSize,
+      ...(definition.batchingWindowSeconds > 0 ? { maxBatchingWindow: Duration.seconds(definition.batchingWindowSeconds) } : {}),
+      maxConcurrency: definition.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    this.consumer.addEventSource(eventSource);
+    this.eventSourceMappingArn = eventSource.eventSourceMappingArn;
     this.deadLetterQueue.grantSendMessages(this.consumer);
 
     const action = new SnsAction(props.alarmTopic);

@@ -19,9 +19,12 @@ export async function createOpenAi(env: Environment): Promise<OpenAI> {
 
 /**
  * Steers an OpenAI failure: 429 waits for Retry-After, 5xx, 408, 409 and network trouble
- * retry with back-off, and any other 4xx (bad request, auth, not found) is permanent.
+ * retry with back-off, and any other 4xx (bad request, auth, not found) is permanent. A
+ * call the task's own signal ended (its soft time limit, a revocation) is an AbortError,
+ * which the runtime reads as the signal's reason: never a permanent failure of the request.
  */
 export function classifyOpenAiError(error: unknown): Error {
+  if (error instanceof OpenAI.APIUserAbortError) return Object.assign(new Error(error.message, { cause: error }), { name: 'AbortError' });
   if (error instanceof OpenAI.APIConnectionError) return new Error(`OpenAI unreachable: ${error.message}`, { cause: error });
   if (!(error instanceof OpenAI.APIError)) return error instanceof Error ? error : new Error(String(error));
   const message = `OpenAI ${error.status ?? ''} ${error.type ?? ''}: ${error.message}`.replace(/\s+/g, ' ');

@@ -6,6 +6,7 @@ import { tasks, type TaskName, type TaskPayload } from './tasks.ts';
 
 export type { QueueDefinition, RateLimit, RetryPolicy, ScheduleDefinition, TaskDefinition } from './define.ts';
 export { defineQueue, defineTask, parseRateLimit } from './define.ts';
+export { effectivePolicy, parseDuration, parseRate, policyChangeErrors, policyRefreshMs, type EffectivePolicy, type PolicyChange, type PolicyOverride } from './policy.ts';
 export {
   deadLetterQueueAttributes,
   deriveQueueSettings,

@@ -1,5 +1,7 @@
-import type { QueueName } from '../catalogue/index.ts';
-import type { DeadLetterView, Progress, QueueDepth, RedriveOutcome, ScheduleView, TaskOperations } from '../operations/index.ts';
+import type { PolicyChange, QueueName } from '../catalogue/index.ts';
+import type {
+  ActiveTask, DeadLetterView, EventSourceView, Progress, QueueDepth, QueueStats, RedriveOutcome, RegisteredTask, ReservedView, ScheduledView, ScheduleView, TaskOperations,
+} from '../operations/index.ts';
 import type { SendOptions } from '../producer/send.ts';
 import type { HistoryFilter, TaskDetail, TaskSummary } from '../results/queries.ts';
 import type { TaskStatus } from '../results/schema.ts';
@@ -17,6 +19,15 @@ export interface Backend {
   history(filter: HistoryFilter): Promise<TaskSummary[]>;
   schedules(): Promise<ScheduleView[]>;
   runSchedule(name: string): Promise<{ id: string }>;
+  active(limit: number): Promise<ActiveTask[]>;
+  scheduled(limit: number): Promise<ScheduledView>;
+  reserved(limit: number): Promise<ReservedView>;
+  registered(): Promise<RegisteredTask[]>;
+  queueStats(minutes: number): Promise<QueueStats[]>;
+  changePolicy(task: string, change: PolicyChange): Promise<RegisteredTask>;
+  resetPolicy(task: string): Promise<RegisteredTask & { reset: boolean }>;
+  setConsumer(queue: QueueName, enabled: boolean): Promise<EventSourceView>;
+  purgeQueue(queue: QueueName): Promise<{ purged: number }>;
   close(): Promise<void>;
 }
 
@@ -94,6 +105,43 @@ export class HttpBackend implements Backend {
     return this.#call<{ id: string }>('POST', `/api/schedules/${encodeURIComponent(name)}/run`);
   }
 
+  active(limit: number) {
+    return this.#call<ActiveTask[]>('GET', `/api/inspect/active?limit=${limit}`);
+  }
+
+  scheduled(limit: number) {
+    return this.#call<ScheduledView>('GET', `/api/inspect/scheduled?limit=${limit}`);
+  }
+
+  reserved(limit: number) {
+    return this.#call<ReservedView>('GET', `/api/inspect/reserved?limit=${limit}`);
+  }
+
+  registered() {
+    return this.#call<RegisteredTask[]>('GET', '/api/inspect/registered');
+  }
+
+  queueStats(minutes: number) {
+    return this.#call<QueueStats[]>('GET', `/api/inspect/stats?minutes=${minutes}`);
+  }
+
+  changePolicy(task: string, change: PolicyChange) {
+    const path = `/api/control/tasks/${encodeURIComponent(task)}/${change.kind}`;
+    return this.#call<RegisteredTask>('POST', path, change.kind === 'rate-limit' ? { rate: change.rate } : { soft: change.softSeconds, hard: change.hardSeconds });
+  }
+
+  resetPolicy(task: string) {
+    return this.#call<RegisteredTask & { reset: boolean }>('POST', `/api/control/tasks/${encodeURIComponent(task)}/reset`);
+  }
+
+  setConsumer(queue: QueueName, enabled: boolean) {
+    return this.#call<EventSourceView>('POST', `/api/control/queues/${queue}/${enabled ? 'resume' : 'pause'}`);
+  }
+
+  purgeQueue(queue: QueueName) {
+    return this.#call<{ purged: number }>('POST', `/api/queues/${queue}/purge`);
+  }
+
   async close() {}
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -143,6 +191,15 @@ export function directBackend(operations: TaskOperations, close: () => Promise<v
     history: (filter) => operations.history(filter),
     schedules: async () => operations.schedules(),
     runSchedule: (name) => operations.runSchedule(name),
+    active: (limit) => operations.active(limit),
+    scheduled: (limit) => operations.scheduled(limit),
+    reserved: (limit) => operations.reserved(limit),
+    registered: () => operations.registered(),
+    queueStats: (minutes) => operations.queueStats(minutes),
+    changePolicy: (task, change) => operations.changePolicy(task, change),
+    resetPolicy: (task) => operations.resetPolicy(task),
+    setConsumer: (queue, enabled) => operations.setConsumer(queue, enabled),
+    purgeQueue: (queue) => operations.purgeQueue(queue),
     close,
   };
 }

@@ -4,6 +4,7 @@ import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { queueNames, type QueueName } from '../catalogue/index.ts';
 import { createSqsClient } from '../aws.ts';
 import { TaskOperations, type QueueEndpoints } from '../operations/index.ts';
+import { LambdaEventSources } from '../operations/lambda-event-sources.ts';
 import { LongDelayScheduler } from '../producer/long-delay.ts';
 import { openDatabase } from '../results/database.ts';
 import { directBackend, UnreachableError, type Backend } from './backend.ts';
@@ -50,7 +51,10 @@ export async function stageBackend(stage: string, region: string | undefined): P
     const roleArn = parameters.get(`/datacleanup/${stage}/task-etas/role-arn`);
     const queueUrls = Object.fromEntries(Object.entries(queues).map(([name, endpoints]) => [name, endpoints.url]));
     const longDelays = groupName && roleArn ? new LongDelayScheduler({ client: new SchedulerClient({ region: resolvedRegion }), region: resolvedRegion, groupName, roleArn, queueUrls }) : null;
-    return directBackend(new TaskOperations({ sqs, database, queues, longDelays }), async () => {
+    // Each consumer's event source mapping, found by the function the stack names `<stage>-consumer-<queue>`.
+    const eventSources = new LambdaEventSources({ region: resolvedRegion, functionOf: (queue) => `${stage}-consumer-${queue}` });
+    return directBackend(new TaskOperations({ sqs, database, queues, longDelays, eventSources }), async () => {
+      eventSources.close();
       sqs.destroy();
       await database.close();
     });

@@ -1,12 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import * as z from 'zod';
-import { queueNames, type QueueName } from '../catalogue/index.ts';
 import { PermanentError, reasonOf } from '../errors.ts';
 import { NotFoundError, type TaskOperations } from '../operations/index.ts';
 import { isTaskStatus, type HistoryFilter } from '../results/queries.ts';
 import type { TaskStatus } from '../results/schema.ts';
-import type { Router} from './http.ts';
+import { inspectRoutes } from './api-inspect.ts';
+import { intParam, queueParam } from './api-params.ts';
+import type { Router } from './http.ts';
 import { HttpError, readJson, sendJson } from './http.ts';
+
+export { queueParam } from './api-params.ts';
 
 /** A redrive's task ids; without them, every dead letter of the queue. */
 const redriveIds = z.array(z.string().min(1).max(1000)).min(1).max(100_000);
@@ -63,7 +66,11 @@ export function apiRoutes(router: Router, operations: TaskOperations, catalogue:
     .on('POST', '/api/dlq/:queue/purge', json(({ params }) => operations.purge(queueParam(params.queue!))))
     .on('GET', '/api/schedules', json(async () => operations.schedules()))
     .on('POST', '/api/schedules/:name/run', json(({ params }) => operations.runSchedule(params.name!)))
-    .on('GET', '/api/stats', json(({ url }) => operations.stats(intParam(url.searchParams, 'minutes', { min: 1, max: 7 * 24 * 60, fallback: 60 }))));
+    .on('GET', '/api/stats', json(({ url }) => operations.stats(intParam(url.searchParams, 'minutes', { min: 1, max: 7 * 24 * 60, fallback: 60 }))))
+    .on('GET', '/api/inspect/:what', json(({ params, url }) => inspectRoutes.read(operations, params.what!, url.searchParams)))
+    .on('POST', '/api/control/tasks/:task/:action', json(async ({ params, body }) => inspectRoutes.changeTask(operations, params.task!, params.action!, await body())))
+    .on('POST', '/api/control/queues/:queue/:action', json(({ params }) => inspectRoutes.changeQueue(operations, queueParam(params.queue!), params.action!)))
+    .on('POST', '/api/queues/:queue/purge', json(({ params }) => operations.purgeQueue(queueParam(params.queue!))));
 }
 
 export function historyFilter(query: URLSearchParams): HistoryFilter {
@@ -90,15 +97,6 @@ const isoTime = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).refine
   return ms >= Date.UTC(1, 0, 1) && ms <= Date.UTC(9999, 11, 31);
 });
 
-/** A whole number from the query, within bounds; anything else is the client's error. */
-function intParam(query: URLSearchParams, name: string, bounds: { min: number; max: number; fallback: number }): number {
-  const text = query.get(name);
-  if (text === null || text === '') return bounds.fallback;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < bounds.min || value > bounds.max) throw new HttpError(400, `${name} must be a whole number from ${bounds.min} to ${bounds.max}, not ${text.slice(0, 100)}`);
-  return value;
-}
-
 /** Free text from the query: bounded, and without control characters PostgreSQL or a terminal would choke on. */
 function textParam(query: URLSearchParams, name: string): string | undefined {
   const text = query.get(name) || undefined;
@@ -114,16 +112,13 @@ function countdownOf(value: unknown): number {
   return value;
 }
 
-export function queueParam(queue: string): QueueName {
-  if (!(queueNames as string[]).includes(queue)) throw new HttpError(404, `no queue ${queue}; the queues are ${queueNames.join(', ')}`);
-  return queue as QueueName;
-}
-
 /** The HTTP status an operation's error maps to. */
 export function statusOf(error: unknown): number {
   if (error instanceof HttpError) return error.status;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof PermanentError || error instanceof z.ZodError) return 400;
   if (error instanceof Error && /only a FAILURE can be retried|summarised/.test(error.message)) return 409;
+  // SQS allows one purge per queue a minute.
+  if (error instanceof Error && error.name === 'PurgeQueueInProgress') return 409;
   return 500;
 }

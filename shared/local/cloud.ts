@@ -16,6 +16,7 @@ import { closeSharedDatabases, sharedDatabase } from '../results/shared-database
 import { resolveTask } from '../producer/send.ts';
 import { scheduledEnvelope } from '../scheduling.ts';
 import { startDashboard } from './dashboard/server.ts';
+import { emulatorPeek, pollerEventSources } from './inspection.ts';
 import { pollerFor, type InvocationReport } from './poller.ts';
 import { provisionQueues, type ProvisionedQueue } from './queues.ts';
 import { LocalScheduler } from './scheduler.ts';
@@ -147,6 +148,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     }),
   );
   for (const poller of pollers) poller.start();
+  const pollerOf = Object.fromEntries(queueNames.map((name, n) => [name, pollers[n]!])) as Record<QueueName, (typeof pollers)[number]>;
 
   const scheduler = new LocalScheduler({
     schedules: Object.values(schedules),
@@ -169,6 +171,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     longDelays: longDelaysFromConfig(readConfig(env)),
     scheduleAnchor: scheduler.now(),
     clock: () => scheduler.now(),
+    eventSources: pollerEventSources(pollerOf),
+    ...(emulator ? { peek: emulatorPeek(emulator, (queue) => physicalQueueName(config.stage, queue)) } : {}),
     oldestAge: async (queue) => {
       const state = emulator?.inspectQueue(physicalQueueName(config.stage, queue));
       const sent = (state?.messages.ready as { sentTimestamp?: number }[] | undefined)?.map((m) => m.sentTimestamp ?? Date.now());

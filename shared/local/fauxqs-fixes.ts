@@ -35,3 +35,20 @@ export async function startFauxqsOn(host: string, options: Parameters<typeof sta
     Server.prototype.listen = listen;
   }
 }
+
+/**
+ * SQS allows one PurgeQueue per queue every 60 seconds and refuses another with
+ * PurgeQueueInProgress; fauxqs 2.4.1 purges as often as asked. Its queue's purge is given
+ * SQS's rule, so `taskq purge` meets locally the refusal it meets in AWS.
+ */
+const fauxqsModule = (path: string) => new URL(path, import.meta.resolve('fauxqs')).href;
+const { SqsQueue } = (await import(fauxqsModule('./sqs/sqsStore.js'))) as { SqsQueue: { prototype: { name: string; purge(): void } } };
+const { SqsError } = (await import(fauxqsModule('./common/errors.js'))) as { SqsError: new (code: string, message: string, status: number, senderFault: boolean) => Error };
+const purgedAt = new WeakMap<object, number>();
+const purge = SqsQueue.prototype.purge;
+SqsQueue.prototype.purge = function (this: { name: string }) {
+  const last = purgedAt.get(this);
+  if (last !== undefined && Date.now() - last < 60_000) throw new SqsError('PurgeQueueInProgress', `Only one PurgeQueue operation on ${this.name} is allowed every 60 seconds.`, 400, true);
+  purgedAt.set(this, Date.now());
+  purge.call(this);
+};

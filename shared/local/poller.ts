@@ -5,9 +5,10 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { sqsLimits, type QueueDefinition } from '../catalogue/index.ts';
 import { lambdaContext } from './lambda-context.ts';
+import { sqsRecordOf } from './sqs-record.ts';
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
@@ -69,11 +70,19 @@ export interface InvocationReport {
  * As in Lambda, polling and deleting are the mapping's work, not the function's: each
  * poller receives its next batch while the last one runs, so a free invocation slot
  * never waits for a receive, and a finished invocation frees its slot before the delete.
+ * `pause()` is the mapping's `Enabled: false`: receiving stops at once (long polls are
+ * cut short, and a batch gathered but not yet handed over goes back to the queue), while
+ * invocations under way finish; `resume()` starts receiving again.
  */
 export class EventSourcePoller {
   readonly #options: PollerOptions;
+  /** Ends the loops of one start: aborted by pause() and stop(), renewed by resume(). */
+  #receiving = new AbortController();
+  /** Cuts receives short, at stop() only: a receive cut short may have taken messages it never hands over. */
   readonly #stopping = new AbortController();
-  #loops: Promise<void>[] = [];
+  #started = false;
+  #paused = false;
+  readonly #loops = new Set<Promise<void>>();
   readonly #running = new Set<Promise<void>>();
   /** Invocation slots free now, and pollers waiting for one. */
   #freeSlots: number;
@@ -85,26 +94,60 @@ export class EventSourcePoller {
   }
 
   start(): void {
-    if (this.#loops.length > 0) return;
-    this.#loops = Array.from({ length: this.#options.maxConcurrency }, () => this.#loop());
+    if (this.#started || this.#paused || this.#stopping.signal.aborted) return;
+    this.#started = true;
+    const signal = this.#receiving.signal;
+    for (let n = 0; n < this.#options.maxConcurrency; n++) {
+      const loop: Promise<void> = this.#loop(signal).finally(() => this.#loops.delete(loop));
+      this.#loops.add(loop);
+    }
+  }
+
+  /** Lambda's event source mapping state: `Enabled` while receiving, `Disabled` once paused. */
+  get state(): 'Enabled' | 'Disabled' {
+    return this.#paused || this.#stopping.signal.aborted ? 'Disabled' : 'Enabled';
+  }
+
+  /**
+   * Stops invoking at once. A long poll under way is let finish rather than cut short, so
+   * no message it takes is lost to the visibility timeout: what it brings goes straight
+   * back to the queue. Invocations under way finish and settle their messages as usual.
+   */
+  pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#halt();
+  }
+
+  /** Receives again at once; loops of before the pause end on their own after their last poll. */
+  resume(): void {
+    if (!this.#paused || this.#stopping.signal.aborted) return;
+    this.#paused = false;
+    this.#receiving = new AbortController();
+    this.start();
   }
 
   /** Stops receiving and waits for invocations under way to end. */
   async stop(): Promise<void> {
     this.#stopping.abort();
-    for (const wake of this.#slotWaiters.splice(0)) wake();
+    this.#halt();
     await Promise.all(this.#loops);
     await Promise.all(this.#running);
-    this.#loops = [];
   }
 
-  async #loop(): Promise<void> {
-    while (!this.#stopping.signal.aborted) {
+  #halt(): void {
+    this.#started = false;
+    this.#receiving.abort();
+    for (const wake of this.#slotWaiters.splice(0)) wake();
+  }
+
+  async #loop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
       try {
-        const messages = await this.#gather();
+        const messages = await this.#gather(signal);
         if (messages.length === 0) continue;
-        await this.#slot();
-        if (this.#stopping.signal.aborted) {
+        await this.#slot(signal);
+        if (signal.aborted) {
           this.#freeSlot();
           await this.#release(messages);
           return;
@@ -114,16 +157,16 @@ export class EventSourcePoller {
           .finally(() => this.#running.delete(invocation));
         this.#running.add(invocation);
       } catch (error) {
-        if (this.#stopping.signal.aborted) return;
+        if (signal.aborted) return;
         this.#options.onError?.(error);
-        await pause(1000, this.#stopping.signal);
+        await pause(1000, signal);
       }
     }
   }
 
   /** Waits for a free invocation slot (or for stop()) and takes it. */
-  async #slot(): Promise<void> {
-    while (this.#freeSlots === 0 && !this.#stopping.signal.aborted) {
+  async #slot(signal: AbortSignal): Promise<void> {
+    while (this.#freeSlots === 0 && !signal.aborted) {
       await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
     }
     this.#freeSlots--;
@@ -135,11 +178,11 @@ export class EventSourcePoller {
   }
 
   /** Receives until the batch is full or the batching window has passed. */
-  async #gather(): Promise<Message[]> {
+  async #gather(signal: AbortSignal): Promise<Message[]> {
     const { batchSize, batchingWindowSeconds, waitTimeSeconds = 20 } = this.#options;
     const messages: Message[] = [];
     let windowEnd = Infinity;
-    while (messages.length < batchSize && !this.#stopping.signal.aborted) {
+    while (messages.length < batchSize && !signal.aborted) {
       const left = windowEnd - Date.now();
       if (left <= 0) break;
       const wait = messages.length === 0 ? waitTimeSeconds : Math.max(0, Math.floor(left / 1000));
@@ -179,7 +222,7 @@ export class EventSourcePoller {
     const { handler, timeoutSeconds, functionName, region, memoryMb = 512 } = this.#options;
     const started = Date.now();
     const deadline = started + timeoutSeconds * 1000;
-    const event: SQSEvent = { Records: messages.map((message) => this.#record(message)) };
+    const event: SQSEvent = { Records: messages.map((message) => sqsRecordOf(message, this.#options.queueArn, this.#options.region)) };
     const context = lambdaContext({ functionName, region, memoryMb, deadline });
 
     let timer: NodeJS.Timeout | undefined;
@@ -213,39 +256,6 @@ export class EventSourcePoller {
     this.#report(messages.length, failures.size, 'ok', started);
   }
 
-  #record(message: Message): SQSRecord {
-    const attributes = message.Attributes ?? {};
-    return {
-      messageId: message.MessageId ?? '',
-      receiptHandle: message.ReceiptHandle ?? '',
-      body: message.Body ?? '',
-      attributes: {
-        ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-        SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-        SenderId: attributes.SenderId ?? '000000000000',
-        ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-        ...(attributes.AWSTraceHeader ? { AWSTraceHeader: attributes.AWSTraceHeader } : {}),
-      },
-      messageAttributes: Object.fromEntries(
-        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-          name,
-          {
-            dataType: value.DataType ?? 'String',
-            ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-            ...(value.BinaryValue !== undefined ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') } : {}),
-            stringListValues: [],
-            binaryListValues: [],
-          },
-        ]),
-      ),
-      md5OfBody: message.MD5OfBody ?? '',
-      ...(message.MD5OfMessageAttributes ? { md5OfMessageAttributes: message.MD5OfMessageAttributes } : {}),
-      eventSource: 'aws:sqs',
-      eventSourceARN: this.#options.queueArn,
-      awsRegion: this.#options.region,
-    };
-  }
-
   async #delete(messages: Message[]): Promise<void> {
     for (let start = 0; start < messages.length; start += sqsLimits.maxReceiveBatch) {
       const chunk = messages.slice(start, start + sqsLimits.maxReceiveBatch);
@@ -259,7 +269,7 @@ export class EventSourcePoller {
     }
   }
 
-  /** Messages received while stopping go back at once rather than after the visibility timeout. */
+  /** Messages received while pausing or stopping go back at once rather than after the visibility timeout. */
   async #release(messages: Message[]): Promise<void> {
     await this.#options.sqs.send(
       new ChangeMessageVisibilityBatchCommand({

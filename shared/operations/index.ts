@@ -10,11 +10,20 @@ import { findTask, listTasks, taskStats, type HistoryFilter, type TaskDetail, ty
 import type { TaskStatus } from '../results/schema.ts';
 import { storableText } from '../results/statements.ts';
 import { scheduledEnvelope, schedulerTime, scheduleTimes } from '../scheduling.ts';
+import type { PolicyChange } from '../catalogue/index.ts';
+import { changePolicy, purgeQueue, resetPolicy } from './control.ts';
 import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterView, type Progress } from './dead-letters.ts';
+import type { EventSources, EventSourceView } from './event-sources.ts';
+import { inspectActive, inspectRegistered, inspectReserved, inspectScheduled, inspectStats, type InspectSources } from './inspect.ts';
+import type { QueuePeek } from './peek.ts';
 import { queueDepths, type QueueDepth, type QueueEndpoints } from './queues.ts';
 
 export type { DeadLetterView, Progress, RedriveOutcome, Unmoved } from './dead-letters.ts';
+export type { EventSources, EventSourceView } from './event-sources.ts';
+export type { ActiveTask, QueueStats, RegisteredTask, ReservedView, ScheduledView } from './inspect.ts';
+export type { PeekedMessage, QueuePeek } from './peek.ts';
 export type { QueueDepth, QueueEndpoints } from './queues.ts';
+export { PolicyChangeError } from './control.ts';
 
 export interface ScheduleView {
   readonly name: string;
@@ -42,6 +51,8 @@ export class TaskOperations {
   readonly #scheduleAnchor: Date;
   readonly #clock: () => Date;
   readonly #producer: TaskProducer;
+  readonly #inspected: InspectSources;
+  readonly #eventSources: EventSources | undefined;
 
   constructor(options: {
     sqs: SQSClient;
@@ -54,6 +65,10 @@ export class TaskOperations {
     clock?: () => Date;
     /** One-time schedules for ETAs beyond 15 minutes (`longDelaysFromConfig`), or null: the consumers then re-delay such messages. */
     longDelays: LongDelayScheduler | null;
+    /** Each queue's messages one by one, where the endpoint can show them (the local cloud's emulator); AWS cannot. */
+    peek?: QueuePeek;
+    /** The consumers' triggers, for pause and resume (Lambda's event source mappings, or the local pollers). */
+    eventSources?: EventSources;
   }) {
     this.#sqs = options.sqs;
     this.#database = options.database;
@@ -64,6 +79,8 @@ export class TaskOperations {
     const queueUrls = Object.fromEntries(Object.entries(this.#queues).map(([name, endpoints]) => [name, endpoints.url])) as Partial<Record<QueueName, string>>;
     const { longDelays } = options;
     this.#producer = new TaskProducer({ sqs: this.#sqs, queueUrls, database: this.#database, longDelays });
+    this.#eventSources = options.eventSources;
+    this.#inspected = { sqs: this.#sqs, database: this.#database, queues: this.#queues, longDelays, peek: options.peek, eventSources: options.eventSources, oldestAge: options.oldestAge };
   }
 
   async send(task: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string; queue: QueueName; eta: string | null }> {
@@ -126,6 +143,51 @@ export class TaskOperations {
 
   stats(minutes = 60): Promise<TaskStats> {
     return taskStats(this.#database, minutes);
+  }
+
+  /** Tasks running now, with the invocation holding each and its lease. */
+  active(limit = 500) {
+    return inspectActive(this.#inspected, limit);
+  }
+
+  /** Tasks due later: countdowns, ETAs, one-time schedules, retries waiting out their back-off. */
+  scheduled(limit = 500) {
+    return inspectScheduled(this.#inspected, limit);
+  }
+
+  /** Messages received and not started, per queue. */
+  reserved(limit = 500) {
+    return inspectReserved(this.#inspected, limit);
+  }
+
+  /** The catalogue with each task's policies, run-time changes included. */
+  registered() {
+    return inspectRegistered(this.#database);
+  }
+
+  /** Per queue: outcomes and latency over `minutes`, concurrency, depths, the consumer's state. */
+  queueStats(minutes = 60) {
+    return inspectStats(this.#inspected, minutes);
+  }
+
+  changePolicy(task: string, change: PolicyChange) {
+    return changePolicy(this.#database, task, change);
+  }
+
+  resetPolicy(task: string) {
+    return resetPolicy(this.#database, task);
+  }
+
+  /** Pauses (`enabled` false) or resumes a queue's consumer. */
+  async setConsumer(queue: QueueName, enabled: boolean): Promise<EventSourceView> {
+    this.#endpoints(queue);
+    if (!this.#eventSources) throw new Error('the consumers cannot be paused from here');
+    return this.#eventSources.setEnabled(queue, enabled);
+  }
+
+  /** Deletes every message of a task queue; its dead letters stay (`dlq purge` deletes those). */
+  purgeQueue(queue: QueueName): Promise<{ purged: number }> {
+    return purgeQueue(this.#sqs, this.#endpoints(queue).url);
   }
 
   schedules(count = 3, now = this.#clock()): ScheduleView[] {

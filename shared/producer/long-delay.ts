@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient } from '@aws-sdk/client-scheduler';
+import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, GetScheduleCommand, ListSchedulesCommand, ResourceNotFoundException, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { localCredentials } from '../aws.ts';
 import type { QueueName } from '../catalogue/index.ts';
 import type { Config } from '../config.ts';
@@ -64,6 +64,38 @@ export class LongDelayScheduler {
     }
   }
 
+  /**
+   * The one-time schedules waiting to send a task, up to `limit`: ListSchedules names them,
+   * and only GetSchedule tells a schedule's time and message, so each is read (a few at a
+   * time, within Scheduler's request rates). A schedule that fires meanwhile is left out.
+   */
+  async pending(limit: number): Promise<PendingSchedule[]> {
+    const { client, groupName } = this.#settings;
+    const names: string[] = [];
+    let next: string | undefined;
+    do {
+      const page = await client.send(new ListSchedulesCommand({ GroupName: groupName, State: 'ENABLED', MaxResults: 100, ...(next ? { NextToken: next } : {}) }));
+      names.push(...(page.Schedules ?? []).map((schedule) => schedule.Name!));
+      next = page.NextToken;
+    } while (next && names.length < limit);
+    const found: PendingSchedule[] = [];
+    const wanted = names.slice(0, limit);
+    for (let start = 0; start < wanted.length; start += 4) {
+      const read = await Promise.all(wanted.slice(start, start + 4).map(async (name) => {
+        try {
+          const schedule = await client.send(new GetScheduleCommand({ Name: name, GroupName: groupName }));
+          const at = /^at\((.+)\)$/.exec(schedule.ScheduleExpression ?? '')?.[1];
+          return [{ name, at: at ? new Date(`${at}Z`).toISOString() : null, targetArn: schedule.Target?.Arn ?? '', input: schedule.Target?.Input ?? '' }];
+        } catch (error) {
+          if (error instanceof ResourceNotFoundException) return [];
+          throw error;
+        }
+      }));
+      found.push(...read.flat());
+    }
+    return found;
+  }
+
   /** Deletes a task's pending schedule; false when there was none (never scheduled, or already sent). */
   async cancel(taskId: string): Promise<boolean> {
     try {
@@ -74,6 +106,14 @@ export class LongDelayScheduler {
       throw error;
     }
   }
+}
+
+/** A one-time schedule as Scheduler keeps it: its time (UTC), its target queue and the message it will send. */
+export interface PendingSchedule {
+  readonly name: string;
+  readonly at: string | null;
+  readonly targetArn: string;
+  readonly input: string;
 }
 
 /** The configured long-delay scheduler, or none (then the consumer re-delays long ETAs, 15 minutes at a time). */

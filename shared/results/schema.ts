@@ -33,6 +33,17 @@ export const taskResults = pgTable(
     /** The group (or chord header) this task belongs to, and its place in the group's result list. */
     groupId: text('group_id'),
     groupIndex: integer('group_index'),
+    /**
+     * The consumer invocation that claimed the latest attempt (`<function>:<request id>`,
+     * Celery's `worker`): written by the claim itself, so `inspect active` can say who holds
+     * a task, and kept afterwards to find the attempt's logs.
+     */
+    worker: text('worker'),
+    /**
+     * Until when that claim holds (the queue's consumer timeout from its start): no other
+     * consumer takes the task over before, and `inspect active` shows it as the lease.
+     */
+    leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'string' }),
   },
   (table) => [
     // Every index here costs two writes per task (insert, then the finish's update), so the
@@ -95,3 +106,26 @@ export const rateLimitBuckets = pgTable('rate_limit_buckets', {
   /** Tokens the last statement granted, so it can return them. */
   granted: integer('granted').notNull().default(0),
 });
+
+/**
+ * Run-time changes to a task's policy (`taskq control rate-limit|time-limit`), one row per
+ * task; a null keeps the catalogue's value, and `control reset` deletes the row. Consumers
+ * read the table at most once every few seconds per process (`runtime/batch/policies.ts`).
+ */
+export const taskPolicies = pgTable(
+  'task_policies',
+  {
+    task: text('task').primaryKey(),
+    /** Celery's rate syntax, normalised (`10/m`); `0` lifts the catalogue's limit. */
+    rateLimit: text('rate_limit'),
+    softTimeLimitSeconds: doublePrecision('soft_time_limit_seconds'),
+    timeLimitSeconds: doublePrecision('time_limit_seconds'),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  },
+  (table) => [
+    check(
+      'task_policies_time_limits_check',
+      sql`(${table.softTimeLimitSeconds} is null and ${table.timeLimitSeconds} is null) or (0 < ${table.softTimeLimitSeconds} and ${table.softTimeLimitSeconds} < ${table.timeLimitSeconds})`,
+    ),
+  ],
+);

@@ -32,12 +32,16 @@ export interface ClaimResult {
  * of its own in task_attempts when the task is claimed again.
  *
  * Every table access goes by primary key, whatever the planner believes of the input's
- * size or the table's statistics: this runs for every batch, on tables of any size.
+ * size or the table's statistics: this runs for every batch, on tables of any size. The
+ * claiming invocation and the lease's end are written with the claim, so `inspect active`
+ * costs the batch nothing, and the lease it shows is the one this statement enforces.
  */
 export async function claimTasks(
   database: Database,
   requests: readonly ClaimRequest[],
   leaseSeconds: number,
+  /** The consumer invocation claiming them (`<function>:<request id>`), recorded as each task's `worker`. */
+  worker: string,
 ): Promise<ClaimResult[]> {
   if (requests.length === 0) return [];
   const input = JSON.stringify(requests.map((r) => ({ ...r, payload: storablePayload(r.payload) })));
@@ -47,14 +51,16 @@ export async function claimTasks(
         as x(id text, name text, queue text, payload jsonb, "createdAt" timestamptz, "groupId" text, "groupIndex" int)
     ),
     upserted as (
-      insert into task_results as r (id, name, queue, status, payload, attempts, attempt_base, created_at, started_at, group_id, group_index)
-      select id, name, queue, 'STARTED', payload, 1, 0, "createdAt", now(), "groupId", "groupIndex" from input
+      insert into task_results as r (id, name, queue, status, payload, attempts, attempt_base, created_at, started_at, group_id, group_index, worker, lease_until)
+      select id, name, queue, 'STARTED', payload, 1, 0, "createdAt", now(), "groupId", "groupIndex", ${worker}::text, now() + ${leaseSeconds}::int * interval '1 second' from input
       on conflict (id) do update set
         status = case when r.status = 'REVOKED' then r.status else 'STARTED' end,
         attempts = case when r.status = 'REVOKED' then r.attempts else r.attempts + 1 end,
         attempt_base = case when r.status = 'FAILURE' then r.attempts else r.attempt_base end,
         started_at = case when r.status = 'REVOKED' then r.started_at else now() end,
         date_done = case when r.status = 'REVOKED' then r.date_done end,
+        worker = case when r.status = 'REVOKED' then r.worker else excluded.worker end,
+        lease_until = case when r.status = 'REVOKED' then r.lease_until else excluded.lease_until end,
         -- A task revoked before pick-up was recorded by id alone: keep what it was.
         name = case when r.name = '' then excluded.name else r.name end,
         queue = case when r.name = '' then excluded.queue else r.queue end,
@@ -63,7 +69,8 @@ export async function claimTasks(
         group_id = coalesce(r.group_id, excluded.group_id),
         group_index = coalesce(r.group_index, excluded.group_index)
       where r.status in ('PENDING', 'RETRY', 'FAILURE')
-         or (r.status = 'STARTED' and r.started_at < now() - ${leaseSeconds}::int * interval '1 second')
+         -- A claim from before leases were recorded holds for the lease from its start.
+         or (r.status = 'STARTED' and coalesce(r.lease_until, r.started_at + ${leaseSeconds}::int * interval '1 second') < now())
          or (r.status = 'REVOKED' and r.name = '')
       returning r.id, r.status, r.attempts, r.attempt_base
     ),

@@ -31,14 +31,14 @@ export async function executeTask(
   const started = performance.now();
   const controller = new AbortController();
   const soft = setTimeout(
-    () => controller.abort(new SoftTimeLimitExceeded(`soft time limit of ${Math.round(limits.softLimitMs / 1000)} s exceeded`)),
+    () => controller.abort(new SoftTimeLimitExceeded(`soft time limit of ${inSeconds(limits.softLimitMs)} s exceeded`)),
     Math.max(0, limits.softLimitMs),
   );
   limits.revocable?.((reason) => controller.abort(reason));
   let hard: NodeJS.Timeout | undefined;
   const deadline = new Promise<Execution>((resolve) => {
     hard = setTimeout(
-      () => resolve({ ok: false, error: new TimeLimitExceeded(`time limit of ${Math.round(limits.hardLimitMs / 1000)} s exceeded`), runtimeMs: elapsed() }),
+      () => resolve({ ok: false, error: new TimeLimitExceeded(`time limit of ${inSeconds(limits.hardLimitMs)} s exceeded`), runtimeMs: elapsed() }),
       Math.max(0, limits.hardLimitMs),
     );
   });
@@ -63,4 +63,9 @@ export async function executeTask(
     clearTimeout(soft);
     clearTimeout(hard);
   }
+}
+
+/** A limit as its error states it: whole seconds, or tenths for a limit an operator set below a few seconds. */
+function inSeconds(ms: number): number {
+  return Number((ms / 1000).toFixed(1));
 }

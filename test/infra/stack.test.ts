@@ -221,6 +221,30 @@ describe('the stack, dev stage', () => {
     });
   });
 
+  it("gives operators a role for taskq --stage that reaches only this stage, and may pause only its consumers' event source mappings", () => {
+    const roleId = logicalId(synthesized.stack.operators.role.node.defaultChild);
+    expect(resources[roleId]!.Properties.AssumeRolePolicyDocument).toEqual({
+      Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } } }],
+      Version: '2012-10-17',
+    });
+    const statements = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(roleId))
+      .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+    const actions = (statement: { Action: string | string[] }) => [statement.Action].flat();
+    const mappings = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping').map(([id]) => id);
+    expect(mappings).toHaveLength(queueNames.length);
+    const updates = statements.filter((statement) => actions(statement).includes('lambda:UpdateEventSourceMapping'));
+    expect(updates.map((statement) => actions(statement))).toEqual(Array(queueNames.length).fill(['lambda:UpdateEventSourceMapping']));
+    expect(updates.map((statement) => mappings.find((id) => JSON.stringify(statement.Resource).includes(`{"Ref":"${id}"}`))).sort()).toEqual(mappings.sort());
+    // Only the two listings, which take no resource, are unscoped.
+    expect(statements.filter((statement) => statement.Resource === '*').flatMap(actions).sort()).toEqual(['lambda:ListEventSourceMappings', 'scheduler:ListSchedules']);
+    const text = JSON.stringify(statements);
+    for (const name of queueNames) for (const id of queueIds(name)) expect(text).toContain(`"${id}"`);
+    for (const action of ['sqs:PurgeQueue', 'sqs:StartMessageMoveTask', 'rds-data:ExecuteStatement', 'scheduler:CreateSchedule', 'iam:PassRole', 'ssm:GetParametersByPath', 'cloudformation:DescribeStacks']) expect(text).toContain(action);
+    expect(text).toContain(':parameter/datacleanup/dev/*');
+    expect(Object.keys(template.toJSON().Outputs as object)).toContain('OperatorRoleArn');
+  });
+
   it('publishes queue URLs and ARNs as outputs and SSM parameters', () => {
     for (const name of queueNames) {
       template.hasResourceProperties('AWS::SSM::Parameter', { Name: `/datacleanup/dev/queues/${name}/url` });

@@ -190,17 +190,23 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
     expect(rows.find((row) => row.id !== task.id)).toMatchObject({ status: 'FAILURE', error: expect.stringContaining('invalid payload') });
   });
 
-  it('spends at most 2 SQL statements on a batch of 10 successful tasks', async () => {
+  it('spends at most 2 SQL statements on a batch of 10 successful tasks, the run-time policies read at most once per refresh', async () => {
+    const { invocations } = (consumer = startConsumer({ sqs: emulator.sqs, queue, database: db.database, implementations: testImplementations(journal), policyRefreshMs: 60_000 }));
+    // The first batch also reads the operators' policy changes (taskq control), kept for the refresh period.
+    const first = envelope('default.test_record', { n: -1 });
+    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(first)]);
+    await waitFor(queueIsEmpty, 15_000, 'the first batch to finish');
+    const before = db.counter.statements;
+
     const batch = Array.from({ length: 10 }, (_, n) => envelope('default.test_record', { n }));
     await sendBodies(emulator.sqs, queue.url, batch.map((task) => JSON.stringify(task)));
-    const { invocations } = start();
-
     await waitFor(queueIsEmpty, 15_000, 'the batch to finish');
-    const statements = db.counter.statements;
+    const statements = db.counter.statements - before;
 
-    expect(invocations).toEqual([expect.objectContaining({ records: 10, failed: 0 })]);
+    expect(invocations).toEqual([expect.objectContaining({ records: 1, failed: 0 }), expect.objectContaining({ records: 10, failed: 0 })]);
+    expect(before).toBeLessThanOrEqual(3);
     expect(statements).toBeLessThanOrEqual(2);
-    expect((await taskRows(db.database)).map((row) => row.status)).toEqual(Array(10).fill('SUCCESS'));
+    expect((await taskRows(db.database)).map((row) => row.status)).toEqual(Array(11).fill('SUCCESS'));
     // A first-time success writes no attempt row, yet its history shows the attempt.
     expect(await db.database.rows(sql`select * from task_attempts`)).toEqual([]);
     const detail = await findTask(db.database, batch[0]!.id);

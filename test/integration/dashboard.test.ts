@@ -106,6 +106,43 @@ describe(`the dashboard in headless Chromium (${databaseKind})`, () => {
     await waitFor(async () => (await doneAt()) > redriven, 20_000, 'the retried task to run');
   });
 
+  it('inspects the consumers and changes policies, pauses a queue and purges one from the Consumers page', async () => {
+    const later = (await (await fetch(`${cloud.dashboardUrl}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'default.noop', payload: {}, countdown: 300 }) })).json()) as { id: string };
+    await page.goto(cloud.dashboardUrl);
+    await page.getByRole('link', { name: 'Consumers' }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Consumers');
+    for (const heading of ['Queues and consumers', 'Running now', 'Received, not started', 'Scheduled', 'Registered tasks']) {
+      expect(await page.getByRole('heading', { name: heading }).count()).toBe(1);
+    }
+    expect(await page.getByRole('row').filter({ hasText: later.id }).textContent()).toMatch(/countdown/);
+
+    await page.getByLabel('Rate limit of default.noop').fill('2/m');
+    await page.getByRole('button', { name: 'Apply the rate limit to default.noop' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('Rate limit of default.noop set to 2/m');
+    expect(await page.locator('tr[data-task="default.noop"] td.rate-limit').textContent()).toBe('2/m (changed)');
+    const registered = (await (await fetch(`${cloud.dashboardUrl}/api/inspect/registered`)).json()) as { name: string; rateLimit: { override: string | null } }[];
+    expect(registered.find((task) => task.name === 'default.noop')!.rateLimit.override).toBe('2/m');
+    await page.getByLabel('Soft limit of default.noop').fill('2m');
+    await page.getByLabel('Hard limit of default.noop').fill('1m');
+    await page.getByRole('button', { name: 'Apply the time limits to default.noop' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('cannot change default.noop: the soft limit (120 s) must be below the hard limit (60 s)');
+    await page.getByRole('button', { name: 'Reset default.noop' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toBe("default.noop runs with the catalogue's policy again");
+
+    await page.getByRole('button', { name: 'Pause billing' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('Paused billing (Disabled)');
+    expect(await page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'billing', exact: true }) }).locator('td.consumer-state').textContent()).toBe('Disabled');
+    await page.screenshot({ path: `${artifacts}/dashboard-consumers-${databaseKind}.png`, fullPage: true });
+    await page.getByRole('button', { name: 'Resume billing' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('Resumed billing (Enabled)');
+
+    await page.getByLabel('Delete every message waiting on default').check();
+    await page.getByRole('button', { name: 'Purge default' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(/^Purged [1-9]\d* messages? from default$/);
+    const depths = (await (await fetch(`${cloud.dashboardUrl}/api/queues`)).json()) as { queue: string; visible: number; delayed: number }[];
+    expect(depths.find((q) => q.queue === 'default')).toMatchObject({ visible: 0, delayed: 0 });
+  });
+
   it('shows queues, per-minute charts, latency percentiles and schedules on the overview', async () => {
     await page.goto(cloud.dashboardUrl);
     const main = await page.locator('main').textContent();

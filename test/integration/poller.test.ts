@@ -65,3 +65,51 @@ it('runs at most maxConcurrency invocations, receives the next batches while the
     await poller.stop();
   }
 });
+
+it("pauses as a disabled event source mapping: invocations under way finish, nothing more is received, and a long poll's late catch goes back at once", async () => {
+  const queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 60 });
+  const visible = async () => Number((await emulator.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.ApproximateNumberOfMessages);
+  const handled: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const poller = new EventSourcePoller({
+    sqs: emulator.sqs,
+    queueUrl: queue.url,
+    queueArn: queue.arn,
+    region,
+    functionName: 'poller-pause-test',
+    handler: async (event: SQSEvent) => {
+      if (event.Records.some((record) => record.body === 'first')) await gate;
+      handled.push(...event.Records.map((record) => record.body));
+      return { batchItemFailures: [] };
+    },
+    batchSize: 1,
+    batchingWindowSeconds: 0,
+    maxConcurrency: 2,
+    timeoutSeconds: 30,
+    // Long polls that outlast the pause: what they receive afterwards must not be lost for the visibility timeout.
+    waitTimeSeconds: 3,
+  });
+  poller.start();
+  try {
+    await sendBodies(emulator.sqs, queue.url, ['first']);
+    await waitFor(async () => (await inFlight(queue)) === 1, 10_000, 'the first message to be running');
+    poller.pause();
+    expect(poller.state).toBe('Disabled');
+    await sendBodies(emulator.sqs, queue.url, ['second', 'third']);
+    release();
+    await waitFor(() => handled.includes('first'), 10_000, 'the invocation under way to finish');
+    // Past every long poll that was waiting when the pause came, the two stay on the queue, visible.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    expect(await visible()).toBe(2);
+    expect(handled).toEqual(['first']);
+
+    poller.resume();
+    expect(poller.state).toBe('Enabled');
+    await waitFor(() => handled.length === 3, 10_000, 'the waiting messages to run after the resume');
+    expect(handled.toSorted()).toEqual(['first', 'second', 'third']);
+  } finally {
+    release();
+    await poller.stop();
+  }
+});

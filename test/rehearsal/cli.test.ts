@@ -148,6 +148,27 @@ describe('taskq --stage against the rehearsed dev stage', () => {
     expect(json<{ status: string }>(await taskq('result', id, '--json'))).toMatchObject({ status: 'REVOKED' });
   });
 
+  it("inspects the stage's catalogue, claims, schedules and reservations, and changes a rate limit there for every consumer", async () => {
+    type Registered = { name: string; rateLimit: { catalogue: string | null; override: string | null; effective: string | null } };
+    const noop = async () => json<Registered[]>(await taskq('inspect', 'registered', '--json')).find((task) => task.name === 'default.noop')!;
+    expect((await noop()).rateLimit).toEqual({ catalogue: null, override: null, effective: null });
+    const changed = await taskq('control', 'rate-limit', 'default.noop', '30/m');
+    expect(changed, changed.stderr).toMatchObject({ code: 0, stdout: "rate limit of default.noop is now 30/m (the catalogue's: none); every consumer applies it within 5 s, without a deploy\n" });
+    expect(changed.calls).toContainEqual(expect.objectContaining({ action: 'rds-data:ExecuteStatement', resource: rehearsal.dataApi.target.resourceArn }));
+    expect((await noop()).rateLimit).toEqual({ catalogue: null, override: '30/m', effective: '30/m' });
+    expect(json(await taskq('control', 'reset', 'default.noop', '--json'))).toMatchObject({ reset: true, rateLimit: { override: null } });
+
+    expect(json<unknown[]>(await taskq('inspect', 'active', '--json'))).toEqual(expect.any(Array));
+    const id = (await taskq('send', 'default.noop', '--payload', '{}', '--countdown', '3600')).stdout.trim();
+    const scheduled = json<{ tasks: { kind: string; id: string; queue: string }[]; listed: boolean }>(await taskq('inspect', 'scheduled', '--json'));
+    // SQS shows no delayed message to anyone: against AWS, scheduled lists the one-time schedules and counts the rest.
+    expect(scheduled).toMatchObject({ listed: false, tasks: [expect.objectContaining({ kind: 'schedule', id, queue: 'default' })] });
+    expect(await taskq('revoke', id)).toMatchObject({ code: 0 });
+    const reserved = json<{ listed: boolean; queues: { queue: string }[]; tasks: unknown[] }>(await taskq('inspect', 'reserved', '--json'));
+    expect(reserved).toMatchObject({ listed: false, tasks: [] });
+    expect(reserved.queues.map((q) => q.queue).sort()).toEqual(['ai', 'billing', 'data', 'default']);
+  });
+
   it('answers a bad argument with the usage and exit code 2, and a stage not deployed with one line and 1', async () => {
     const bad = await taskq('dlq', 'list', 'nowhere');
     expect(bad.code).toBe(2);

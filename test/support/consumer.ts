@@ -27,6 +27,8 @@ export function startConsumer(options: {
   /** The queue's services, as its tasks expect them. @default none */
   services?: unknown;
   revocationCheckMs?: number;
+  /** How often the consumer reads the run-time policy changes again. @default 5000 */
+  policyRefreshMs?: number;
 }) {
   const queueDefinition = { ...testQueueDefinition, name: options.queueName ?? 'default', batchSize: options.batchSize ?? testQueueDefinition.batchSize };
   const handler = createConsumer({
@@ -41,6 +43,7 @@ export function startConsumer(options: {
     ...(options.random ? { random: options.random } : {}),
     services: options.services ?? {},
     ...(options.revocationCheckMs ? { revocationCheckMs: options.revocationCheckMs } : {}),
+    ...(options.policyRefreshMs ? { policyRefreshMs: options.policyRefreshMs } : {}),
   });
   const invocations: InvocationReport[] = [];
   const poller = pollerFor(queueDefinition, {

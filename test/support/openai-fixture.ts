@@ -10,14 +10,21 @@ export async function startOpenAiFixture() {
     requests: [] as { path: string; body: Record<string, unknown> }[],
     /** Answers for the next requests, e.g. `{ status: 429, retryAfter: 1 }`. */
     failures: [] as { status: number; retryAfter?: number }[],
+    /** How long each answer takes: a slow model, so a task stays running for a while. */
+    delayMs: 0,
   };
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-        response.writeHead(status, { 'content-type': 'application/json', ...headers });
-        response.end(JSON.stringify(body));
+        const answer = () => {
+          if (response.destroyed) return;
+          response.writeHead(status, { 'content-type': 'application/json', ...headers });
+          response.end(JSON.stringify(body));
+        };
+        if (state.delayMs > 0) setTimeout(answer, state.delayMs);
+        else answer();
       };
       if (request.headers.authorization !== 'Bearer sk-test-local') return reply(401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;

@@ -96,9 +96,12 @@ describe('afterRun', () => {
     if (verdict.kind === 'revoked') expect(outcome.row).toBeUndefined();
   });
 
-  it('a throttled task waits without a row', () => {
+  it('a throttled task waits without a row, its report naming the rate in force', () => {
     const { record, plan } = parsed(newEnvelope('default.noop', {}, { id: 't1' }));
-    expect(throttled(plan, record, 3)).toEqual({ step: { kind: 'delay', seconds: 3 }, report: expect.objectContaining({ metric: taskMetrics.throttled }) });
+    expect(throttled(plan, record, 3, '1/s')).toEqual({
+      step: { kind: 'delay', seconds: 3 },
+      report: expect.objectContaining({ metric: taskMetrics.throttled, fields: expect.objectContaining({ rateLimit: '1/s', retryInSeconds: 3 }) }),
+    });
   });
 });
 

@@ -90,7 +90,7 @@ export function layout(title: string, body: Html, options: { notice?: string | n
 <header>
   <strong>taskq</strong>
   <nav aria-label="Main">
-    <a href="/">Overview</a> · <a href="/tasks">Tasks</a> · <a href="/send">Send a task</a>
+    <a href="/">Overview</a> · <a href="/tasks">Tasks</a> · <a href="/inspect">Consumers</a> · <a href="/send">Send a task</a>
   </nav>
 </header>
 <main>

@@ -1,13 +1,15 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as z from 'zod';
 import { tasks } from '../../catalogue/index.ts';
 import type { TaskOperations } from '../../operations/index.ts';
 import { apiRoutes, historyFilter, queueParam, statusOf } from '../api.ts';
-import { formToken, guardedListener, isAllowedHost, isCrossSite, loopback, pageHeaders, requestUrl } from '../guard.ts';
-import { HttpError, readForm, redirect, Router, sendHtml, sendJson } from '../http.ts';
+import { guardedListener, isAllowedHost, isCrossSite, loopback, pageHeaders, requestUrl } from '../guard.ts';
+import { HttpError, redirect, Router, sendHtml, sendJson } from '../http.ts';
 import { reasonOf } from '../../errors.ts';
 import { html, layout, script, styles } from './html.ts';
+import { back, readActionForm } from './forms.ts';
+import { inspectRoutes } from './inspect-routes.ts';
 import { deadLettersPage, overviewPage, sendPage, taskPage, taskRows, tasksPage, unknownTaskPage } from './pages.ts';
 
 /** The send form's view of the catalogue: every task with its payload's JSON Schema. */
@@ -20,15 +22,6 @@ export function catalogueView() {
     schema: z.toJSONSchema(task.payload, { io: 'input' }),
   }));
 }
-
-/** A form posted by one of the dashboard's own pages: it carries the form token a page of another origin cannot read. */
-async function readActionForm(request: IncomingMessage): Promise<URLSearchParams> {
-  const form = await readForm(request);
-  if (form.get('csrf') !== formToken) throw new HttpError(403, 'this form did not come from the dashboard (or the dashboard restarted since): reload the page and try again');
-  return form;
-}
-
-const back = (path: string, notice: string) => `${path}${path.includes('?') ? '&' : '?'}notice=${encodeURIComponent(notice)}`;
 
 /**
  * Flower's place on port 5555: the HTML dashboard and the JSON API the `taskq` CLI uses,
@@ -112,6 +105,7 @@ export async function startDashboard(operations: TaskOperations, port: number, h
       const { id } = await operations.runSchedule(params.name!);
       redirect(response, back('/', `Fired ${params.name} as ${id}`));
     });
+  inspectRoutes(router, operations, page);
 
   const server = createServer(guardedListener(async (request, response) => {
     for (const [name, value] of Object.entries(pageHeaders)) response.setHeader(name, value);

@@ -1,9 +1,10 @@
 import type { SQSRecord } from 'aws-lambda';
-import { parseRateLimit, type RateLimit } from '../../catalogue/index.ts';
+import type { RateLimit } from '../../catalogue/index.ts';
 import type { Database } from '../../results/database.ts';
 import { takeRateTokens } from '../../results/statements.ts';
 import type { ParsedMessage } from '../parse.ts';
 import { throttleWaits } from './plan.ts';
+import type { TaskPolicies } from './policies.ts';
 
 /** A due task, ready to be admitted and claimed. */
 export interface Due {
@@ -12,15 +13,15 @@ export interface Due {
 }
 
 /**
- * Takes rate-limit tokens for the due tasks whose task has a rate limit, in one statement
- * (none when no task of the batch has one). Returns the records that got none, with how
- * long each waits for about when its turn comes.
+ * Takes rate-limit tokens for the due tasks whose task has a rate limit in force (the
+ * catalogue's, or an operator's change), in one statement (none when no task of the batch
+ * has one). Returns the records that got none, with how long each waits for about when its turn comes.
  */
-export async function admit(due: readonly Due[], database: Database, random: () => number): Promise<Map<SQSRecord, number>> {
+export async function admit(due: readonly Due[], database: Database, random: () => number, policies: TaskPolicies): Promise<Map<SQSRecord, number>> {
   const limited = new Map<string, { limit: RateLimit; records: SQSRecord[] }>();
   for (const { record, plan } of due) {
     const definition = plan.implementation.definition;
-    const limit = definition.rateLimit ? parseRateLimit(definition.rateLimit) : undefined;
+    const limit = policies.of(definition).rate;
     if (!limit) continue;
     const entry = limited.get(definition.name) ?? { limit, records: [] };
     entry.records.push(record);

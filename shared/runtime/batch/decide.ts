@@ -59,12 +59,12 @@ export function beforeClaim(plan: Plan, record: SQSRecord, d: Decisions): Outcom
   return undefined;
 }
 
-/** Held back by its task's rate limit: it waits, unclaimed, without spending an attempt. */
-export function throttled(plan: ParsedMessage, record: SQSRecord, seconds: number): Outcome {
+/** Held back by its task's rate limit in force (`rateLimit`): it waits, unclaimed, without spending an attempt. */
+export function throttled(plan: ParsedMessage, record: SQSRecord, seconds: number, rateLimit: string | undefined): Outcome {
   const task = plan.implementation.definition;
   return {
     step: { kind: 'delay', seconds },
-    report: { level: 'info', message: 'rate limit reached; the task waits without spending an attempt', task: task.name, metric: taskMetrics.throttled, fields: { ...fieldsOf(plan, record), rateLimit: task.rateLimit, retryInSeconds: seconds } },
+    report: { level: 'info', message: 'rate limit reached; the task waits without spending an attempt', task: task.name, metric: taskMetrics.throttled, fields: { ...fieldsOf(plan, record), rateLimit, retryInSeconds: seconds } },
   };
 }
 

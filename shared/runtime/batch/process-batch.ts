@@ -7,20 +7,21 @@ import { afterClaim, afterRun, beforeClaim, throttled, type Attempt, type Decisi
 import { resentFollowUps } from './follow-ups.ts';
 import type { Outcome, Outcomes } from './outcome.ts';
 import { planBatch } from './plan.ts';
+import { cataloguePolicies, type TaskPolicies } from './policies.ts';
 import { record } from './record.ts';
 import { report } from './report.ts';
 import { runAttempts } from './run.ts';
 import { fatesOf, settle } from './settle.ts';
-import { batchContext, type BatchContext, type ConsumerSettings } from './settings.ts';
+import { batchContext, type BatchContext, type ConsumerSettings, type Invocation } from './settings.ts';
 
 /**
  * One invocation's batch, step by step: plan (parse, duplicates, timing), admit (rate
- * tokens), claim (one statement), run and classify, record (one statement), settle
+ * tokens, under the policies in force), claim (one statement), run and classify, record (one statement), settle
  * (visibility, dead letters, follow-ups), report. Each record's fate is decided on its
  * own: a decision that throws delays that record alone, so no message fails its siblings.
  */
-export async function processBatch(records: readonly SQSRecord[], settings: ConsumerSettings, remainingMs: number): Promise<SQSBatchResponse> {
-  const batch = batchContext(settings, remainingMs);
+export async function processBatch(records: readonly SQSRecord[], settings: ConsumerSettings, invocation: Invocation): Promise<SQSBatchResponse> {
+  const batch = batchContext(settings, invocation);
   const lookup = (name: string) => settings.directory.definition(name);
   const decisions: Decisions = { queue: settings.queue.name, lookup, timeoutSeconds: settings.queue.timeoutSeconds, now: Date.now() };
   const book = new OutcomeBook(batch);
@@ -29,8 +30,8 @@ export async function processBatch(records: readonly SQSRecord[], settings: Cons
   for (const [r, plan] of planBatch(records, settings.directory, decisions.now)) {
     if (!book.decide(r, () => beforeClaim(plan, r, decisions)) && plan.ok) due.push({ record: r, plan });
   }
-  const started = await admitAndClaim(due, book, decisions, batch);
-  const executions = await runAttempts(started, batch).catch((error: unknown) => {
+  const { started, policies } = await admitAndClaim(due, book, decisions, batch);
+  const executions = await runAttempts(started, batch, policies).catch((error: unknown) => {
     settings.logger.error('could not run the batch; its tasks will be retried', { error });
     return [];
   });
@@ -53,16 +54,22 @@ export async function processBatch(records: readonly SQSRecord[], settings: Cons
   return { batchItemFailures: records.filter((r) => !done.has(r)).map((r) => ({ itemIdentifier: r.messageId })) };
 }
 
-/** Admits the due tasks past their rate limits and claims the rest; returns the attempts to run now. */
-async function admitAndClaim(due: readonly Due[], book: OutcomeBook, decisions: Decisions, batch: BatchContext): Promise<Attempt[]> {
+/**
+ * Admits the due tasks past their rate limits and claims the rest; returns the attempts to
+ * run now and the policies in force (the run-time changes, read at most every few seconds).
+ */
+async function admitAndClaim(due: readonly Due[], book: OutcomeBook, decisions: Decisions, batch: BatchContext): Promise<{ started: Attempt[]; policies: TaskPolicies }> {
   const started: Attempt[] = [];
-  if (due.length === 0) return started;
+  if (due.length === 0) return { started, policies: cataloguePolicies };
   try {
     const database = await batch.settings.database();
-    const waits = await admit(due, database, batch.random);
+    const policies = await batch.policies.current(database);
+    const waits = await admit(due, database, batch.random, policies);
     const admitted = due.filter((d) => !waits.has(d.record));
-    for (const d of due) if (waits.has(d.record)) book.decide(d.record, () => throttled(d.plan, d.record, waits.get(d.record)!));
-    const claims = await claim(admitted, database, batch.settings.queue);
+    for (const d of due) {
+      if (waits.has(d.record)) book.decide(d.record, () => throttled(d.plan, d.record, waits.get(d.record)!, policies.of(d.plan.implementation.definition).rateLimit));
+    }
+    const claims = await claim(admitted, database, batch.settings.queue, batch.worker);
     for (const { record: r, plan } of admitted) {
       book.decide(r, () => {
         const next = afterClaim(plan, r, claims.get(plan.envelope.id), decisions);
@@ -71,11 +78,11 @@ async function admitAndClaim(due: readonly Due[], book: OutcomeBook, decisions: 
         return undefined;
       });
     }
-    return started;
+    return { started, policies };
   } catch (error) {
     batch.settings.logger.warn('result store unavailable; backing off without spending attempts', { error });
     for (const d of due) book.outage(d.record);
-    return [];
+    return { started: [], policies: cataloguePolicies };
   }
 }
 

@@ -3,13 +3,15 @@ import { TaskRevokedError } from '../../errors.ts';
 import { revokedAmong } from '../../results/statements.ts';
 import { executeTask, type Execution } from '../execute.ts';
 import type { Attempt } from './decide.ts';
+import type { TaskPolicies } from './policies.ts';
 import type { BatchContext } from './settings.ts';
 
 /**
- * Runs the claimed attempts together, each under its time limits and the invocation's
- * deadline; while any runs, one statement every few seconds looks for revocations of them.
+ * Runs the claimed attempts together, each under its time limits in force (the catalogue's,
+ * or an operator's change) and the invocation's deadline; while any runs, one statement
+ * every few seconds looks for revocations of them.
  */
-export async function runAttempts(attempts: readonly Attempt[], batch: BatchContext): Promise<Execution[]> {
+export async function runAttempts(attempts: readonly Attempt[], batch: BatchContext, policies: TaskPolicies): Promise<Execution[]> {
   if (attempts.length === 0) return [];
   const { settings } = batch;
   const database = await settings.database();
@@ -21,6 +23,7 @@ export async function runAttempts(attempts: readonly Attempt[], batch: BatchCont
       attempts.map(async (started) => {
         const { envelope, implementation, payload } = started.plan;
         const task = implementation.definition;
+        const limits = policies.of(task);
         const remaining = batch.deadline - Date.now();
         const parentLogger = settings.logger;
         let logger: Logger | undefined;
@@ -44,8 +47,8 @@ export async function runAttempts(attempts: readonly Attempt[], batch: BatchCont
               services: settings.services,
             }),
             {
-              softLimitMs: Math.min(task.softTimeLimitSeconds * 1000, remaining),
-              hardLimitMs: Math.min(task.timeLimitSeconds * 1000, remaining),
+              softLimitMs: Math.min(limits.softTimeLimitSeconds * 1000, remaining),
+              hardLimitMs: Math.min(limits.timeLimitSeconds * 1000, remaining),
               revocable: (revoke) => running.set(envelope.id, revoke),
             },
           );

@@ -4,6 +4,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { QueueDefinition, QueueName } from '../../catalogue/index.ts';
 import type { Database } from '../../results/database.ts';
 import type { TaskDirectory } from '../parse.ts';
+import type { PolicyCache } from './policies.ts';
 
 /** What a queue's consumer is built from: the pipeline's every step reads its part of it. */
 export interface ConsumerSettings {
@@ -24,6 +25,17 @@ export interface ConsumerSettings {
   readonly queueUrls?: Partial<Record<QueueName, string>>;
   /** How often running tasks are checked for revocation. @default 5000 */
   readonly revocationCheckMs?: number;
+  /** How often the run-time policy changes (`taskq control`) are read again. @default 5000 */
+  readonly policyRefreshMs?: number;
+}
+
+/** What one invocation brings to its batch besides the records. */
+export interface Invocation {
+  readonly remainingMs: number;
+  /** Who claims the batch's tasks: `<function>:<request id>`. */
+  readonly worker: string;
+  /** The consumer's run-time policies, kept across its invocations. */
+  readonly policies: PolicyCache;
 }
 
 /** One invocation's view of the settings: its clock and its jitter fixed. */
@@ -34,9 +46,12 @@ export interface BatchContext {
   readonly end: number;
   /** When the tasks must have settled, leaving time to record them before the invocation ends. */
   readonly deadline: number;
+  readonly worker: string;
+  readonly policies: PolicyCache;
 }
 
-export function batchContext(settings: ConsumerSettings, remainingMs: number, now = Date.now()): BatchContext {
+export function batchContext(settings: ConsumerSettings, invocation: Invocation, now = Date.now()): BatchContext {
+  const { remainingMs, worker, policies } = invocation;
   const reserveMs = Math.min(5_000, settings.queue.timeoutSeconds * 100);
-  return { settings, random: settings.random ?? Math.random, end: now + remainingMs, deadline: now + remainingMs - reserveMs };
+  return { settings, random: settings.random ?? Math.random, end: now + remainingMs, deadline: now + remainingMs - reserveMs, worker, policies };
 }
