@@ -1,30 +1,13 @@
+import type * as LambdaApi from '@aws-sdk/client-lambda';
+import type { EventSourceMappingConfiguration, LambdaClient } from '@aws-sdk/client-lambda';
 import { queueNames, type QueueName } from '../catalogue/index.ts';
 import type { EventSources, EventSourceView } from './event-sources.ts';
 
-interface Mapping {
-  readonly UUID?: string;
-  readonly State?: string;
-  readonly EventSourceArn?: string;
-  readonly ScalingConfig?: { readonly MaximumConcurrency?: number };
-}
-
-/** The part of `@aws-sdk/client-lambda` used here. */
-interface LambdaSdk {
-  LambdaClient: new (config: { region: string }) => { send(command: object): Promise<unknown>; destroy(): void };
-  ListEventSourceMappingsCommand: new (input: { FunctionName: string; Marker?: string }) => object;
-  UpdateEventSourceMappingCommand: new (input: { UUID: string; Enabled: boolean }) => object;
-}
+type Mapping = Pick<EventSourceMappingConfiguration, 'UUID' | 'State' | 'EventSourceArn' | 'ScalingConfig'>;
+type LambdaSdk = typeof LambdaApi;
 
 /** Loaded on first use: only `taskq --stage … control pause|resume` and `inspect stats` reach Lambda's API. */
-const lambdaPackage = '@aws-sdk/client-lambda';
-
-async function loadSdk(): Promise<LambdaSdk> {
-  try {
-    return (await import(lambdaPackage)) as LambdaSdk;
-  } catch (error) {
-    throw new Error(`reaching Lambda's event source mappings needs the ${lambdaPackage} package (npm install ${lambdaPackage}): ${(error as Error).message}`, { cause: error });
-  }
-}
+const loadSdk = (): Promise<LambdaSdk> => import('@aws-sdk/client-lambda');
 
 /**
  * The stage's event source mappings, one per consumer function (`<stage>-consumer-<queue>`,
@@ -34,7 +17,7 @@ async function loadSdk(): Promise<LambdaSdk> {
 export class LambdaEventSources implements EventSources {
   readonly #region: string;
   readonly #functionOf: (queue: QueueName) => string;
-  #client: Promise<{ sdk: LambdaSdk; client: InstanceType<LambdaSdk['LambdaClient']> }> | undefined;
+  #client: Promise<{ sdk: LambdaSdk; client: LambdaClient }> | undefined;
 
   constructor(options: { region: string; functionOf: (queue: QueueName) => string }) {
     this.#region = options.region;
@@ -49,7 +32,7 @@ export class LambdaEventSources implements EventSources {
     const { sdk, client } = await this.#lambda();
     const mapping = await this.#mapping(queue);
     if (!mapping?.UUID) throw new Error(`${this.#functionOf(queue)} has no SQS event source mapping`);
-    return view(queue, (await client.send(new sdk.UpdateEventSourceMappingCommand({ UUID: mapping.UUID, Enabled: enabled }))) as Mapping);
+    return view(queue, await client.send(new sdk.UpdateEventSourceMappingCommand({ UUID: mapping.UUID, Enabled: enabled })));
   }
 
   close(): void {
@@ -61,7 +44,7 @@ export class LambdaEventSources implements EventSources {
     const found: Mapping[] = [];
     let marker: string | undefined;
     do {
-      const page = (await client.send(new sdk.ListEventSourceMappingsCommand({ FunctionName: this.#functionOf(queue), ...(marker ? { Marker: marker } : {}) }))) as { EventSourceMappings?: Mapping[]; NextMarker?: string };
+      const page = await client.send(new sdk.ListEventSourceMappingsCommand({ FunctionName: this.#functionOf(queue), ...(marker ? { Marker: marker } : {}) }));
       found.push(...(page.EventSourceMappings ?? []));
       marker = page.NextMarker;
     } while (marker);
