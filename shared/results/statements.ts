@@ -180,11 +180,13 @@ export async function takeRateTokens(database: Database, requests: readonly Rate
     on conflict (task) do update set
       per_second = excluded.per_second,
       burst = excluded.burst,
+      -- now() is when the transaction began, which may be before a concurrent take that got the
+      -- row first: time never runs backwards here, so no take refills (or grants) what is not there.
       -- excluded.granted is min(wanted, burst), and what is available never exceeds the burst.
-      granted = least(excluded.granted, floor(least(excluded.burst, b.tokens + extract(epoch from now() - b.refilled_at) * excluded.per_second))),
-      tokens = least(excluded.burst, b.tokens + extract(epoch from now() - b.refilled_at) * excluded.per_second)
-        - least(excluded.granted, floor(least(excluded.burst, b.tokens + extract(epoch from now() - b.refilled_at) * excluded.per_second))),
-      refilled_at = now()
+      granted = least(excluded.granted, floor(least(excluded.burst, b.tokens + extract(epoch from greatest(now() - b.refilled_at, interval '0')) * excluded.per_second))),
+      tokens = least(excluded.burst, b.tokens + extract(epoch from greatest(now() - b.refilled_at, interval '0')) * excluded.per_second)
+        - least(excluded.granted, floor(least(excluded.burst, b.tokens + extract(epoch from greatest(now() - b.refilled_at, interval '0')) * excluded.per_second))),
+      refilled_at = greatest(b.refilled_at, now())
     returning b.task, b.granted`);
   return new Map(rows.map((row) => [row.task, Number(row.granted)]));
 }
