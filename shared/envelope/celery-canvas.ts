@@ -135,7 +135,7 @@ const chordUnlockKwargs = z.looseObject({
  * then runs the body with their results. Here it becomes the queue's chord_unlock task
  * with the body as its chain, so the body is sent once, by the pipeline, when it succeeds.
  */
-export function chordUnlock(args: readonly unknown[], kwargs: Record<string, unknown>, context: CanvasContext, queue: string) {
+export function unlockOfChord(args: readonly unknown[], kwargs: Record<string, unknown>, context: CanvasContext, queue: string) {
   const [groupId, body] = check(chordUnlockArgs, args, 'args');
   const { interval, result } = check(chordUnlockKwargs, kwargs, 'kwargs');
   const bodySig = check(celerySignature, body, 'args[1]');

@@ -1,7 +1,7 @@
 // Written by hand: no JavaScript library reads kombu's SQS messages; Celery's own layout is checked against fixtures it produced.
 import * as z from 'zod';
 import { bindArguments, check, Unmappable, type SchemaOf } from './celery-args.ts';
-import { chainOf, chordUnlock, derivedIds, errbacksOf, linksOf, type CanvasContext } from './celery-canvas.ts';
+import { chainOf, derivedIds, errbacksOf, linksOf, unlockOfChord, type CanvasContext } from './celery-canvas.ts';
 import { taskId, type Envelope } from './envelope.ts';
 
 /** What the caller knows about a message it rejects: the FAILURE row is filed under these. */
@@ -203,7 +203,7 @@ function toEnvelope(task: CeleryTask, context: CeleryContext): Envelope {
   const canvas: CanvasContext = { schemaOf: context.schemaOf, idFor: derivedIds(taskIdentity) };
   const fields = { ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)), ...workflowFields(task.workflow, canvas) };
   if (task.task === 'celery.chord_unlock') {
-    const unlock = chordUnlock(task.args, task.kwargs, canvas, context.queue);
+    const unlock = unlockOfChord(task.args, task.kwargs, canvas, context.queue);
     return { v: 1, id: taskIdentity, task: unlock.task, payload: unlock.payload, createdAt: context.sentAt, ...fields, chain: [...unlock.chain], ...(unlock.linkError.length > 0 ? { linkError: unlock.linkError } : {}) };
   }
   return {

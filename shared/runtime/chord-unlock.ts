@@ -45,7 +45,7 @@ export function chordUnlockDefinition(queue: string) {
   });
 }
 
-export function chordUnlock(queue: string): TaskImplementation {
+export function chordUnlockTask(queue: string): TaskImplementation {
   return implement(chordUnlockDefinition(queue), async ({ members, intervalSeconds }, { database, attempt }) => {
     const states = await memberStates(database, members);
     for (const id of members) {

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { base64KombuMessage, celeryToEnvelope, isKombuMessage } from '../envelope/celery.ts';
 import { taskId, type Envelope } from '../envelope/envelope.ts';
 import { checkEnvelope, parseWireJson as parseJson, summarise } from '../envelope/wire.ts';
-import { chordUnlock } from './chord-unlock.ts';
+import { chordUnlockTask } from './chord-unlock.ts';
 import type { TaskImplementation } from './task.ts';
 import type { TaskDefinition } from '../catalogue/index.ts';
 
@@ -34,7 +34,7 @@ export class TaskDirectory {
   constructor(queue: string, implementations: readonly TaskImplementation[], known: readonly TaskDefinition[]) {
     this.#queue = queue;
     // Every queue runs the chord unlocks Celery sends it (envelope/celery-canvas.ts).
-    implementations = [...implementations, chordUnlock(queue)];
+    implementations = [...implementations, chordUnlockTask(queue)];
     for (const definition of [...known, ...implementations.map((i) => i.definition)]) {
       this.#known.set(definition.name, definition);
       if (definition.alias) this.#known.set(definition.alias, definition);
