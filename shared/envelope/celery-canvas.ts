@@ -1,9 +1,8 @@
 // Written by hand: no JavaScript library reads Celery's canvas; the shapes follow celery/canvas.py (5.2) and fixtures it produced.
-import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { bindArguments, check, positionalFields, Unmappable, type SchemaOf } from './celery-args.ts';
 import type { Flow, GroupStep, Signature, Step } from './flow.ts';
-import { taskId } from './task-id.ts';
+import { derivedTaskId, taskId } from './task-id.ts';
 
 /** What mapping a message's canvas needs: every task's schema, and ids for signatures sent without one. */
 export interface CanvasContext {
@@ -34,10 +33,7 @@ const unsupportedOptions: Record<string, string> = {
 
 /** Deterministic UUID-shaped ids, from the message's task id and a signature's place in it. */
 export function derivedIds(messageId: string): (path: string) => string {
-  return (path) => {
-    const hex = createHash('sha256').update(`${messageId}\n${path}`).digest('hex');
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-  };
+  return (path) => derivedTaskId(messageId, path);
 }
 
 /**

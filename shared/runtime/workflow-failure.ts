@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Envelope } from '../envelope/envelope.ts';
+import { derivedTaskId } from '../envelope/task-id.ts';
 import { callbackFlow, isGroupStep, tasksOf, type Signature } from '../envelope/flow.ts';
 import type { TaskOutcomeRow } from '../results/finish.ts';
 import { followUp, payloadWithResult, type FollowUp, type TaskLookup } from './workflow.ts';
@@ -62,6 +62,5 @@ export function errbacksAfterFailure(lookup: TaskLookup, envelope: Envelope, rea
 
 /** The id an error callback runs under when `failedTaskId` fails: UUID-shaped, fixed by the two, so its result can be awaited. */
 export function errbackIdFor(errback: Pick<Signature, 'id'>, failedTaskId: string): string {
-  const hex = createHash('sha256').update(`${errback.id}\n${failedTaskId}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  return derivedTaskId(errback.id, failedTaskId);
 }
