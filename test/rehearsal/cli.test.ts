@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetEventSourceMappingCommand, LambdaClient, ListEventSourceMappingsCommand, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queues as queueDefinitions, type QueueName } from '../../shared/catalogue/index.ts';
 import { scheduleNameOf } from '../../shared/producer/long-delay.ts';
 import { resourcesOfType } from './assembly.ts';
 import { migrationsApply } from './checks/startup.ts';
@@ -26,25 +28,30 @@ interface Run {
 /**
  * `taskq --stage dev` as an operator runs it: the real CLI in its own process, finding the
  * rehearsed stage from SSM and the stack outputs, with nothing but AWS_ENDPOINT_URL, a
- * Region and the operator's credentials in its environment.
+ * Region and a session of the stack's operator role in its environment: every call it
+ * makes is checked against that role's policies in the template.
  */
 describe('taskq --stage against the rehearsed dev stage', () => {
   let rehearsal: Rehearsal;
   let environment: Record<string, string>;
+  /** The rehearsal's own unchecked identity, for what the operator role may not do. */
+  let administrator: Record<string, string>;
   const cliCalls: RecordedCall[] = [];
 
   beforeAll(async () => {
     rehearsal = await startRehearsal({ stage });
     await migrationsApply.run(rehearsal);
-    const credentials = await rehearsal.operator.sqs.config.credentials();
+    const credentials = rehearsal.operatorRoleCredentials;
     environment = {
       PATH: process.env.PATH ?? '',
       AWS_ENDPOINT_URL: rehearsal.front.endpoint,
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_SESSION_TOKEN: credentials.sessionToken ?? '',
+      AWS_SESSION_TOKEN: credentials.sessionToken,
     };
+    const admin = await rehearsal.operator.sqs.config.credentials();
+    administrator = { ...environment, AWS_ACCESS_KEY_ID: admin.accessKeyId, AWS_SECRET_ACCESS_KEY: admin.secretAccessKey, AWS_SESSION_TOKEN: admin.sessionToken ?? '' };
   }, 120_000);
   afterAll(async () => {
     await rehearsal?.stop();
@@ -58,13 +65,13 @@ describe('taskq --stage against the rehearsed dev stage', () => {
         done({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
       });
     });
-    const calls = rehearsal.front.calls.slice(first).filter((call) => call.caller === 'operator');
+    const calls = rehearsal.front.calls.slice(first).filter((call) => call.caller === 'taskq');
     cliCalls.push(...calls);
     return { ...run, calls };
   }
   const taskq = (...args: string[]) => cli(['--stage', stage, ...args]);
   const json = <T>(run: Run): T => {
-    expect(run, run.stderr).toMatchObject({ code: 0 });
+    if (run.code !== 0) throw new Error(`taskq exited ${run.code}: ${run.stderr}`);
     return JSON.parse(run.stdout) as T;
   };
   const until = async (condition: () => Promise<boolean> | boolean, timeoutMs = 30_000) => {
@@ -169,11 +176,43 @@ describe('taskq --stage against the rehearsed dev stage', () => {
     expect(reserved.queues.map((q) => q.queue).sort()).toEqual(['ai', 'billing', 'data', 'default']);
   });
 
+  it("pauses the default consumer's event source mapping, which leaves a task waiting, and resumes it, which runs the task", async () => {
+    type Stats = { queue: string; consumer: string; concurrency: { maximum: number } };
+    const consumers = async () => Object.fromEntries(json<Stats[]>(await taskq('inspect', 'stats', '--json')).map((s) => [s.queue, s]));
+    const before = await consumers();
+    expect(Object.keys(before).sort()).toEqual(['ai', 'billing', 'data', 'default']);
+    for (const stats of Object.values(before)) expect(stats).toMatchObject({ consumer: 'Enabled', concurrency: { maximum: queueDefinitions[stats.queue as QueueName].maxConcurrency } });
+    const mapping = resourcesOfType(rehearsal.assembly.template, 'AWS::Lambda::EventSourceMapping')
+      .map(([id, resource]) => ({ uuid: rehearsal.values.ref(id), queueArn: resolve(resource.Properties?.EventSourceArn, rehearsal.values) }))
+      .find(({ queueArn }) => queueArn === `arn:aws:sqs:${region}:000000000000:${stage}-default`)!;
+
+    const paused = await taskq('control', 'pause', 'default');
+    expect(paused, paused.stderr).toMatchObject({ code: 0, stdout: 'paused default: its consumer receives nothing until taskq control resume default; invocations under way finish (Disabling)\n' });
+    expect(paused.calls).toContainEqual(expect.objectContaining({ action: 'lambda:UpdateEventSourceMapping', resource: `arn:aws:lambda:${region}:000000000000:event-source-mapping:${mapping.uuid}`, decision: 'allow' }));
+    expect((await consumers()).default?.consumer).toBe('Disabled');
+    expect((await consumers()).ai?.consumer).toBe('Enabled');
+
+    const batches = consumerBatches();
+    const id = (await taskq('send', 'default.noop', '--payload', '{"echo":"after the pause"}')).stdout.trim();
+    // Longer than a poll and a batch take here: a consumer that still received would have run it.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(consumerBatches()).toBe(batches);
+    expect(await depth(`${stage}-default`)).toBe(1);
+    // Nothing is recorded of a task no consumer has received: result answers PENDING and exits 1.
+    expect(await taskq('result', id, '--json')).toMatchObject({ code: 1, stdout: `${JSON.stringify({ id, status: 'PENDING' })}\n` });
+
+    expect(await taskq('control', 'resume', 'default')).toMatchObject({ code: 0, stdout: 'resumed default: its consumer receives again (Enabling)\n' });
+    await until(async () => (await taskq('result', id, '--json')).stdout.includes('"status":"SUCCESS"'));
+    expect((await consumers()).default?.consumer).toBe('Enabled');
+  });
+
   it('answers a bad argument with the usage and exit code 2, and a stage not deployed with one line and 1', async () => {
     const bad = await taskq('dlq', 'list', 'nowhere');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^taskq: unknown queue nowhere; the queues are default, ai, data, billing\n\nusage: taskq /);
-    expect(await cli(['--stage', 'nowhere', 'queues'])).toMatchObject({ code: 1, stderr: 'taskq: no queues are published under /datacleanup/nowhere/queues/: is stage nowhere deployed in this account and region?\n' });
+    // The dev stage's operator role may read only the dev stage; an administrator finds no other.
+    expect(await cli(['--stage', 'nowhere', 'queues'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^taskq: cannot reach stage nowhere in AWS: User: \S+\/taskq is not authorized to perform: ssm:GetParametersByPath on resource: \S+:parameter\/datacleanup\/nowhere\/ /) });
+    expect(await cli(['--stage', 'nowhere', 'queues'], administrator)).toMatchObject({ code: 1, stderr: 'taskq: no queues are published under /datacleanup/nowhere/queues/: is stage nowhere deployed in this account and region?\n' });
   });
 
   it("reaches every service through the SDK's per-service endpoint variables too", async () => {
@@ -185,18 +224,41 @@ describe('taskq --stage against the rehearsed dev stage', () => {
     expect(new Set(runs.flatMap((run) => run.calls.map((call) => call.service)))).toEqual(new Set(['ssm', 'cloudformation', 'sqs', 'rds-data', 'scheduler']));
   });
 
-  it("makes only calls the front serves and records under the operator's identity", () => {
-    expect(cliCalls.filter((call) => call.decision !== 'unchecked')).toEqual([]);
-    expect(new Set(cliCalls.map((call) => call.service))).toEqual(new Set(['ssm', 'cloudformation', 'sqs', 'rds-data', 's3', 'scheduler']));
+  it("makes only calls the operator role allows, each served by a stand-in", () => {
+    // Only the look for a stage the role does not cover was refused.
+    expect(cliCalls.filter((call) => call.decision !== 'allow')).toEqual([expect.objectContaining({ action: 'ssm:GetParametersByPath', resource: `arn:aws:ssm:${region}:000000000000:parameter/datacleanup/nowhere/` })]);
+    expect(new Set(cliCalls.map((call) => call.service))).toEqual(new Set(['ssm', 'cloudformation', 'sqs', 'rds-data', 's3', 'scheduler', 'lambda']));
     expect(cliCalls).toContainEqual(expect.objectContaining({ action: 'ssm:GetParametersByPath', resource: `arn:aws:ssm:${region}:000000000000:parameter/datacleanup/${stage}/` }));
     expect(cliCalls).toContainEqual(expect.objectContaining({ action: 'cloudformation:DescribeStacks', resource: expect.stringMatching(new RegExp(`^arn:aws:cloudformation:${region}:000000000000:stack/DataCleanupTasks-${stage}/[0-9a-f-]{36}$`)) }));
   });
 
-  describe('the Parameter Store and CloudFormation stand-ins, through the real SDK clients', () => {
+  describe('the Parameter Store, CloudFormation and Lambda stand-ins, through the real SDK clients', () => {
     const clients = () => {
       const config = { region, endpoint: rehearsal.front.endpoint, credentials: rehearsal.operator.sqs.config.credentials };
-      return { ssm: new SSMClient(config), cloudFormation: new CloudFormationClient(config) };
+      return { ssm: new SSMClient(config), cloudFormation: new CloudFormationClient(config), lambda: new LambdaClient(config) };
     };
+
+    it("lists each consumer's event source mapping as the template sets it, and refuses what Lambda refuses", async () => {
+      const { lambda } = clients();
+      const fn = rehearsal.fn('DefaultTasksConsumer').spec;
+      const { EventSourceMappings = [], NextMarker } = await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: fn.name }));
+      expect(NextMarker).toBeUndefined();
+      expect(EventSourceMappings).toEqual([expect.objectContaining({
+        EventSourceArn: `arn:aws:sqs:${region}:000000000000:${stage}-default`, FunctionArn: fn.arn, State: 'Enabled',
+        ScalingConfig: { MaximumConcurrency: queueDefinitions.default.maxConcurrency }, FunctionResponseTypes: ['ReportBatchItemFailures'],
+      })]);
+      const uuid = EventSourceMappings[0]!.UUID!;
+      expect(await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }))).toMatchObject({ UUID: uuid, FunctionArn: fn.arn });
+      expect((await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: fn.arn }))).EventSourceMappings).toHaveLength(1);
+      const all = await lambda.send(new ListEventSourceMappingsCommand({ MaxItems: 3 }));
+      expect(all.EventSourceMappings).toHaveLength(3);
+      expect((await lambda.send(new ListEventSourceMappingsCommand({ Marker: all.NextMarker }))).EventSourceMappings).toHaveLength(1);
+
+      await expect(lambda.send(new ListEventSourceMappingsCommand({ MaxItems: 0 }))).rejects.toMatchObject({ name: 'InvalidParameterValueException' });
+      await expect(lambda.send(new GetEventSourceMappingCommand({ UUID: '00000000-0000-4000-a000-000000000000' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } });
+      await expect(lambda.send(new UpdateEventSourceMappingCommand({ UUID: uuid, BatchSize: 5 }))).rejects.toMatchObject({ name: 'InvalidParameterValueException' });
+      lambda.destroy();
+    });
 
     it("pages GetParametersByPath at most 10 a call, honouring MaxResults, and refuses what the service refuses", async () => {
       const { ssm } = clients();

@@ -23,6 +23,10 @@ export interface LocalValues {
 }
 
 /** A stable suffix, as CloudFormation appends to generated names (stable, so every run names alike). */
+/** A stable UUID for a resource whose id Lambda generates. */
+const uuidOf = (id: string) => createHash('sha256').update(id).digest('hex').replace(/^(.{8})(.{4})(.{3})(.{3})(.{12}).*/, '$1-$2-4$3-a$4-$5');
+/** The stack's id, as `AWS::StackId` and DescribeStacks give it: stable, so every run names alike. */
+export const stackIdOf = (stackName: string) => `arn:aws:cloudformation:${region}:${account}:stack/${stackName}/${uuidOf(stackName)}`;
 const suffix = (id: string, length: number) => createHash('sha256').update(id).digest('hex').slice(0, length).toUpperCase();
 
 /**
@@ -71,6 +75,8 @@ export function localValues(template: Template, placement: LocalPlacement): Loca
     'AWS::SecretsManager::SecretTargetAttachment': (id) => String(resolve(resourceOf(id).Properties?.SecretId, values)),
     'AWS::Lambda::Version': (id) => `${functionArnOf(resolve(resourceOf(id).Properties?.FunctionName, values))}:1`,
     'AWS::SNS::Topic': (id) => `arn:aws:sns:${region}:${account}:${name(id)}`,
+    // A mapping's Ref is its UUID, which the event-source-mapping ARN ends with.
+    'AWS::Lambda::EventSourceMapping': (id) => uuidOf(id),
   };
   const arns: Record<string, (id: string) => string> = {
     'AWS::SQS::Queue': (id) => `arn:aws:sqs:${region}:${account}:${name(id)}`,
@@ -84,7 +90,7 @@ export function localValues(template: Template, placement: LocalPlacement): Loca
   const functionArnOf = (nameOrArn: unknown) => (String(nameOrArn).startsWith('arn:') ? String(nameOrArn) : `arn:aws:lambda:${region}:${account}:function:${String(nameOrArn)}`);
 
   const values: LocalValues = {
-    ref: (id) => (refs[resourceOf(id).Type] ?? name)(id),
+    ref: (id) => (id === 'AWS::StackId' ? stackIdOf(stackName) : id === 'AWS::StackName' ? stackName : (refs[resourceOf(id).Type] ?? name)(id)),
     attribute(id, attribute) {
       const type = resourceOf(id).Type;
       if (attribute === 'Arn' && arns[type]) return arns[type](id);

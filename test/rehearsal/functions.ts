@@ -31,28 +31,36 @@ export const credentialsOf = (logicalId: string) => ({ accessKeyId: logicalId, s
 
 /** Lambda's SQS event source mapping as the template configures it. */
 export interface EventSourceSettings {
+  /** The mapping's id, its Ref. */
+  readonly uuid: string;
   readonly functionLogicalId: string;
   readonly queueArn: string;
   readonly batchSize: number;
   readonly batchingWindowSeconds: number;
+  /** The pollers run here. */
   readonly maxConcurrency: number;
+  /** The template's `ScalingConfig.MaximumConcurrency`, when it sets one. */
+  readonly scalingMaximumConcurrency: number | undefined;
   readonly reportBatchItemFailures: boolean;
 }
 
 /** The template's SQS event source mappings, with Lambda's defaults for what they leave out. */
 export function eventSources(assembly: Assembly, values: LocalValues): EventSourceSettings[] {
-  return resourcesOfType(assembly.template, 'AWS::Lambda::EventSourceMapping').map(([, resource]) => {
+  return resourcesOfType(assembly.template, 'AWS::Lambda::EventSourceMapping').map(([id, resource]) => {
     const properties = resource.Properties ?? {};
     const functionName = properties.FunctionName as { Ref?: string };
     if (!functionName.Ref) throw new Error('an event source mapping names a function outside the template');
+    const scaling = (properties.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency;
     return {
       functionLogicalId: functionName.Ref,
+      uuid: values.ref(id),
       queueArn: String(resolve(properties.EventSourceArn, values)),
       // https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html: SQS's default batch is 10, no window.
       batchSize: Number(properties.BatchSize ?? 10),
       batchingWindowSeconds: Number(properties.MaximumBatchingWindowInSeconds ?? 0),
       // Without ScalingConfig the mapping scales to the account's concurrency; two pollers is plenty here.
-      maxConcurrency: Number((properties.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? 2),
+      maxConcurrency: Number(scaling ?? 2),
+      scalingMaximumConcurrency: scaling,
       reportBatchItemFailures: ((properties.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
     };
   });

@@ -17,6 +17,7 @@ import { isolatedWorkRoot, LambdaFunction } from './runtime.ts';
 import { startAwsFront } from './stand-ins/aws-front.ts';
 import { CloudFormationStandIn } from './stand-ins/cloudformation.ts';
 import { startFunctionUrl } from './stand-ins/function-url.ts';
+import { LambdaStandIn, type StandInMapping } from './stand-ins/lambda.ts';
 import { ParameterStoreStandIn } from './stand-ins/parameter-store.ts';
 import { createBuckets, createQueues } from './stand-ins/provision.ts';
 import { startSchedulerStandIn } from './stand-ins/scheduler.ts';
@@ -26,6 +27,8 @@ import { SecretsManagerStandIn } from './stand-ins/secrets-manager.ts';
 export const testSecrets = { 'stripe-api-key': 'sk_test_rehearsal', 'stripe-webhook-secret': 'whsec_rehearsal_signing_secret', 'openai-api-key': 'sk-test-local' } as const;
 
 const operatorKey = 'rehearsal-operator';
+/** The key of a session of the stack's operator role, as `taskq --stage` runs with. */
+const operatorRoleKey = 'rehearsal-operator-role';
 
 export type Rehearsal = Awaited<ReturnType<typeof startRehearsal>>;
 
@@ -70,12 +73,17 @@ export async function startRehearsal(options: { stage?: string; onProgress?: (st
     const cloudFormation = new CloudFormationStandIn({ stackName: assembly.stackName, template: assembly.template, values: outputValues, region, account });
     const scheduler = await startSchedulerStandIn(assembly.template, values, { region, account });
     cleanups.push(() => scheduler.stop());
-    const front = await startAwsFront({ account, emulatorPort: emulator.port, dataApiEndpoint: dataApi.endpoint, secrets, parameters, cloudFormation, schedulerEndpoint: scheduler.endpoint });
+    const lambda = new LambdaStandIn();
+    const front = await startAwsFront({ account, emulatorPort: emulator.port, dataApiEndpoint: dataApi.endpoint, secrets, parameters, cloudFormation, schedulerEndpoint: scheduler.endpoint, lambda });
     cleanups.push(() => front.stop());
     frontEndpoint = front.endpoint;
     front.allowOperator(operatorKey);
+    const operatorRole = resourcesOfType(assembly.template, 'AWS::IAM::Role').find(([id]) => id.startsWith('OperatorsRole'))?.[0];
+    if (!operatorRole) throw new Error('the stack has no operator role for taskq');
+    front.allow(operatorRoleKey, 'taskq', rolePolicies(assembly.template, operatorRole, values));
 
     const operatorCredentials = { accessKeyId: operatorKey, secretAccessKey: 'operator', sessionToken: 'operator' };
+    const operatorRoleCredentials = { accessKeyId: operatorRoleKey, secretAccessKey: 'operator-role', sessionToken: 'operator-role' };
     const operator = {
       sqs: new SQSClient({ region, endpoint: front.endpoint, credentials: operatorCredentials }),
       s3: new S3Client({ region, endpoint: front.endpoint, forcePathStyle: true, credentials: operatorCredentials }),
@@ -121,14 +129,17 @@ export async function startRehearsal(options: { stage?: string; onProgress?: (st
     }
 
     const invocations: (InvocationReport & { function: string })[] = [];
-    const pollers: EventSourcePoller[] = [];
+    const mappings: StandInMapping[] = [];
     for (const source of eventSources(assembly, values)) {
       const fn = functions.get(source.functionLogicalId)!;
       const url = [...queueUrls.entries()].find(([id]) => values.attribute(id, 'Arn') === source.queueArn)?.[1];
       if (!url) throw new Error(`event source of ${fn.spec.name}: no queue ${source.queueArn}`);
-      pollers.push(startEventSource(source, fn, url, front.endpoint, (report) => invocations.push({ ...report, function: fn.spec.name })));
+      const poller: EventSourcePoller = startEventSource(source, fn, url, front.endpoint, (report) => invocations.push({ ...report, function: fn.spec.name }));
+      const mapping: StandInMapping = { uuid: source.uuid, functionArn: fn.spec.arn, settings: source, poller };
+      mappings.push(mapping);
+      lambda.add(mapping);
     }
-    cleanups.push(() => Promise.all(pollers.map((poller) => poller.stop())).then(() => undefined));
+    cleanups.push(() => Promise.all(mappings.map(({ poller }) => poller.stop())).then(() => undefined));
 
     const functionUrls = new Map<string, string>();
     for (const [id, resource] of resourcesOfType(assembly.template, 'AWS::Lambda::Url')) {
@@ -150,6 +161,8 @@ export async function startRehearsal(options: { stage?: string; onProgress?: (st
       dataApi,
       database,
       operator,
+      /** A session of the stack's operator role: what `taskq --stage` is given, every call checked. */
+      operatorRoleCredentials,
       fixtures: { openai, stripe },
       functions,
       functionUrls,

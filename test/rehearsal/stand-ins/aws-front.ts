@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { evaluate, type Decision } from '../iam.ts';
 import type { RolePolicies } from '../policies.ts';
 import type { CloudFormationStandIn } from './cloudformation.ts';
+import type { LambdaStandIn } from './lambda.ts';
 import type { ParameterStoreStandIn } from './parameter-store.ts';
 import { callerOf, describeCall, type WireRequest } from './requests.ts';
 import type { SecretsManagerStandIn } from './secrets-manager.ts';
@@ -28,6 +29,8 @@ export interface AwsFrontOptions {
   readonly cloudFormation: CloudFormationStandIn;
   /** The EventBridge Scheduler stand-in. */
   readonly schedulerEndpoint: string;
+  /** Lambda's event source mappings. */
+  readonly lambda: LambdaStandIn;
 }
 
 /**
@@ -35,7 +38,7 @@ export interface AwsFrontOptions {
  * its function's own access key id, which names the caller; the call is mapped to its IAM
  * action and resource and checked against that caller's role policies in the template,
  * recorded, and, when allowed, served: SQS and S3 by fauxqs, Secrets Manager, Parameter
- * Store and CloudFormation here, the Data API and Scheduler by their stand-ins. A denied
+ * Store, CloudFormation and Lambda's event source mappings here, the Data API and Scheduler by their stand-ins. A denied
  * call gets AccessDenied, as in AWS.
  */
 export async function startAwsFront(options: AwsFrontOptions) {
@@ -93,6 +96,10 @@ export async function startAwsFront(options: AwsFrontOptions) {
       response.writeHead(answer.status, { 'content-type': 'text/xml' });
       response.end(answer.body);
       return;
+    }
+    if (described.service === 'lambda') {
+      const answer = options.lambda.handle(request.method, request.url, request.body.toString('utf8'));
+      return reply(response, answer.status, answer.body, answer.headers);
     }
     if (described.service === 'rds-data') return forward(request, incoming, response, { host: dataApi.hostname, port: Number(dataApi.port) });
     if (described.service === 'scheduler') return forward(request, incoming, response, { host: scheduler.hostname, port: Number(scheduler.port) });

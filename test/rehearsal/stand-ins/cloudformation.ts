@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Template } from '../assembly.ts';
-import { resolve, type LocalValues } from '../environment.ts';
+import { resolve, stackIdOf, type LocalValues } from '../environment.ts';
 
 export interface XmlAnswer {
   readonly status: number;
@@ -36,7 +36,7 @@ export class CloudFormationStandIn {
 
   constructor(stack: { stackName: string; template: Template; values: LocalValues; region: string; account: string }) {
     this.#stackName = stack.stackName;
-    this.#stackId = `arn:aws:cloudformation:${stack.region}:${stack.account}:stack/${stack.stackName}/${randomUUID()}`;
+    this.#stackId = stackIdOf(stack.stackName);
     this.#outputs = (stack.template as Template & { Outputs?: Record<string, TemplateOutput> }).Outputs ?? {};
     this.#values = stack.values;
   }

@@ -64,7 +64,9 @@ const sqs: Describer = (request, caller, { account }) => {
   const action = `sqs:${operation.replace(/Batch$/, '')}`;
   const queueUrl = json?.QueueUrl ?? form?.get('QueueUrl');
   const queueName = json?.QueueName ?? form?.get('QueueName');
-  const resource = queueUrl ? queueArn(queueUrl, caller, account) : queueName ? `arn:aws:sqs:${caller.region}:${account}:${String(queueName)}` : '*';
+  // A message move task names its source queue by ARN.
+  const sourceArn = json?.SourceArn ?? form?.get('SourceArn');
+  const resource = queueUrl ? queueArn(queueUrl, caller, account) : queueName ? `arn:aws:sqs:${caller.region}:${account}:${String(queueName)}` : sourceArn ? String(sourceArn) : '*';
   return { service: 'sqs', operation, authorizations: [{ action, resource }] };
 };
 
@@ -188,7 +190,24 @@ const cloudFormation: Describer = (request, caller, { account, stackArn }) => {
   return { service: 'cloudformation', operation, authorizations: [{ action: `cloudformation:${operation}`, resource }] };
 };
 
-const describers: Record<string, Describer> = { sqs, s3, secretsmanager: secretsManager, 'rds-data': rdsData, scheduler, ssm, cloudformation: cloudFormation };
+/**
+ * Lambda's event source mappings (REST-JSON): listing takes no resource; reading and
+ * updating one is authorized against its ARN, `event-source-mapping:<UUID>`.
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+ */
+const lambda: Describer = (request, caller, { account }) => {
+  const { pathname } = new URL(request.url, 'http://local');
+  const uuid = /^\/2015-03-31\/event-source-mappings\/([^/]+)$/.exec(pathname)?.[1];
+  if (!uuid) {
+    const listing = request.method === 'GET' && /^\/2015-03-31\/event-source-mappings\/?$/.test(pathname);
+    return { service: 'lambda', operation: listing ? 'ListEventSourceMappings' : `${request.method} ${pathname}`, authorizations: [{ action: listing ? 'lambda:ListEventSourceMappings' : 'lambda:UnmappedOperation', resource: '*' }] };
+  }
+  const verbs: Record<string, string> = { GET: 'GetEventSourceMapping', PUT: 'UpdateEventSourceMapping', DELETE: 'DeleteEventSourceMapping' };
+  const operation = verbs[request.method] ?? `${request.method} mapping`;
+  return { service: 'lambda', operation, authorizations: [{ action: `lambda:${operation}`, resource: `arn:aws:lambda:${caller.region}:${account}:event-source-mapping:${decodeURIComponent(uuid)}` }] };
+};
+
+const describers: Record<string, Describer> = { sqs, s3, secretsmanager: secretsManager, 'rds-data': rdsData, scheduler, ssm, cloudformation: cloudFormation, lambda };
 
 /** The call a request makes and the IAM authorisations it needs; undefined for a service with no stand-in. */
 export function describeCall(request: WireRequest, caller: Caller, lookups: Lookups): DescribedCall | undefined {
