@@ -49,6 +49,11 @@ export interface TaskDefinition<
    * hour across every consumer. An over-limit message waits without spending an attempt.
    */
   readonly rateLimit?: string;
+  /**
+   * The payload field naming whom the task runs for, e.g. `userId`: sent as the message's
+   * `MessageGroupId`, so SQS fair queues keep one tenant's backlog from delaying the others.
+   */
+  readonly tenant?: string;
 }
 
 export interface RateLimit {

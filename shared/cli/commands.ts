@@ -21,7 +21,7 @@ export function taskCommand(name: string, args: string[], values: Values): Plan 
       const expires = time(values, 'expires');
       const timeout = number(values, 'timeout', 60)!;
       return async (backend, json, out) => {
-        const sent = await backend.send(task, payload, { ...(countdown !== undefined ? { countdown } : {}), ...(eta ? { eta } : {}), ...(expires ? { expires } : {}), ...(values.id ? { id: values.id } : {}) });
+        const sent = await backend.send(task, payload, { ...(countdown !== undefined ? { countdown } : {}), ...(eta ? { eta } : {}), ...(expires ? { expires } : {}), ...(values.id ? { id: values.id } : {}), ...(values.tenant ? { tenant: values.tenant } : {}) });
         if (!values.wait) {
           out(json ? JSON.stringify(sent) : sent.id);
           return 0;

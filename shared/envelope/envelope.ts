@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { sqsLimits } from '../catalogue/index.ts';
 import { flow, flowProblem, membership, signature, callbackFlow } from './flow.ts';
 import { taskId } from './task-id.ts';
+import { tenantId } from './tenant.ts';
 
 export { taskId };
 export { signature, type Signature } from './flow.ts';
@@ -18,6 +19,7 @@ export const envelopeV1 = z
     eta: z.iso.datetime({ offset: true }).optional().describe('do not run before this time'),
     expires: z.iso.datetime({ offset: true }).optional().describe('revoke instead of running after this time'),
     parentId: taskId.optional().describe('the task that enqueued this one'),
+    tenant: tenantId.optional().describe("whom the task runs for (a user, a customer): also the message's MessageGroupId, so SQS fair queues keep one tenant's backlog from delaying the others"),
     rootId: taskId.optional().describe('the first task of the workflow'),
     traceparent: z
       .string()

@@ -33,6 +33,7 @@ export function apiRoutes(router: Router, operations: TaskOperations, catalogue:
         ...(input.countdown !== undefined ? { countdown: countdownOf(input.countdown) } : {}),
         ...(typeof input.eta === 'string' ? { eta: input.eta } : {}),
         ...(typeof input.expires === 'string' ? { expires: input.expires } : {}),
+        ...(typeof input.tenant === 'string' ? { tenant: input.tenant } : {}),
       });
     }))
     .on('GET', '/api/tasks/:id', async (request, response, params, url) => {

@@ -1,5 +1,6 @@
 import { Server } from 'node:net';
 import { startFauxqs } from 'fauxqs';
+import './fauxqs-fair-queues.ts';
 /**
  * fauxqs 2.4.1 checks message bodies with a regular expression that lacks the `u` flag,
  * so it refuses every character beyond U+FFFF (emoji, many CJK ideographs) that SQS

@@ -13,12 +13,15 @@ interface SavedMessage {
   readonly attributes: Record<string, MessageAttributeValue>;
   /** When it becomes visible again (a delay or a retry back-off); 0 when it already is. */
   readonly visibleAt: number;
+  /** Its tenant's group (fair queues); snapshots from before tenants have none. */
+  readonly groupId?: string;
 }
 
 interface InspectedMessage {
   body: string;
   messageAttributes?: Record<string, MessageAttributeValue>;
   delayUntil?: number;
+  messageGroupId?: string;
 }
 
 /** The embedded Scheduler's groups and schedules; snapshots from before it have none. */
@@ -49,7 +52,7 @@ export function captureQueues(server: FauxqsServer, queueNames: readonly string[
 }
 
 function entry(queue: string, message: InspectedMessage, visibleAt: number): SavedMessage {
-  return { queue, body: message.body, attributes: message.messageAttributes ?? {}, visibleAt };
+  return { queue, body: message.body, attributes: message.messageAttributes ?? {}, visibleAt, ...(message.messageGroupId ? { groupId: message.messageGroupId } : {}) };
 }
 
 /** Writes atomically: a crash mid-write leaves the previous snapshot. */
@@ -90,6 +93,7 @@ export async function restoreSnapshot(sqs: SQSClient, path: string, urlOf: (queu
       Id: `m${index}`,
       MessageBody: message.body,
       ...(Object.keys(message.attributes).length ? { MessageAttributes: message.attributes } : {}),
+      ...(message.groupId ? { MessageGroupId: message.groupId } : {}),
       DelaySeconds: Math.min(sqsLimits.maxDelaySeconds, Math.max(0, Math.ceil((message.visibleAt - now) / 1000))),
     }));
     for (const chunk of chunkBySize(entries)) {

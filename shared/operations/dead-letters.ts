@@ -77,17 +77,22 @@ export async function redriveDeadLetters(
   try {
     for (;;) {
       const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: options.deadLetterUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 120, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }),
+        new ReceiveMessageCommand({ QueueUrl: options.deadLetterUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 120, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['MessageGroupId'] }),
       );
       if (Messages.length === 0) break;
       const chosen = Messages.filter((message) => !wanted || wanted.has(decode(message).taskId ?? ''));
       kept.push(...Messages.filter((message) => !chosen.includes(message)));
-      const entries = chosen.map((message, index) => ({ Id: `m${index}`, MessageBody: message.Body!, MessageAttributes: withoutFailure(message.MessageAttributes), message }));
+      const entries = chosen.map((message, index) => ({
+        Id: `m${index}`, MessageBody: message.Body!, MessageAttributes: withoutFailure(message.MessageAttributes),
+        // Back in its tenant's group (fair queues).
+        ...(message.Attributes?.MessageGroupId ? { MessageGroupId: message.Attributes.MessageGroupId } : {}),
+        message,
+      }));
       // Ten dead letters may hold up to 10 MiB; a batch takes 1 MiB in all.
       for (const chunk of chunkBySize(entries)) {
         const done: Message[] = [];
         try {
-          const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: chunk.map(({ Id, MessageBody, MessageAttributes }) => ({ Id, MessageBody, MessageAttributes })) }));
+          const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: chunk.map(({ message: _message, ...entry }) => entry) }));
           const failures = new Map((sent.Failed ?? []).map((failure) => [failure.Id, `${failure.Code}: ${failure.Message ?? ''}`]));
           for (const entry of chunk) {
             const failure = failures.get(entry.Id);

@@ -1,6 +1,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { queues as queueDefinitions, schedules, type QueueName, type ScheduleDefinition } from '../catalogue/index.ts';
 import { newEnvelope } from '../envelope/envelope.ts';
+import { messageGroup, tenantOf } from '../envelope/tenant.ts';
 import type { LongDelayScheduler } from '../producer/long-delay.ts';
 import { TaskProducer } from '../producer/producer.ts';
 import { resolveTask, type SendOptions } from '../producer/send.ts';
@@ -115,8 +116,10 @@ export class TaskOperations {
     if (isTruncated(task.payload)) throw new Error(`the stored payload of ${id} was summarised; redrive its message from the dead-letter queue instead`);
     const definition = resolveTask(task.name);
     const queue = definition.queue as QueueName;
-    const envelope = newEnvelope(definition.name, task.payload as Record<string, unknown>, { id });
-    await this.#sqs.send(new SendMessageCommand({ QueueUrl: this.#endpoints(queue).url, MessageBody: JSON.stringify(envelope) }));
+    const payload = task.payload as Record<string, unknown>;
+    const tenant = tenantOf(definition.tenant, payload);
+    const envelope = newEnvelope(definition.name, payload, { id, ...(tenant ? { tenant } : {}) });
+    await this.#sqs.send(new SendMessageCommand({ QueueUrl: this.#endpoints(queue).url, MessageBody: JSON.stringify(envelope), ...messageGroup(envelope) }));
     return { id, queue };
   }
 

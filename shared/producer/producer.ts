@@ -1,6 +1,7 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { QueueName, TaskDefinition, TaskName, TaskPayload } from '../catalogue/index.ts';
 import { isGroupStep, starts, tasksOf, type Flow } from '../envelope/flow.ts';
+import { messageGroup } from '../envelope/tenant.ts';
 import type { Database } from '../results/database.ts';
 import { findTask, revokeTask } from '../results/queries.ts';
 import { chunkBySize } from '../runtime/queue-actions.ts';
@@ -136,11 +137,11 @@ export class TaskProducer {
     }
     if (direct.length === 1) {
       const [message] = direct as [TaskMessage];
-      await this.#settings.sqs.send(new SendMessageCommand({ QueueUrl: this.#queueUrl(message.queue), MessageBody: message.body, DelaySeconds: message.delaySeconds }));
+      await this.#settings.sqs.send(new SendMessageCommand({ QueueUrl: this.#queueUrl(message.queue), MessageBody: message.body, DelaySeconds: message.delaySeconds, ...messageGroup(message.envelope) }));
       return;
     }
     for (const [queue, batch] of Map.groupBy(direct, (message) => message.queue)) {
-      const entries = batch.map((message, index) => ({ Id: `m${index}`, MessageBody: message.body, DelaySeconds: message.delaySeconds }));
+      const entries = batch.map((message, index) => ({ Id: `m${index}`, MessageBody: message.body, DelaySeconds: message.delaySeconds, ...messageGroup(message.envelope) }));
       for (const chunk of chunkBySize(entries)) {
         const response = await this.#settings.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.#queueUrl(queue), Entries: chunk }));
         if (response.Failed?.length) {

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { sqsLimits, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { assertMessageFits, newEnvelope, type Envelope, type Signature } from '../envelope/envelope.ts';
 import { PermanentError } from '../errors.ts';
+import { tenantOf } from '../envelope/tenant.ts';
 import { checkEnvelope, parseWireJson } from '../envelope/wire.ts';
 
 export interface SendOptions {
@@ -17,7 +18,11 @@ export interface SendOptions {
   readonly rootId?: string;
   /** Sent once if the task fails for good, given the failure (Celery's `link_error=`). */
   readonly linkError?: readonly Signature[];
+  /** Whom the task runs for, when the catalogue's tenant field does not say (or should not). */
+  readonly tenant?: string;
 }
+
+const withTenant = (tenant: string | undefined) => (tenant === undefined ? {} : { tenant });
 
 /** What a workflow adds to a member's envelope. */
 export type WorkflowFields = Pick<Envelope, 'chain' | 'group' | 'linkError'>;
@@ -78,6 +83,7 @@ export function buildTaskMessage(
     ...(expires ? { expires: expires.toISOString() } : {}),
     ...(options.parentId ? { parentId: options.parentId } : {}),
     ...(options.rootId ? { rootId: options.rootId } : {}),
+    ...withTenant(tenantOf(task.tenant, payload as Record<string, unknown>, options.tenant)),
     ...(workflow.chain?.length ? { chain: workflow.chain } : {}),
     ...(workflow.group ? { group: workflow.group } : {}),
     ...(workflow.linkError?.length || options.linkError?.length ? { linkError: [...(workflow.linkError ?? []), ...(options.linkError ?? [])] } : {}),

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { messageBytes } from '../envelope/envelope.ts';
+import { messageGroup } from '../envelope/tenant.ts';
 import { sqsLimits } from '../catalogue/index.ts';
 import { chunksBySize } from '../chunks.ts';
 import { redactSecrets } from '../secrets.ts';
@@ -70,7 +71,9 @@ function deadLetterEntry(letter: DeadLetter, id: string): SendMessageBatchReques
   // (the failure is in the result store); ours; none.
   const fits = (candidate: Record<string, MessageAttributeValue>) => Object.keys(candidate).length <= maxAttributes && messageBytes(body, candidate) <= sqsLimits.maxMessageBytes;
   const kept = [{ ...ours, ...theirs }, theirs, ours].find((candidate) => Object.keys(candidate).length > 0 && fits(candidate));
-  return { Id: id, MessageBody: body, ...(kept ? { MessageAttributes: kept } : {}) };
+  // The tenant's group stays with the message, so a redrive puts it back in its group.
+  const group = letter.record.attributes.MessageGroupId;
+  return { Id: id, MessageBody: body, ...(kept ? { MessageAttributes: kept } : {}), ...(group ? { MessageGroupId: group } : {}) };
 }
 
 /** Characters SQS refuses in a message or attribute (it takes #x9 #xA #xD #x20–#xD7FF #xE000–#xFFFD #x10000–#x10FFFF). */
@@ -98,7 +101,7 @@ export function chunkBySize<Entry extends SendMessageBatchRequestEntry>(entries:
 export async function sendMessages<Key>(
   sqs: SQSClient,
   queueUrls: Partial<Record<string, string>>,
-  messages: readonly { readonly key: Key; readonly message: { readonly queue: string; readonly body: string } }[],
+  messages: readonly { readonly key: Key; readonly message: { readonly queue: string; readonly body: string; readonly envelope: { readonly tenant?: string | undefined } } }[],
 ): Promise<Set<Key>> {
   const unsent = new Set<Key>();
   const byQueue = Map.groupBy(messages, (item) => item.message.queue);
@@ -108,10 +111,10 @@ export async function sendMessages<Key>(
       for (const item of items) unsent.add(item.key);
       continue;
     }
-    const entries = items.map((item, index) => ({ Id: `m${index}`, MessageBody: item.message.body, key: item.key }));
+    const entries = items.map((item, index) => ({ Id: `m${index}`, MessageBody: item.message.body, ...messageGroup(item.message.envelope), key: item.key }));
     for (const chunk of chunkBySize(entries)) {
       try {
-        const response = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map(({ Id, MessageBody }) => ({ Id, MessageBody })) }));
+        const response = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map(({ key: _key, ...entry }) => entry) }));
         for (const failure of response.Failed ?? []) {
           const entry = chunk.find((e) => e.Id === failure.Id);
           if (entry) unsent.add(entry.key);

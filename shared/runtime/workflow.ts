@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { sqsLimits, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { messageBytes, newEnvelope, type Envelope, type Signature } from '../envelope/envelope.ts';
 import { callbackFlow, starts, type Flow, type Membership } from '../envelope/flow.ts';
+import { tenantOf } from '../envelope/tenant.ts';
 
 /** A message a finished task sends on: a chain's next step, a chord's callback, an error callback. */
 export interface FollowUp {
@@ -26,6 +27,9 @@ export function payloadWithResult(signature: Signature, result: unknown): Record
   return { ...signature.payload };
 }
 
+/** A step runs for the tenant its own payload names, else for its parent's: a workflow stays in its tenant's group. */
+const inherited = (tenant: string | undefined) => (tenant === undefined ? {} : { tenant });
+
 /**
  * Builds the message for a signature, checked as a producer's would be: a known task, a
  * payload its schema accepts, a body within SQS's limit. Throws a one-line reason otherwise.
@@ -40,6 +44,7 @@ export function followUp(lookup: TaskLookup, signature: Signature, payload: Reco
     parentId: parent.id,
     rootId: parent.rootId ?? parent.id,
     ...(parent.traceparent ? { traceparent: parent.traceparent } : {}),
+    ...inherited(tenantOf(task.tenant, payload) ?? parent.tenant),
     ...fields,
   });
   const body = JSON.stringify(envelope);
