@@ -54,6 +54,18 @@ export interface TaskDefinition<
    * `MessageGroupId`, so SQS fair queues keep one tenant's backlog from delaying the others.
    */
   readonly tenant?: string;
+  /**
+   * At most `limit` of this task run at once across every consumer: per value of the payload
+   * field `key` (e.g. `userId`), or for the task as a whole without one. A task over the limit
+   * waits unclaimed, spending no attempt. `limit: 1` makes it a singleton per key.
+   */
+  readonly concurrency?: ConcurrencyLimit;
+}
+
+export interface ConcurrencyLimit {
+  readonly key?: string;
+  /** 1–1000. */
+  readonly limit: number;
 }
 
 export interface RateLimit {

@@ -12,6 +12,11 @@ export const sqsLimits = {
 const visibilityPerTimeout = 6;
 /** Receives beyond the largest retry budget before SQS itself dead-letters a message. */
 const receiveCountMargin = 5;
+/**
+ * The margin of a queue with a concurrency-limited task: every look at a task waiting for a
+ * slot is a receive, at most a minute apart, so it may wait about this many minutes.
+ */
+export const concurrencyReceiveMargin = 100;
 
 export interface QueueSettings {
   readonly visibilityTimeoutSeconds: number;
@@ -35,7 +40,7 @@ export function deriveQueueSettings(
       sqsLimits.maxVisibilityTimeoutSeconds,
       queue.timeoutSeconds * visibilityPerTimeout,
     ),
-    maxReceiveCount: Math.max(5, largestBudget + receiveCountMargin),
+    maxReceiveCount: Math.max(5, largestBudget + (queueTasks.some((t) => t.concurrency) ? concurrencyReceiveMargin : receiveCountMargin)),
     retentionSeconds: 4 * 24 * 3600,
     deadLetterRetentionSeconds: 14 * 24 * 3600,
     maximumMessageBytes: sqsLimits.maxMessageBytes,

@@ -5,7 +5,7 @@ import { schedules } from './schedules.ts';
 import { tasks, type TaskName, type TaskPayload } from './tasks.ts';
 
 export type { QueueDefinition, RateLimit, RetryPolicy, ScheduleDefinition, TaskDefinition } from './define.ts';
-export { defineQueue, defineTask, parseRateLimit } from './define.ts';
+export { defineQueue, defineTask, parseRateLimit, type ConcurrencyLimit } from './define.ts';
 export { effectivePolicy, parseDuration, parseRate, policyChangeErrors, policyRefreshMs, type EffectivePolicy, type PolicyChange, type PolicyOverride } from './policy.ts';
 export {
   deadLetterQueueAttributes,
@@ -77,6 +77,9 @@ export function catalogueErrors(
     if (backoffMaxSeconds > 43_200) errors.push(`task ${key}: backoffMaxSeconds exceeds SQS's 12 h visibility limit`);
     if (task.rateLimit !== undefined && !parseRateLimit(task.rateLimit)) {
       errors.push(`task ${key}: rateLimit must look like "10/s", "60/m" or "100/h"`);
+    }
+    if (task.concurrency && !(Number.isInteger(task.concurrency.limit) && task.concurrency.limit >= 1 && task.concurrency.limit <= 1000)) {
+      errors.push(`task ${key}: concurrency.limit must be a whole number from 1 to 1000`);
     }
   }
   for (const [key, schedule] of Object.entries(catalogue.schedules)) {

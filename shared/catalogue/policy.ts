@@ -1,4 +1,4 @@
-import type { QueueDefinition, RateLimit, TaskDefinition } from './define.ts';
+import type { ConcurrencyLimit, QueueDefinition, RateLimit, TaskDefinition } from './define.ts';
 import { parseRateLimit } from './define.ts';
 
 /**
@@ -10,9 +10,14 @@ export interface PolicyOverride {
   readonly rateLimit?: string;
   readonly softTimeLimitSeconds?: number;
   readonly timeLimitSeconds?: number;
+  /** Tasks at once per key; `0` lifts the catalogue's limit. */
+  readonly concurrencyLimit?: number;
   /** When an operator last changed it (ISO). */
   readonly updatedAt?: string;
 }
+
+/** The most tasks at once a concurrency limit allows: each is a slot row. */
+export const maxConcurrencyLimit = 1000;
 
 /** How often a consumer reads the run-time changes again: a change applies everywhere within this. */
 export const policyRefreshMs = 5_000;
@@ -24,6 +29,8 @@ export interface EffectivePolicy {
   readonly rate: RateLimit | undefined;
   readonly softTimeLimitSeconds: number;
   readonly timeLimitSeconds: number;
+  /** The concurrency limit in force, or undefined for none. */
+  readonly concurrency: ConcurrencyLimit | undefined;
 }
 
 /**
@@ -63,13 +70,22 @@ export function effectivePolicy(definition: TaskDefinition, override: PolicyOver
     rate: parsed?.limit,
     softTimeLimitSeconds: timed ? override.softTimeLimitSeconds! : definition.softTimeLimitSeconds,
     timeLimitSeconds: timed ? override.timeLimitSeconds! : definition.timeLimitSeconds,
+    concurrency: concurrencyOf(definition, override),
   };
+}
+
+/** The catalogue's concurrency limit with an operator's change: a new limit on the same key, `0` for none. */
+function concurrencyOf(definition: TaskDefinition, override: PolicyOverride | undefined): ConcurrencyLimit | undefined {
+  const limit = override?.concurrencyLimit ?? definition.concurrency?.limit;
+  if (!limit) return undefined;
+  return definition.concurrency?.key === undefined ? { limit } : { key: definition.concurrency.key, limit };
 }
 
 /** A change an operator asks for: a rate, or both time limits. */
 export type PolicyChange =
   | { readonly kind: 'rate-limit'; readonly rate: string }
-  | { readonly kind: 'time-limit'; readonly softSeconds: number; readonly hardSeconds: number };
+  | { readonly kind: 'time-limit'; readonly softSeconds: number; readonly hardSeconds: number }
+  | { readonly kind: 'concurrency'; readonly limit: number };
 
 /**
  * Every reason a change cannot apply, all at once (empty when it can). A hard limit beyond
@@ -78,6 +94,9 @@ export type PolicyChange =
 export function policyChangeErrors(definition: TaskDefinition, queue: QueueDefinition, change: PolicyChange): string[] {
   if (change.kind === 'rate-limit') {
     return parseRate(change.rate) ? [] : [`a rate looks like 10/s, 60/m, 100/h or 5 (per second), and 0 lifts the limit; not ${change.rate}`];
+  }
+  if (change.kind === 'concurrency') {
+    return Number.isInteger(change.limit) && change.limit >= 0 && change.limit <= maxConcurrencyLimit ? [] : [`a concurrency limit is a whole number from 1 to ${maxConcurrencyLimit}, and 0 lifts the limit; not ${change.limit}`];
   }
   const errors: string[] = [];
   const { softSeconds, hardSeconds } = change;

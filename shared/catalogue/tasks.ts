@@ -109,6 +109,8 @@ export const tasks = {
     description: "Exports one user's data to S3 and stores a presigned URL",
     payload: z.strictObject({ userId, format: z.enum(['csv', 'json', 'xlsx']) }),
     tenant: 'userId',
+    // One export of a user's data at a time: a second request waits for the first rather than racing it.
+    concurrency: { key: 'userId', limit: 1 },
     retry: retry.data,
     ...limits,
   }),

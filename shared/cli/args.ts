@@ -20,6 +20,7 @@ commands:
   inspect stats [--minutes N]
   control rate-limit <task> <rate>          e.g. 10/m, 5/s, 100/h; 0 lifts the limit
   control time-limit <task> <soft> <hard>   e.g. 30s 1m (seconds when no unit)
+  control concurrency <task> <limit>        at most this many at once per key; 0 lifts the limit
   control reset <task>
   control pause|resume <queue>
   purge <queue> --yes

@@ -127,7 +127,8 @@ export class HttpBackend implements Backend {
 
   changePolicy(task: string, change: PolicyChange) {
     const path = `/api/control/tasks/${encodeURIComponent(task)}/${change.kind}`;
-    return this.#call<RegisteredTask>('POST', path, change.kind === 'rate-limit' ? { rate: change.rate } : { soft: change.softSeconds, hard: change.hardSeconds });
+    const body = change.kind === 'rate-limit' ? { rate: change.rate } : change.kind === 'concurrency' ? { limit: change.limit } : { soft: change.softSeconds, hard: change.hardSeconds };
+    return this.#call<RegisteredTask>('POST', path, body);
   }
 
   resetPolicy(task: string) {

@@ -31,6 +31,7 @@ const accepted: Record<string, readonly string[]> = {
   'inspect stats': ['minutes'],
   'control rate-limit': [],
   'control time-limit': [],
+  'control concurrency': [],
   'control reset': [],
   'control pause': [],
   'control resume': [],
@@ -41,7 +42,7 @@ const accepted: Record<string, readonly string[]> = {
 const withSubcommand: Record<string, string> = {
   dlq: 'dlq takes list, redrive or purge',
   inspect: 'inspect takes active, scheduled, reserved, registered or stats',
-  control: 'control takes rate-limit, time-limit, reset, pause or resume',
+  control: 'control takes rate-limit, time-limit, concurrency, reset, pause or resume',
 };
 
 async function run(argv: string[], env: Environment, out: (text: string) => void): Promise<number> {

@@ -60,6 +60,13 @@ export function operatorCommand(name: string, args: string[], values: Values): P
       if (softSeconds === undefined || hardSeconds === undefined) throw new UsageError(`time limits look like 90, 90s, 1.5m or 500ms; not ${softSeconds === undefined ? soft : hard}`);
       return changing(task, { kind: 'time-limit', softSeconds, hardSeconds }, (t) => `time limits of ${t.name} are now soft ${seconds(t.softTimeLimitSeconds.effective!)}, hard ${seconds(t.timeLimitSeconds.effective!)}`);
     }
+    case 'control concurrency': {
+      if (args.length !== 2) throw new UsageError('expected control concurrency <task> <limit>, e.g. control concurrency data.export_data 2');
+      const [task, text] = args as [string, string];
+      if (!/^\d{1,4}$/.test(text)) throw new UsageError(`a concurrency limit is a whole number from 1 to 1000, and 0 lifts the limit; not ${text}`);
+      const per = (t: { concurrency: { key: string | null } }) => (t.concurrency.key ? `per ${t.concurrency.key}` : 'in all');
+      return changing(task, { kind: 'concurrency', limit: Number(text) }, (t) => `concurrency of ${t.name} is now ${t.concurrency.effective ?? 'unlimited'} ${t.concurrency.effective ? per(t) : ''}`.trimEnd() + ` (the catalogue's: ${t.concurrency.catalogue ?? 'none'})`);
+    }
     case 'control reset': {
       const task = known(one(args, 'control reset <task>'));
       return async (backend, json, out) => {

@@ -36,10 +36,13 @@ export const inspectRoutes = {
         return operations.changePolicy(task, { kind: 'rate-limit', rate: body.rate });
       case 'time-limit':
         return operations.changePolicy(task, { kind: 'time-limit', softSeconds: seconds(body.soft, 'soft'), hardSeconds: seconds(body.hard, 'hard') });
+      case 'concurrency':
+        if (typeof body.limit !== 'number' || !Number.isInteger(body.limit)) throw new HttpError(400, 'limit is required, a whole number, e.g. {"limit": 2}');
+        return operations.changePolicy(task, { kind: 'concurrency', limit: body.limit });
       case 'reset':
         return operations.resetPolicy(task);
       default:
-        throw new HttpError(404, `no task control ${action.slice(0, 100)}; there are rate-limit, time-limit and reset`);
+        throw new HttpError(404, `no task control ${action.slice(0, 100)}; there are rate-limit, time-limit, concurrency and reset`);
     }
   },
 

@@ -3,7 +3,7 @@ import { parseRate, policyChangeErrors, queues, type PolicyChange, type QueueNam
 import { PermanentError } from '../errors.ts';
 import { resolveTask } from '../producer/send.ts';
 import type { Database } from '../results/database.ts';
-import { readTaskPolicies, resetPolicyOverride, setRateLimitOverride, setTimeLimitOverride } from '../results/policies.ts';
+import { readTaskPolicies, resetPolicyOverride, setConcurrencyOverride, setRateLimitOverride, setTimeLimitOverride } from '../results/policies.ts';
 import { registeredOf, type RegisteredTask } from './inspect.ts';
 
 /** A policy change that cannot apply: the operator's input, refused with every reason. */
@@ -12,8 +12,8 @@ export class PolicyChangeError extends PermanentError {
 }
 
 /**
- * Changes a task's rate limit or time limits at run time (Celery's `control rate_limit` and
- * `time_limit`), for every consumer: stored in the result store, which consumers read
+ * Changes a task's rate limit, time limits or concurrency limit at run time (Celery's
+ * `control rate_limit` and `time_limit`), for every consumer: stored in the result store, which consumers read
  * again within seconds. `task` is a catalogue name or a Celery alias. Returns the task as
  * `inspect registered` now shows it.
  */
@@ -22,6 +22,7 @@ export async function changePolicy(database: Database, task: string, change: Pol
   const errors = policyChangeErrors(definition, queues[definition.queue as QueueName], change);
   if (errors.length > 0) throw new PolicyChangeError(`cannot change ${definition.name}: ${errors.join('; ')}`);
   if (change.kind === 'rate-limit') await setRateLimitOverride(database, definition.name, parseRate(change.rate)!.text);
+  else if (change.kind === 'concurrency') await setConcurrencyOverride(database, definition.name, change.limit);
   else await setTimeLimitOverride(database, definition.name, change.softSeconds, change.hardSeconds);
   return registeredOf(definition, (await readTaskPolicies(database)).get(definition.name));
 }

@@ -162,6 +162,10 @@ export interface RegisteredTask {
   readonly rateLimit: PolicyValue<string>;
   readonly softTimeLimitSeconds: PolicyValue<number>;
   readonly timeLimitSeconds: PolicyValue<number>;
+  /** Tasks at once, per value of `key` (a payload field) or for the task as a whole when `key` is null. */
+  readonly concurrency: PolicyValue<number> & { readonly key: string | null };
+  /** The payload field naming whom the task runs for (fair queues), or null. */
+  readonly tenant: string | null;
   /** When an operator last changed its policy; null when it runs as the catalogue says. */
   readonly changedAt: string | null;
 }
@@ -177,6 +181,8 @@ export function registeredOf(definition: TaskDefinition, override: PolicyOverrid
     rateLimit: { catalogue: definition.rateLimit ?? null, override: override?.rateLimit ?? null, effective: effective.rateLimit ?? null },
     softTimeLimitSeconds: { catalogue: definition.softTimeLimitSeconds, override: override?.softTimeLimitSeconds ?? null, effective: effective.softTimeLimitSeconds },
     timeLimitSeconds: { catalogue: definition.timeLimitSeconds, override: override?.timeLimitSeconds ?? null, effective: effective.timeLimitSeconds },
+    concurrency: { key: definition.concurrency?.key ?? null, catalogue: definition.concurrency?.limit ?? null, override: override?.concurrencyLimit ?? null, effective: effective.concurrency?.limit ?? null },
+    tenant: definition.tenant ?? null,
     changedAt: override?.updatedAt ?? null,
   };
 }

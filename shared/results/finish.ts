@@ -24,6 +24,8 @@ export interface TaskOutcomeRow {
   readonly createdAt?: string;
   /** A chord member: its SUCCESS counts towards the chord's callback. */
   readonly chord?: { readonly groupId: string; readonly size: number };
+  /** It held a concurrency slot: the write gives it back. */
+  readonly releasesSlot?: boolean;
 }
 
 export interface FinishResult {
@@ -101,6 +103,7 @@ interface OutcomeRecord {
   readonly createdAt: string | null;
   readonly chordId: string | null;
   readonly chordSize: number | null;
+  readonly releasesSlot?: true;
 }
 
 /**
@@ -131,6 +134,7 @@ async function storableRecord(store: OverflowStore | undefined, outcome: TaskOut
     createdAt: outcome.createdAt ?? null,
     chordId: outcome.chord?.groupId ?? null,
     chordSize: outcome.chord?.size ?? null,
+    ...(outcome.releasesSlot ? { releasesSlot: true as const } : {}),
   };
   if (Object.keys(overflow).length === 0) return { record };
   if (!store) {
@@ -168,6 +172,13 @@ function quotedBytes(record: OutcomeRecord): number {
  */
 async function finishStatement(database: Database, records: readonly OutcomeRecord[]): Promise<Omit<FinishResult, 'refused'>> {
   const input = JSON.stringify(records);
+  // Only a batch whose tasks hold concurrency slots gives any back: the others' statement stays as it was.
+  const releases = records.some((record) => record.releasesSlot)
+    ? sql`released as (
+      -- Its attempt's write applied: the slot is free for the key's next task. A superseded write keeps it for the attempt that took over.
+      delete from concurrency_slots s using finished f where s.holder = f.id
+    ),`
+    : sql``;
   const rows = await database.rows<{ kind: 'superseded' | 'chord'; id: string; status: TaskStatus | null }>(sql`
     with input as (
       select * from jsonb_to_recordset(${input}::jsonb)
@@ -206,6 +217,7 @@ async function finishStatement(database: Database, records: readonly OutcomeReco
       where i.status <> 'SUCCESS' or f.attempts > 1
       on conflict (task_id, attempt) do update set status = excluded.status, error = excluded.error, finished_at = excluded.finished_at, runtime_ms = excluded.runtime_ms
     ),
+    ${releases}
     rejected as (
       insert into task_results as r (id, name, queue, status, payload, error, traceback, overflow_key, attempts, created_at, date_done)
       select id, name, queue, status, payload, error, traceback, "overflowKey", 0, coalesce("createdAt", now()), now()

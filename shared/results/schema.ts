@@ -120,12 +120,32 @@ export const taskPolicies = pgTable(
     rateLimit: text('rate_limit'),
     softTimeLimitSeconds: doublePrecision('soft_time_limit_seconds'),
     timeLimitSeconds: doublePrecision('time_limit_seconds'),
+    /** Tasks at once per key; `0` lifts the catalogue's limit. */
+    concurrencyLimit: integer('concurrency_limit'),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
   },
   (table) => [
+    check('task_policies_concurrency_limit_check', sql`${table.concurrencyLimit} between 0 and 1000`),
     check(
       'task_policies_time_limits_check',
       sql`(${table.softTimeLimitSeconds} is null and ${table.timeLimitSeconds} is null) or (0 < ${table.softTimeLimitSeconds} and ${table.softTimeLimitSeconds} < ${table.timeLimitSeconds})`,
     ),
   ],
+);
+
+/**
+ * The running slots of concurrency-limited tasks (`concurrency` in the catalogue): a row per
+ * slot taken, `(key, slot)` with slot below the limit, held by one task id until its outcome
+ * is recorded or its lease runs out. `key` is the task's name, and the key's value after a
+ * colon when the limit is per key. Rows come and go with the tasks, so the table stays small.
+ */
+export const concurrencySlots = pgTable(
+  'concurrency_slots',
+  {
+    key: text('key').notNull(),
+    slot: integer('slot').notNull(),
+    holder: text('holder').notNull(),
+    leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'string' }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.key, table.slot] }), index('concurrency_slots_holder_idx').on(table.holder)],
 );

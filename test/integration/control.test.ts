@@ -165,7 +165,10 @@ describe(`taskq inspect and control against the local cloud (${databaseKind})`, 
     [['inspect', 'active', 'now'], /inspect active takes no arguments/],
     [['inspect', 'registered', '--limit', '5'], /inspect registered does not take --limit/],
     [['inspect', 'stats', '--minutes', '0'], /--minutes takes a whole number from 1 to 10080/],
-    [['control'], /control takes rate-limit, time-limit, reset, pause or resume/],
+    [['control'], /control takes rate-limit, time-limit, concurrency, reset, pause or resume/],
+    [['control', 'concurrency', 'data.export_data'], /expected control concurrency <task> <limit>/],
+    [['control', 'concurrency', 'data.export_data', 'two'], /a concurrency limit is a whole number from 1 to 1000, and 0 lifts the limit; not two/],
+    [['control', 'concurrency', 'data.export_data', '5000'], /a concurrency limit is a whole number from 1 to 1000, and 0 lifts the limit; not 5000/],
     [['control', 'rate-limit', 'default.noop'], /expected control rate-limit <task> <rate>/],
     [['control', 'rate-limit', 'no.such_task', '1/s'], /unknown task 'no.such_task'/],
     [['control', 'rate-limit', 'default.noop', 'fast'], /a rate looks like 10\/s, 60\/m, 100\/h or 5 \(per second\)/],
@@ -182,7 +185,23 @@ describe(`taskq inspect and control against the local cloud (${databaseKind})`, 
     expect(stderr).toContain('usage: taskq');
   });
 
+  it("changes a task's concurrency limit at run time, shown by registered on the catalogue's key, until reset", async () => {
+    type Registered = { name: string; tenant: string | null; concurrency: { key: string | null; catalogue: number | null; override: number | null; effective: number | null } };
+    const exportTask = async () => (await json<Registered[]>('inspect', 'registered')).find((task) => task.name === 'data.export_data')!;
+    expect(await exportTask()).toMatchObject({ tenant: 'userId', concurrency: { key: 'userId', catalogue: 1, override: null, effective: 1 } });
+    expect(await cli('control', 'concurrency', 'data.export_data', '3')).toMatchObject({
+      code: 0, stdout: "concurrency of data.export_data is now 3 per userId (the catalogue's: 1); every consumer applies it within 5 s, without a deploy\n",
+    });
+    expect((await exportTask()).concurrency).toEqual({ key: 'userId', catalogue: 1, override: 3, effective: 3 });
+    expect((await cli('control', 'concurrency', 'data.export_data', '0')).stdout).toMatch(/^concurrency of data.export_data is now unlimited \(the catalogue's: 1\)/);
+    expect((await exportTask()).concurrency).toMatchObject({ override: 0, effective: null });
+    expect(await cli('control', 'reset', 'data.export_data')).toMatchObject({ code: 0 });
+    expect((await exportTask()).concurrency).toMatchObject({ override: null, effective: 1 });
+  });
+
   it('refuses what the CLI would have refused when the API is called directly', async () => {
+    expect((await api('/api/control/tasks/data.export_data/concurrency', { limit: 5000 })).status).toBe(400);
+    expect((await api('/api/control/tasks/data.export_data/concurrency', { limit: 'two' })).status).toBe(400);
     expect(await api('/api/control/tasks/default.noop/time-limit', { soft: 10, hard: 5 })).toEqual({ status: 400, body: { error: 'cannot change default.noop: the soft limit (10 s) must be below the hard limit (5 s)' } });
     expect((await api('/api/control/tasks/default.noop/rate-limit', { rate: 'lots' })).status).toBe(400);
     expect((await api('/api/control/queues/nowhere/pause', {})).status).toBe(404);

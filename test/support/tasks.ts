@@ -76,6 +76,15 @@ export const testTaskDefinitions = {
     retry: { ...quickRetry, maxRetries: 0 },
     ...limits,
   }),
+  exclusive: defineTask({
+    name: 'default.test_exclusive',
+    queue: 'default',
+    description: 'works for `ms`; at most two run at once per account',
+    payload: z.strictObject({ account: z.string(), ms: z.int().min(0) }),
+    retry: { ...quickRetry, maxRetries: 0 },
+    concurrency: { key: 'account', limit: 2 },
+    ...limits,
+  }),
   retryLater: defineTask({
     name: 'default.test_retry_later',
     queue: 'default',
@@ -157,6 +166,12 @@ export function testImplementations(journal: Journal) {
         if (!ignoreSignal) signal.throwIfAborted();
         await setTimeout(50);
       }
+      run.end = Date.now();
+      return { slept: ms };
+    }),
+    implement(testTaskDefinitions.exclusive, async ({ ms }, { id }) => {
+      const run = note(id);
+      await setTimeout(ms);
       run.end = Date.now();
       return { slept: ms };
     }),

@@ -6,7 +6,9 @@ import { tasks } from '../../shared/catalogue/index.ts';
 import { newEnvelope, type Envelope } from '../../shared/envelope/envelope.ts';
 import { taskMetrics } from '../../shared/observability/index.ts';
 import type { ClaimResult } from '../../shared/results/statements.ts';
-import { afterClaim, afterRun, beforeClaim, throttled, type Attempt, type Decisions } from '../../shared/runtime/batch/decide.ts';
+import { slotOf } from '../../shared/runtime/batch/claim.ts';
+import { afterClaim, afterRun, beforeClaim, slotWaitSeconds, throttled, type Attempt, type Decisions } from '../../shared/runtime/batch/decide.ts';
+import { cataloguePolicies, policiesFrom } from '../../shared/runtime/batch/policies.ts';
 import type { Outcome, Outcomes, Report } from '../../shared/runtime/batch/outcome.ts';
 import { planBatch, type Plan } from '../../shared/runtime/batch/plan.ts';
 import { uniqueRows, type Recorded } from '../../shared/runtime/batch/record.ts';
@@ -34,7 +36,7 @@ function parsed(envelope: Envelope): { record: SQSRecord; plan: ParsedMessage } 
   return { record, plan };
 }
 
-const claimed = (attempts: number | null, attemptBase: number | null = 0, priorStatus: ClaimResult['priorStatus'] = null): ClaimResult => ({ id: 'x', attempts, attemptBase, priorStatus });
+const claimed = (attempts: number | null, attemptBase: number | null = 0, priorStatus: ClaimResult['priorStatus'] = null, throttled = false): ClaimResult => ({ id: 'x', attempts, attemptBase, priorStatus, throttled, slotted: false });
 
 describe('beforeClaim', () => {
   const chained = newEnvelope('default.noop', {}, { id: 't1', chain: [step('t2')] });
@@ -68,10 +70,34 @@ describe('afterClaim', () => {
     ['already succeeded: acknowledged', plain, claimed(null, null, 'SUCCESS'), { step: { kind: 'ack' }, report: expect.objectContaining({ metric: taskMetrics.duplicate }) }],
     ['already succeeded in a chain: its follow-ups are rebuilt', chained, claimed(null, null, 'SUCCESS'), { step: { kind: 'ack' }, resend: chained }],
     ['revoked: acknowledged, the chain after it abandoned', chained, claimed(null, null, 'REVOKED'), { step: { kind: 'ack' }, abandoned: [expect.objectContaining({ id: 't2', error: expect.stringMatching(/revoked$/) })] }],
+    ['every slot of its concurrency key held: waits, spending no attempt', plain, claimed(null, null, null, true), { step: { kind: 'delay', seconds: 1 }, report: expect.objectContaining({ metric: taskMetrics.throttled, message: expect.stringMatching(/^concurrency limit reached/) }) }],
     ['beyond its attempts: a lost worker, dead-lettered', plain, claimed(5, 0), { step: expect.objectContaining({ kind: 'dead-letter', reason: expect.stringMatching(/^WorkerLostError: 4 attempts/) }), row: expect.objectContaining({ status: 'FAILURE', fence: 5 }) }],
   ])('%s', (_case, envelope, claim, expected) => {
     const { record, plan } = parsed(envelope);
-    expect(afterClaim(plan, record, claim, decisions)).toEqual(expect.objectContaining(expected));
+    expect(afterClaim(plan, record, claim, decisions, undefined, () => 0)).toEqual(expect.objectContaining(expected));
+  });
+
+  it.each([
+    // receive count, timeout, random → seconds: doubling from 1 s, at most a minute or the timeout, jittered down to half.
+    [1, 300, 0.999, 1], [2, 300, 0.999, 2], [5, 300, 0.999, 16], [12, 300, 0.999, 60], [40, 300, 0.999, 60],
+    [12, 300, 0, 30], [12, 4, 0.999, 4], [1, 300, 0, 1],
+  ])('looks for a free slot again after receive %i (timeout %i s, random %f): %i s', (receives, timeout, random, seconds) => {
+    expect(slotWaitSeconds(receives, timeout, () => random)).toBe(seconds);
+  });
+});
+
+describe('slotOf', () => {
+  const exclusive = { ...tasks['data.export_data'], concurrency: { key: 'userId', limit: 2 } };
+  const whole = { ...tasks['default.noop'], concurrency: { limit: 3 } };
+  it.each([
+    ['per key: the name and the value', exclusive, { userId: 7 }, cataloguePolicies, { key: 'data.export_data:7', limit: 2 }],
+    ['per key, the field absent: the name alone', exclusive, {}, cataloguePolicies, { key: 'data.export_data', limit: 2 }],
+    ['for the task as a whole', whole, { echo: 1 }, cataloguePolicies, { key: 'default.noop', limit: 3 }],
+    ['an operator lifted it', exclusive, { userId: 7 }, policiesFrom(new Map([['data.export_data', { concurrencyLimit: 0 }]])), undefined],
+    ['an operator made it a singleton', exclusive, { userId: 7 }, policiesFrom(new Map([['data.export_data', { concurrencyLimit: 1 }]])), { key: 'data.export_data:7', limit: 1 }],
+    ['no limit', tasks['default.noop'], {}, cataloguePolicies, undefined],
+  ])('%s', (_case, definition, payload, policies, expected) => {
+    expect(slotOf(definition, payload, policies)).toEqual(expected);
   });
 });
 

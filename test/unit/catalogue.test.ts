@@ -45,6 +45,8 @@ describe('catalogue', () => {
       expect(settings.deadLetterRetentionSeconds).toBeGreaterThan(settings.retentionSeconds);
     }
     expect(settingsOfQueue('billing').maxReceiveCount).toBe(16);
+    // data.export_data is a singleton per user: a task waiting for its slot is received about once a minute, for up to 100 minutes.
+    expect(settingsOfQueue('data').maxReceiveCount).toBe(Math.max(...tasksOfQueue('data').map((t) => t.retry.maxRetries + 1)) + 100);
     expect(sourceQueueAttributes(settingsOfQueue('ai'), 'arn:dlq')).toMatchObject({
       VisibilityTimeout: '1800',
       MaximumMessageSize: '1048576',

@@ -56,6 +56,14 @@ describe('effectivePolicy', () => {
     expect(effectivePolicy(refund, { rateLimit: '0' })).toMatchObject({ rateLimit: undefined, rate: undefined });
   });
 
+  it("applies an operator's concurrency limit on the catalogue's key, and 0 lifts it", () => {
+    const exclusive = { ...noop, concurrency: { key: 'userId', limit: 2 } };
+    expect(effectivePolicy(exclusive, undefined).concurrency).toEqual({ key: 'userId', limit: 2 });
+    expect(effectivePolicy(exclusive, { concurrencyLimit: 1 }).concurrency).toEqual({ key: 'userId', limit: 1 });
+    expect(effectivePolicy(exclusive, { concurrencyLimit: 0 }).concurrency).toBeUndefined();
+    expect(effectivePolicy(noop, { concurrencyLimit: 4 }).concurrency).toEqual({ limit: 4 });
+  });
+
   it("falls back to the catalogue's rate when a stored one no longer parses", () => {
     expect(effectivePolicy(refund, { rateLimit: 'garbage' })).toMatchObject({ rateLimit: '50/s' });
   });
@@ -74,10 +82,13 @@ describe('policyChangeErrors', () => {
   it('accepts a rate and time limits within the consumer timeout', () => {
     expect(policyChangeErrors(noop, queues.default, { kind: 'rate-limit', rate: '10/m' })).toEqual([]);
     expect(policyChangeErrors(noop, queues.default, { kind: 'time-limit', softSeconds: 30, hardSeconds: 60 })).toEqual([]);
+    expect(policyChangeErrors(noop, queues.default, { kind: 'concurrency', limit: 0 })).toEqual([]);
+    expect(policyChangeErrors(noop, queues.default, { kind: 'concurrency', limit: 1000 })).toEqual([]);
   });
 
   it('names every problem at once', () => {
     expect(policyChangeErrors(noop, queues.default, { kind: 'rate-limit', rate: 'lots' })).toEqual([expect.stringMatching(/^a rate looks like 10\/s/)]);
+    for (const limit of [-1, 1.5, 1001]) expect(policyChangeErrors(noop, queues.default, { kind: 'concurrency', limit })).toEqual([expect.stringMatching(/^a concurrency limit is a whole number from 1 to 1000/)]);
     expect(policyChangeErrors(noop, queues.default, { kind: 'time-limit', softSeconds: 400, hardSeconds: 350 })).toEqual([
       'the soft limit (400 s) must be below the hard limit (350 s)',
       "the hard limit (350 s) exceeds the default consumer's timeout of 300 s, which only a deploy can raise",

@@ -86,13 +86,15 @@ function registeredSection(registered: readonly RegisteredTask[]): Html {
   return html`
 <section aria-labelledby="registered-heading">
   <h2 id="registered-heading">Registered tasks</h2>
-  <p>Rate and time limits changed here apply on every consumer within seconds, without a deploy; Reset restores the catalogue's.</p>
+  <p>Rate, time and concurrency limits changed here apply on every consumer within seconds, without a deploy; Reset restores the catalogue's.</p>
   <table>
-    <thead><tr><th scope="col">Task</th><th scope="col">Queue</th><th scope="col">Rate limit</th><th scope="col">Soft limit</th><th scope="col">Hard limit</th><th scope="col" class="num">Retries</th><th scope="col">Change</th></tr></thead>
+    <thead><tr><th scope="col">Task</th><th scope="col">Queue</th><th scope="col">Rate limit</th><th scope="col">Soft limit</th><th scope="col">Hard limit</th><th scope="col">At once</th><th scope="col">Tenant</th><th scope="col" class="num">Retries</th><th scope="col">Change</th></tr></thead>
     <tbody>${registered.map((t) => html`<tr data-task="${t.name}">
       <th scope="row">${t.name}${t.alias ? html`<br><code>${t.alias}</code>` : ''}</th><td>${t.queue}</td>
       <td class="rate-limit">${t.rateLimit.effective ?? 'none'}${changed(t.rateLimit)}</td>
       <td>${seconds(t.softTimeLimitSeconds.effective)}${changed(t.softTimeLimitSeconds)}</td><td>${seconds(t.timeLimitSeconds.effective)}${changed(t.timeLimitSeconds)}</td>
+      <td class="concurrency">${t.concurrency.effective === null ? 'any' : `${t.concurrency.effective}${t.concurrency.key ? ` per ${t.concurrency.key}` : ''}`}${changed(t.concurrency)}</td>
+      <td>${t.tenant ?? ''}</td>
       <td class="num">${t.retry.maxRetries}</td>
       <td>
         <form class="inline" method="post" action="/actions/control/tasks/${encodeURIComponent(t.name)}/rate-limit">${tokenField}
@@ -101,6 +103,9 @@ function registeredSection(registered: readonly RegisteredTask[]): Html {
         <form class="inline" method="post" action="/actions/control/tasks/${encodeURIComponent(t.name)}/time-limit">${tokenField}
           <input name="soft" type="text" size="5" placeholder="soft 30s" required aria-label="Soft limit of ${t.name}">
           <input name="hard" type="text" size="5" placeholder="hard 1m" required aria-label="Hard limit of ${t.name}"><button type="submit" aria-label="Apply the time limits to ${t.name}">Set time limits</button>
+        </form>
+        <form class="inline" method="post" action="/actions/control/tasks/${encodeURIComponent(t.name)}/concurrency">${tokenField}
+          <input name="limit" type="number" min="0" max="1000" required aria-label="Concurrency limit of ${t.name}"><button type="submit" aria-label="Apply the concurrency limit to ${t.name}">Set at once</button>
         </form>
         ${t.changedAt ? html`<form class="inline" method="post" action="/actions/control/tasks/${encodeURIComponent(t.name)}/reset">${tokenField}<button type="submit">Reset ${t.name}</button></form>` : ''}
       </td></tr>`)}</tbody>

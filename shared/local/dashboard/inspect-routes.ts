@@ -39,6 +39,12 @@ export function inspectRoutes(router: Router, operations: TaskOperations, page: 
       const changed = await operations.changePolicy(task!, { kind: 'time-limit', softSeconds, hardSeconds });
       return `Time limits of ${changed.name} set to ${changed.softTimeLimitSeconds.effective} s and ${changed.timeLimitSeconds.effective} s`;
     }))
+    .on('POST', '/actions/control/tasks/:task/concurrency', action(async (form, { task }) => {
+      const text = form.get('limit') ?? '';
+      if (!/^\d{1,4}$/.test(text)) throw new Error(`a concurrency limit is a whole number from 1 to 1000, and 0 lifts the limit; not ${text}`);
+      const changed = await operations.changePolicy(task!, { kind: 'concurrency', limit: Number(text) });
+      return `Concurrency of ${changed.name} set to ${changed.concurrency.effective ?? 'any'}`;
+    }))
     .on('POST', '/actions/control/tasks/:task/reset', action(async (_form, { task }) => `${(await operations.resetPolicy(task!)).name} runs with the catalogue's policy again`))
     .on('POST', '/actions/control/queues/:queue/:change', action(async (_form, { queue, change }) => {
       if (change !== 'pause' && change !== 'resume') throw new Error(`no queue control ${change}`);

@@ -1,4 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
+import type { ConcurrencyLimit } from '../../catalogue/index.ts';
 import { describeError } from '../../errors.ts';
 import { taskMetrics } from '../../observability/index.ts';
 import type { TaskOutcomeRow } from '../../results/finish.ts';
@@ -28,6 +29,8 @@ export interface Attempt {
   /** Attempts recorded in all, earlier redrives' included: the fence of this attempt's writes. */
   readonly attempts: number;
   readonly fields: Record<string, unknown>;
+  /** It holds a concurrency slot, which its outcome's record gives back. */
+  readonly slotted?: boolean;
 }
 
 const fieldsOf = (plan: ParsedMessage, record: SQSRecord) => ({ taskId: plan.envelope.id, task: plan.implementation.definition.name, messageId: record.messageId });
@@ -68,10 +71,28 @@ export function throttled(plan: ParsedMessage, record: SQSRecord, seconds: numbe
   };
 }
 
+/**
+ * How long a task waits for a slot before it looks again: a second, doubling with each
+ * receive of its message, jittered, at most a minute (or the queue's timeout). A slot frees
+ * when a running task ends, which no consumer can see coming; each look is a receive, which
+ * the queue's `maxReceiveCount` allows for (catalogue/derive.ts).
+ */
+export function slotWaitSeconds(receiveCount: number, timeoutSeconds: number, random: () => number): number {
+  const ceiling = Math.min(60, timeoutSeconds, 2 ** Math.min(10, Math.max(0, receiveCount - 1)));
+  return Math.max(1, Math.round(ceiling * (0.5 + random() / 2)));
+}
+
 /** What the claim says: run now (an Attempt), or an outcome without running: finished already, revoked, held by another, out of attempts. */
-export function afterClaim(plan: ParsedMessage, record: SQSRecord, claim: ClaimResult | undefined, d: Decisions): Attempt | Outcome {
+export function afterClaim(plan: ParsedMessage, record: SQSRecord, claim: ClaimResult | undefined, d: Decisions, concurrency?: ConcurrencyLimit, random: () => number = Math.random): Attempt | Outcome {
   const task = plan.implementation.definition;
   const fields = fieldsOf(plan, record);
+  if (claim?.throttled) {
+    const seconds = slotWaitSeconds(Number(record.attributes.ApproximateReceiveCount) || 1, d.timeoutSeconds, random);
+    return {
+      step: { kind: 'delay', seconds },
+      report: { level: 'info', message: 'concurrency limit reached; the task waits without spending an attempt', task: task.name, metric: taskMetrics.throttled, fields: { ...fields, concurrency: concurrency?.limit, concurrencyKey: concurrency?.key, retryInSeconds: seconds } },
+    };
+  }
   if (!claim || claim.attempts === null || claim.attemptBase === null) {
     if (claim?.priorStatus === 'SUCCESS') {
       const report = { level: 'info', message: 'task already succeeded; duplicate delivery acknowledged', task: task.name, metric: taskMetrics.duplicate, fields } as const;
@@ -86,7 +107,7 @@ export function afterClaim(plan: ParsedMessage, record: SQSRecord, claim: ClaimR
   }
   const attempt = claim.attempts - claim.attemptBase;
   const maxAttempts = task.retry.maxRetries + 1;
-  const started: Attempt = { plan, record, attempt, attempts: claim.attempts, fields: { ...fields, attempt, attempts: claim.attempts } };
+  const started: Attempt = { plan, record, attempt, attempts: claim.attempts, fields: { ...fields, attempt, attempts: claim.attempts }, ...(claim.slotted ? { slotted: true } : {}) };
   const lost = lostAttempts(attempt, maxAttempts);
   if (lost) return failure(started, lost, undefined, undefined, d);
   return started;
@@ -120,8 +141,8 @@ export function afterRun(started: Attempt, verdict: Verdict, execution: Executio
   }
 }
 
-function rowBase(started: Attempt, d: Decisions): Pick<TaskOutcomeRow, 'id' | 'name' | 'queue' | 'fence'> {
-  return { id: started.plan.envelope.id, name: started.plan.implementation.definition.name, queue: d.queue, fence: started.attempts };
+function rowBase(started: Attempt, d: Decisions): Pick<TaskOutcomeRow, 'id' | 'name' | 'queue' | 'fence' | 'releasesSlot'> {
+  return { id: started.plan.envelope.id, name: started.plan.implementation.definition.name, queue: d.queue, fence: started.attempts, ...(started.slotted ? { releasesSlot: true } : {}) };
 }
 
 function success(started: Attempt, result: unknown, runtimeMs: number, d: Decisions): Outcome {

@@ -69,10 +69,10 @@ async function admitAndClaim(due: readonly Due[], book: OutcomeBook, decisions: 
     for (const d of due) {
       if (waits.has(d.record)) book.decide(d.record, () => throttled(d.plan, d.record, waits.get(d.record)!, policies.of(d.plan.implementation.definition).rateLimit));
     }
-    const claims = await claim(admitted, database, batch.settings.queue, batch.worker);
+    const claims = await claim(admitted, database, batch.settings.queue, batch.worker, policies);
     for (const { record: r, plan } of admitted) {
       book.decide(r, () => {
-        const next = afterClaim(plan, r, claims.get(plan.envelope.id), decisions);
+        const next = afterClaim(plan, r, claims.get(plan.envelope.id), decisions, policies.of(plan.implementation.definition).concurrency, batch.random);
         if ('step' in next) return next;
         started.push(next);
         return undefined;
