@@ -90,6 +90,7 @@ export class TaskPlatformStack extends Stack {
       const { consumer } = this.taskQueues[name];
       this.resultStore.grantDataApiAccess(consumer);
       this.files.grantResultOverflow(consumer);
+      this.files.grantPayloads(consumer, 'consumer');
       // Any task may be a chain's next step or a chord's callback, on this queue or another: every
       // consumer may send to every task queue, its own included (TaskQueue sets its own URL).
       for (const target of queueNames) {
@@ -181,10 +182,12 @@ export class TaskPlatformStack extends Stack {
   /**
    * Lets another service enqueue tasks on a queue with a plain `SendMessage`, e.g.
    * `platform.grantSendTasks(apiFunction, 'billing')` in the producer's own stack, and
-   * create the one-time schedules of ETAs beyond 15 minutes (give it `longDelays.environment()`).
+   * create the one-time schedules of ETAs beyond 15 minutes (give it `longDelays.environment()`),
+   * and put payloads over 256 KiB in the files bucket for the message to refer to.
    */
-  grantSendTasks(grantee: IGrantable, queue: QueueName) {
+  grantSendTasks(grantee: IGrantable & IConstruct, queue: QueueName) {
     this.longDelays.grantScheduling(grantee);
+    this.files.grantPayloads(grantee, 'producer');
     return this.taskQueues[queue].grantSendMessages(grantee);
   }
 

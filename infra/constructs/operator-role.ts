@@ -49,6 +49,7 @@ export class OperatorRole extends Construct {
     }
     props.resultStore.grantDataApiAccess(role);
     props.files.grantResultOverflowRead(role);
+    props.files.grantPayloads(role, 'producer');
     props.longDelays.grantScheduling(role);
     // Neither listing has a resource to scope it to; what the lists lead to is scoped above.
     role.addToPolicy(new PolicyStatement({ actions: ['lambda:ListEventSourceMappings', 'scheduler:ListSchedules'], resources: ['*'] }));

@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, SecretValue, Stack, type CfnElement } from 'aws-cdk-lib';
+import { payloadObjectDays, payloadPrefix } from '../../shared/results/payloads.ts';
 import { secretPlaceholder } from '../../shared/secrets.ts';
 import { PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
@@ -7,8 +8,8 @@ import { Validations } from 'aws-cdk-lib';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct, type IConstruct } from 'constructs';
 
-/** Key prefixes of the files bucket; objects under `tmp/` expire, and under `task-results/` with their rows. */
-export const filePrefixes = { uploads: 'uploads/', exports: 'exports/', temporary: 'tmp/', taskResults: 'task-results/' } as const;
+/** Key prefixes of the files bucket; objects under `tmp/` expire, under `task-results/` with their rows, and under `task-payloads/` once no dead letter can need them. */
+export const filePrefixes = { uploads: 'uploads/', exports: 'exports/', temporary: 'tmp/', taskResults: 'task-results/', taskPayloads: payloadPrefix } as const;
 
 /** Uploads, exports and temporary files: private, encrypted, HTTPS only, access-logged. */
 export class FileStorage extends Construct {
@@ -41,6 +42,8 @@ export class FileStorage extends Construct {
         { id: 'expire-temporary-files', prefix: filePrefixes.temporary, expiration: Duration.days(props.temporaryObjectDays) },
         // A day past the rows' own clean-up, so no row outlives its overflow.
         { id: 'expire-task-result-overflow', prefix: filePrefixes.taskResults, expiration: Duration.days(props.taskResultDays + 1) },
+        // Payloads sent by reference are deleted when their task ends well; a failed task's stays for its redrive, then goes.
+        { id: 'expire-task-payloads', prefix: filePrefixes.taskPayloads, expiration: Duration.days(payloadObjectDays) },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       removalPolicy: props.removalPolicy,
@@ -64,6 +67,20 @@ export class FileStorage extends Construct {
   /** Write and read the results too large for a row (the consumers), under their prefix only. */
   grantResultOverflow(grantee: IGrantable & IConstruct): void {
     this.#grantOnResults(grantee, ['s3:GetObject', 's3:PutObject']);
+  }
+
+  /**
+   * The payloads too large for their message (the claim-check pattern), under their prefix
+   * only: a producer puts them, a consumer reads, puts (follow-ups) and deletes them.
+   */
+  grantPayloads(grantee: IGrantable & IConstruct, access: 'producer' | 'consumer'): void {
+    const actions = access === 'producer' ? ['s3:PutObject'] : ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'];
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [this.bucket.arnForObjects(`${filePrefixes.taskPayloads}*`)] }));
+    const policy = grantee.node.tryFindChild('ServiceRole')?.node.tryFindChild('DefaultPolicy') ?? grantee;
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement)}.Arn>/${filePrefixes.taskPayloads}*]`,
+      reason: 'Keys are task ids and digests, known only at run time; the grant is limited to the task-payloads prefix of this one bucket.',
+    });
   }
 
   /** Read the results too large for a row (a service calling `AsyncResult.get()`). */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { isTaskStatus, type TaskDetail } from '../results/queries.ts';
 import { number, one, queueArg, time, UsageError, type Plan, type Values } from './args.ts';
@@ -10,10 +11,11 @@ export function taskCommand(name: string, args: string[], values: Values): Plan 
       const task = one(args, 'send <task>');
       let payload: unknown = {};
       if (values.payload !== undefined) {
+        const text = values.payload.startsWith('@') ? fileText(values.payload.slice(1)) : values.payload;
         try {
-          payload = JSON.parse(values.payload);
+          payload = JSON.parse(text);
         } catch {
-          throw new UsageError('--payload must be JSON, e.g. --payload \'{"userId": 1}\'');
+          throw new UsageError(`--payload must be JSON, e.g. --payload '{"userId": 1}', or @file with JSON in it${values.payload.startsWith('@') ? `; ${values.payload.slice(1)} is not` : ''}`);
         }
       }
       const countdown = number(values, 'countdown');
@@ -140,4 +142,13 @@ function printResult(task: TaskDetail | undefined, id: string, json: boolean, ou
     if (task.error) out(`error: ${task.error}`);
   }
   return waited && task.status !== 'SUCCESS' ? 1 : 0;
+}
+
+/** A payload file's text (`--payload @file`: for payloads longer than a command line takes). */
+function fileText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--payload @${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
 }

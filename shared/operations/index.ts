@@ -79,7 +79,7 @@ export class TaskOperations {
     this.#clock = options.clock ?? (() => new Date());
     const queueUrls = Object.fromEntries(Object.entries(this.#queues).map(([name, endpoints]) => [name, endpoints.url])) as Partial<Record<QueueName, string>>;
     const { longDelays } = options;
-    this.#producer = new TaskProducer({ sqs: this.#sqs, queueUrls, database: this.#database, longDelays });
+    this.#producer = new TaskProducer({ sqs: this.#sqs, queueUrls, database: this.#database, longDelays, ...(this.#database.payloads ? { payloads: this.#database.payloads } : {}) });
     this.#eventSources = options.eventSources;
     this.#inspected = { sqs: this.#sqs, database: this.#database, queues: this.#queues, longDelays, peek: options.peek, eventSources: options.eventSources, oldestAge: options.oldestAge };
   }

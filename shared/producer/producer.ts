@@ -3,6 +3,7 @@ import type { QueueName, TaskDefinition, TaskName, TaskPayload } from '../catalo
 import { isGroupStep, starts, tasksOf, type Flow } from '../envelope/flow.ts';
 import { messageGroup } from '../envelope/tenant.ts';
 import type { Database } from '../results/database.ts';
+import type { PayloadStore } from '../results/payloads.ts';
 import { findTask, revokeTask } from '../results/queries.ts';
 import { chunkBySize } from '../runtime/queue-actions.ts';
 import { maxScheduledMessageCharacters, type LongDelayScheduler } from './long-delay.ts';
@@ -26,6 +27,12 @@ export interface ProducerSettings {
   readonly longDelays: LongDelayScheduler | null;
   /** Tasks outside the catalogue (tests, plug-ins). */
   readonly extraTasks?: readonly TaskDefinition[];
+  /**
+   * The files bucket's payload objects (`s3PayloadStore({ bucket })`): a payload over 256 KiB is
+   * put there and the message carries its reference. Without it such a payload travels in
+   * the message, up to SQS's 1 MiB.
+   */
+  readonly payloads?: PayloadStore;
 }
 
 export interface BatchItem {
@@ -69,7 +76,7 @@ export class TaskProducer {
 
   /** Sends and returns the message as sent: its queue, envelope and delay. */
   async sendMessage(task: string, payload: unknown, options: SendOptions = {}): Promise<TaskMessage> {
-    const message = buildTaskMessage(task, payload, options, new Date(), this.#resolve);
+    const message = buildTaskMessage(task, payload, options, new Date(), this.#resolve, {}, this.#byReference);
     await this.#dispatch([message]);
     return message;
   }
@@ -77,7 +84,7 @@ export class TaskProducer {
   /** Sends many tasks with SendMessageBatch: 10 a call within SQS's size limit, grouped by queue. */
   async sendBatch(items: readonly BatchItem[]): Promise<AsyncResult[]> {
     const now = new Date();
-    const messages = items.map((item) => buildTaskMessage(item.task, item.payload, item.options ?? {}, now, this.#resolve));
+    const messages = items.map((item) => buildTaskMessage(item.task, item.payload, item.options ?? {}, now, this.#resolve, {}, this.#byReference));
     await this.#dispatch(messages);
     return messages.map((message) => this.result(message.envelope.id));
   }
@@ -97,7 +104,7 @@ export class TaskProducer {
         ...(chain ? { chain: [...chain] } : {}),
         ...(group ? { group } : {}),
         ...(signature.linkError ? { linkError: signature.linkError } : {}),
-      }),
+      }, this.#byReference),
     );
     await this.#dispatch(messages);
     const last = steps.at(-1)!;
@@ -129,6 +136,8 @@ export class TaskProducer {
 
   /** Sends messages: ETAs past 15 minutes through the scheduler when there is one, the rest in SQS batches. */
   async #dispatch(messages: readonly TaskMessage[]): Promise<void> {
+    // Payloads first: no message is sent whose payload is not in the bucket.
+    await Promise.all(messages.flatMap((message) => (message.largePayload ? [this.#settings.payloads!.put(message.largePayload.ref, message.largePayload.text)] : [])));
     const direct: TaskMessage[] = [];
     for (const message of messages) {
       const schedulable = message.waitSeconds > 900 && message.body.length <= maxScheduledMessageCharacters;
@@ -159,6 +168,10 @@ export class TaskProducer {
   }
 
   readonly #resolve = (name: string): TaskDefinition => this.#extra.get(name) ?? resolveTask(name);
+
+  get #byReference(): boolean {
+    return this.#settings.payloads !== undefined;
+  }
 
   async #database(): Promise<Database> {
     const { database } = this.#settings;

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { sqsLimits, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { assertMessageFits, newEnvelope, type Envelope, type Signature } from '../envelope/envelope.ts';
 import { PermanentError } from '../errors.ts';
+import { claimCheckBytes, payloadObjectDays, payloadRefOf, type PayloadRef } from '../results/payloads.ts';
 import { tenantOf } from '../envelope/tenant.ts';
 import { checkEnvelope, parseWireJson } from '../envelope/wire.ts';
 
@@ -56,6 +57,8 @@ export interface TaskMessage {
   /** Seconds from now until the ETA (0 when none): beyond 900 a producer may use EventBridge Scheduler. */
   readonly waitSeconds: number;
   readonly body: string;
+  /** A payload over 256 KiB, sent by reference: put in the files bucket before the message is sent. */
+  readonly largePayload?: { readonly ref: PayloadRef; readonly text: string };
 }
 
 /** Checks the payload against the task's schema and builds the message, without sending it. */
@@ -66,6 +69,8 @@ export function buildTaskMessage(
   now = new Date(),
   resolve: (name: string) => TaskDefinition = resolveTask,
   workflow: Partial<WorkflowFields> = {},
+  /** Whether a payload over 256 KiB may travel by reference (the producer has a files bucket). */
+  byReference = false,
 ): TaskMessage {
   const task = resolve(name);
   const checked = task.payload.safeParse(payload);
@@ -88,16 +93,22 @@ export function buildTaskMessage(
     ...(workflow.group ? { group: workflow.group } : {}),
     ...(workflow.linkError?.length || options.linkError?.length ? { linkError: [...(workflow.linkError ?? []), ...(options.linkError ?? [])] } : {}),
   });
-  const body = JSON.stringify(envelope);
+  const payloadText = JSON.stringify(payload);
+  const ref = byReference && Buffer.byteLength(payloadText) > claimCheckBytes ? payloadRefOf(envelope.id, payloadText) : undefined;
+  const sent: Envelope = ref ? { ...envelope, payload: {}, payloadRef: ref } : envelope;
+  const body = JSON.stringify(sent);
   assertMessageFits(body);
   // What the consumer would refuse is refused here, before a handle is given out that could never resolve.
   try {
     parseWireJson(body);
+    if (ref) parseWireJson(payloadText);
   } catch (error) {
     throw new InvalidPayloadError(`the message would be refused: ${(error as Error).message}`);
   }
-  const accepted = checkEnvelope(envelope);
+  const accepted = checkEnvelope(sent);
   if (!accepted.ok) throw new InvalidPayloadError(accepted.reason);
   const waitSeconds = eta ? Math.max(0, Math.ceil((eta.getTime() - now.getTime()) / 1000)) : 0;
-  return { queue: task.queue as QueueName, envelope, delaySeconds: Math.min(sqsLimits.maxDelaySeconds, waitSeconds), waitSeconds, body };
+  // The object must outlive the wait, with time left to run and retry.
+  if (ref && waitSeconds > (payloadObjectDays - 7) * 86_400) throw new InvalidPayloadError(`a payload over ${claimCheckBytes / 1024} KiB is kept ${payloadObjectDays} days, and this task's ETA is ${Math.round(waitSeconds / 86_400)} days away: send it later, or send a smaller payload`);
+  return { queue: task.queue as QueueName, envelope: sent, delaySeconds: Math.min(sqsLimits.maxDelaySeconds, waitSeconds), waitSeconds, body, ...(ref ? { largePayload: { ref, text: payloadText } } : {}) };
 }

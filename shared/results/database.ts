@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { SQL } from 'drizzle-orm';
 import { PgDialect, type PgDatabase, type PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { s3OverflowStore, type OverflowStore, type ResultsBucket } from './overflow.ts';
+import { s3PayloadStore, type PayloadStore } from './payloads.ts';
 import * as schema from './schema.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -48,6 +49,8 @@ export interface Database {
   readonly schema: string;
   /** The results bucket, for values too large for a row; without one they are refused. */
   readonly overflow: OverflowStore | undefined;
+  /** Payloads too large for their message, in the same bucket under `task-payloads/`. */
+  readonly payloads: PayloadStore | undefined;
   /**
    * Runs one statement and returns its rows as plain objects, whichever driver is underneath.
    * A `name` marks a statement whose text never changes and that runs again and again: on
@@ -149,6 +152,7 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
     target: target.kind,
     schema: schemaName,
     overflow: target.resultsBucket ? s3OverflowStore(target.resultsBucket) : undefined,
+    payloads: target.resultsBucket ? s3PayloadStore(target.resultsBucket) : undefined,
     async rows<Row>(query: SQL, name?: string) {
       if (name && target.kind === 'postgres') {
         const prepared = db._.session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false);

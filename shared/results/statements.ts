@@ -160,6 +160,14 @@ function slotsCtes(lease: SQL) {
     ),`;
 }
 
+/** Which of these tasks ended for good: succeeded, or revoked. */
+export async function endedAmong(database: Database, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await database.rows<{ id: string }>(sql`
+    select id from task_results where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)) and status in ('SUCCESS', 'REVOKED')`);
+  return rows.map((row) => row.id);
+}
+
 /** Which of these running tasks have been revoked since they started. */
 export async function revokedAmong(database: Database, ids: readonly string[]): Promise<string[]> {
   if (ids.length === 0) return [];

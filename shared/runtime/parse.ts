@@ -67,14 +67,16 @@ export class TaskDirectory {
 
 const looseEnvelope = z.looseObject({ id: taskId.optional().catch(undefined), task: z.string().optional().catch(undefined), payload: z.unknown().optional() });
 
-/** Parses once at the edge: everything after works on typed values. */
-export function parseMessage(record: SQSRecord, directory: TaskDirectory): ParsedMessage | RejectedMessage {
-  let json: unknown;
-  try {
-    json = parseJson(record.body);
-  } catch (error) {
-    json = base64KombuMessage(record.body, parseJson);
-    if (json === undefined) return reject(record, {}, `invalid JSON: ${(error as Error).message}`);
+/** Parses once at the edge: everything after works on typed values. `hydrated` is the body already parsed, its payload read from the bucket. */
+export function parseMessage(record: SQSRecord, directory: TaskDirectory, hydrated?: unknown): ParsedMessage | RejectedMessage {
+  let json: unknown = hydrated;
+  if (json === undefined) {
+    try {
+      json = parseJson(record.body);
+    } catch (error) {
+      json = base64KombuMessage(record.body, parseJson);
+      if (json === undefined) return reject(record, {}, `invalid JSON: ${(error as Error).message}`);
+    }
   }
   if (isKombuMessage(json)) {
     // A Celery producer during a migration: mapped to an envelope, then checked like any other.
@@ -114,7 +116,7 @@ function payloadSchema(directory: TaskDirectory, task: string): z.ZodType | stri
   return typeof implementation === 'string' ? implementation : implementation.definition.payload;
 }
 
-function reject(record: SQSRecord, known: { id?: string | undefined; task?: string | undefined; payload?: unknown }, reason: string): RejectedMessage {
+export function reject(record: SQSRecord, known: { id?: string | undefined; task?: string | undefined; payload?: unknown }, reason: string): RejectedMessage {
   return {
     ok: false,
     id: known.id ?? record.messageId,

@@ -3,12 +3,19 @@ import { sqsLimits, type QueueName, type TaskDefinition } from '../catalogue/ind
 import { messageBytes, newEnvelope, type Envelope, type Signature } from '../envelope/envelope.ts';
 import { callbackFlow, starts, type Flow, type Membership } from '../envelope/flow.ts';
 import { tenantOf } from '../envelope/tenant.ts';
+import { claimCheckBytes, payloadRefOf, type PayloadRef } from '../results/payloads.ts';
 
 /** A message a finished task sends on: a chain's next step, a chord's callback, an error callback. */
 export interface FollowUp {
   readonly queue: QueueName;
   readonly envelope: Envelope;
   readonly body: string;
+  /**
+   * A payload over 256 KiB (a chord's gathered results, a large result passed on): `body`
+   * refers to it, and it is put in the files bucket before the message is sent; `inline`
+   * is the message with the payload in it, for a consumer without a bucket.
+   */
+  readonly largePayload?: { readonly ref: PayloadRef; readonly text: string; readonly inline: string };
 }
 
 /** Finds a task by name or alias. */
@@ -47,10 +54,19 @@ export function followUp(lookup: TaskLookup, signature: Signature, payload: Reco
     ...inherited(tenantOf(task.tenant, payload) ?? parent.tenant),
     ...fields,
   });
-  const body = JSON.stringify(envelope);
-  const bytes = messageBytes(body);
-  if (bytes > sqsLimits.maxMessageBytes) throw new Error(`the message would be ${bytes} bytes, over SQS's limit: return S3 keys rather than data`);
-  return { queue: task.queue as QueueName, envelope, body };
+  const inline = JSON.stringify(envelope);
+  const payloadText = JSON.stringify(payload);
+  if (Buffer.byteLength(payloadText) <= claimCheckBytes) return within({ queue: task.queue as QueueName, envelope, body: inline });
+  const ref = payloadRefOf(envelope.id, payloadText);
+  const byReference: Envelope = { ...envelope, payload: {}, payloadRef: ref };
+  return within({ queue: task.queue as QueueName, envelope: byReference, body: JSON.stringify(byReference), largePayload: { ref, text: payloadText, inline } });
+}
+
+/** A follow-up whose message fits SQS's limit; one that cannot is a workflow too large to send. */
+function within(message: FollowUp): FollowUp {
+  const bytes = messageBytes(message.body);
+  if (bytes > sqsLimits.maxMessageBytes) throw new Error(`the message would be ${bytes} bytes, over SQS's limit, even with its payload in the files bucket: the workflow it carries is too large`);
+  return message;
 }
 
 /** What a flow's first tasks are given: the result before them, in `as` when the signature names no field. */

@@ -156,6 +156,23 @@ describe('the stack, dev stage', () => {
     }
   });
 
+  it('keeps payloads sent by reference under task-payloads/: consumers read, put and delete them, producers and operators put them, and what remains expires', () => {
+    const filesId = logicalId(synthesized.stack.files.bucket.node.defaultChild);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([{ Id: 'expire-task-payloads', Prefix: 'task-payloads/', ExpirationInDays: 30, Status: 'Enabled' }]) },
+    });
+    const onPayloads = (roleId: string) => Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(roleId))
+      .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement)
+      .filter((statement) => JSON.stringify(statement.Resource).includes(filesId) && JSON.stringify(statement.Resource).includes('/task-payloads/*'))
+      .flatMap((statement) => [statement.Action].flat())
+      .sort();
+    for (const name of queueNames) {
+      expect(onPayloads(logicalId(synthesized.stack.taskQueues[name].consumer.role!.node.defaultChild)), name).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
+    }
+    expect(onPayloads(logicalId(synthesized.stack.operators.role.node.defaultChild))).toEqual(['s3:PutObject']);
+  });
+
   it('gives long ETAs a schedule group and a role Scheduler alone may assume, which may send to every task queue', () => {
     template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'dev-task-etas' });
     const roleId = logicalId(synthesized.stack.longDelays.role.node.defaultChild);

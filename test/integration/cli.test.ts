@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
@@ -45,6 +48,17 @@ describe(`taskq against the local cloud (${databaseKind})`, () => {
     expect(stdout).toContain('"n": 1');
     const result = await json<{ id: string; status: string; result: unknown; attemptHistory: unknown[] }>('result', id!);
     expect(result).toMatchObject({ id, status: 'SUCCESS', result: { echo: { n: 1 } }, attemptHistory: [expect.objectContaining({ attempt: 1, status: 'SUCCESS' })] });
+  });
+
+  it('sends a payload from a file, one over 256 KiB by reference through the files bucket, and waits for its result', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'taskq-payload-')), 'payload.json');
+    const echo = 'z'.repeat(300 * 1024);
+    await writeFile(file, JSON.stringify({ echo }));
+    const { code, stdout, stderr } = await cli('send', 'default.noop', '--payload', `@${file}`, '--wait', '--json');
+    expect(code, stderr).toBe(0);
+    expect((JSON.parse(stdout) as { result: { echo: string } }).result.echo === echo).toBe(true);
+    const missing = await cli('send', 'default.noop', '--payload', '@/nowhere/payload.json');
+    expect(missing).toMatchObject({ code: 2, stderr: expect.stringMatching(/^taskq: --payload @\/nowhere\/payload.json: no such file/) });
   });
 
   it('accepts the Celery name and a caller-chosen id', async () => {

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetEventSourceMappingCommand, LambdaClient, ListEventSourceMappingsCommand, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
@@ -110,6 +113,20 @@ describe('taskq --stage against the rehearsed dev stage', () => {
     const result = await taskq('result', id, '--json');
     expect(json<{ result: { echo: string } }>(result).result.echo === echo).toBe(true);
     expect(result.calls).toContainEqual(expect.objectContaining({ action: 's3:GetObject' }));
+  });
+
+  it('sends a payload over 256 KiB by reference: taskq puts it in the files bucket, the consumer bundle reads it and deletes it once the task succeeds', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'rehearsal-payload-')), 'payload.json');
+    const echo = 'r'.repeat(300 * 1024);
+    await writeFile(file, JSON.stringify({ echo }));
+    const consumerName = rehearsal.fn('DefaultTasksConsumer').spec.name;
+    const first = rehearsal.front.calls.length;
+    const run = await taskq('send', 'default.noop', '--payload', `@${file}`, '--wait', '--timeout', '30', '--json');
+    expect(json<{ status: string; result: { echo: string } }>(run)).toMatchObject({ status: 'SUCCESS' });
+    expect(run.calls).toContainEqual(expect.objectContaining({ action: 's3:PutObject', resource: expect.stringMatching(/^arn:aws:s3:::[a-z0-9-]+\/task-payloads\/[^/]+\/[0-9a-f]{64}\.json$/), decision: 'allow' }));
+    await until(() => rehearsal.front.calls.slice(first).some((call) => call.caller === consumerName && call.action === 's3:DeleteObject'));
+    const consumerCalls = rehearsal.front.calls.slice(first).filter((call) => call.caller === consumerName && call.service === 's3');
+    expect(consumerCalls.map((call) => [call.action, call.decision])).toEqual(expect.arrayContaining([['s3:GetObject', 'allow'], ['s3:DeleteObject', 'allow']]));
   });
 
   it("lists a dead letter, shows it in the queues' counts, and redrives it to its queue", async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { queueArnOf, scheduleNameOf } from '../../shared/producer/long-delay.ts';
 import { TaskProducer } from '../../shared/producer/producer.ts';
 import { buildTaskMessage, InvalidPayloadError, UnknownTaskError } from '../../shared/producer/send.ts';
+import { payloadRefOf } from '../../shared/results/payloads.ts';
 
 describe('the producer', () => {
   it('type-checks payloads against the catalogue at compile time', () => {
@@ -27,6 +28,24 @@ describe('the producer', () => {
     expect(buildTaskMessage('default.noop', {}, { countdown: 60 }, now)).toMatchObject({ delaySeconds: 60, waitSeconds: 60, envelope: { eta: '2026-11-27T09:01:00.000Z' } });
     expect(buildTaskMessage('default.noop', {}, { countdown: 7200 }, now)).toMatchObject({ delaySeconds: 900, waitSeconds: 7200 });
     expect(buildTaskMessage('app.tasks.billing_tasks.process_refund', { paymentIntentId: 'pi_1', reason: 'duplicate' }, { id: 'refund-1' }, now)).toMatchObject({ queue: 'billing', envelope: { id: 'refund-1', task: 'billing.process_refund' } });
+  });
+
+  it('sends a payload over 256 KiB by reference when the producer has a files bucket, and in the message otherwise', () => {
+    const now = new Date('2026-11-27T09:00:00Z');
+    const echo = 'x'.repeat(300 * 1024);
+    const byReference = buildTaskMessage('default.noop', { echo }, { id: 'big-1' }, now, undefined, {}, true);
+    const text = JSON.stringify({ echo });
+    expect(byReference.envelope).toMatchObject({ id: 'big-1', payload: {}, payloadRef: payloadRefOf('big-1', text) });
+    expect(byReference.largePayload).toEqual({ ref: payloadRefOf('big-1', text), text });
+    expect(byReference.body.length).toBeLessThan(1024);
+    expect(byReference.envelope.payloadRef!.key).toMatch(/^task-payloads\/big-1\/[0-9a-f]{64}\.json$/);
+    const inline = buildTaskMessage('default.noop', { echo }, { id: 'big-1' }, now);
+    expect(inline.largePayload).toBeUndefined();
+    expect(inline.envelope.payload).toEqual({ echo });
+    // Without a bucket, what does not fit a message is refused as before.
+    expect(() => buildTaskMessage('default.noop', { echo: 'x'.repeat(1024 * 1024) }, {}, now)).toThrow(/over SQS's 1048576-byte limit/);
+    // An object kept 30 days cannot wait for an ETA weeks away.
+    expect(() => buildTaskMessage('default.noop', { echo }, { countdown: 25 * 86_400 }, now, undefined, {}, true)).toThrow(/kept 30 days/);
   });
 
   it('names schedules within Scheduler’s rules and targets queues by ARN', () => {

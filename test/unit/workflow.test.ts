@@ -21,6 +21,17 @@ describe('workflow steps', () => {
     expect(payloadWithResult(step, [1, 2])).toEqual({ format: 'csv' });
   });
 
+  it('sends on a result over 256 KiB by reference, keeping the message with it inline for a consumer without a bucket', () => {
+    const [first, second] = chain(signature('default.noop'), signature('default.noop')).steps as Signature[];
+    const parent = newEnvelope('default.noop', {}, { id: first!.id, chain: [second!] });
+    const echo = 'y'.repeat(300 * 1024);
+    const next = nextInChain(lookup, parent, { echo })!;
+    expect(next.envelope).toMatchObject({ id: second!.id, payload: {}, payloadRef: { key: expect.stringMatching(/^task-payloads\//), bytes: JSON.stringify({ echo }).length } });
+    expect(next.body.length).toBeLessThan(2048);
+    expect(JSON.parse(next.largePayload!.inline)).toMatchObject({ id: second!.id, payload: { echo } });
+    expect(nextInChain(lookup, parent, { echo: 'small' })!.largePayload).toBeUndefined();
+  });
+
   it('builds the next step with the rest of the chain, the parent and the root', () => {
     const [first, second, third] = chain(signature('default.noop'), signature('data.export_data', { userId: 1, format: 'csv' }, { immutable: true }), signature('default.noop')).steps as Signature[];
     const parent = newEnvelope('default.noop', {}, { id: first!.id, chain: [second!, third!] });

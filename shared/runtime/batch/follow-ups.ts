@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
-import type { Envelope } from '../../envelope/envelope.ts';
+import { sqsLimits } from '../../catalogue/index.ts';
+import { messageBytes, type Envelope } from '../../envelope/envelope.ts';
 import { chordCompleted, groupResults, taskResult } from '../../results/statements.ts';
 import { afterSuccess, chordCallback, countedGroup, type FollowUp, type TaskLookup } from '../workflow.ts';
 import type { Outcomes } from './outcome.ts';
@@ -44,4 +45,34 @@ export async function chordCallbacks(groupIds: ReadonlySet<string>, outcomes: Ou
     }
   }
   return { callbacks, failed };
+}
+
+/**
+ * The follow-ups as they can be sent: a payload over 256 KiB put in the files bucket first
+ * (its message refers to it), or, for a consumer without a bucket, sent in the message
+ * while that fits SQS's limit. A record whose payloads could not be placed is `failed`: its
+ * message comes back, and its follow-ups are built and sent again then.
+ */
+export async function placeLargePayloads(followUps: ReadonlyMap<SQSRecord, readonly FollowUp[]>, batch: BatchContext): Promise<{ sendable: Map<SQSRecord, FollowUp[]>; failed: SQSRecord[] }> {
+  const sendable = new Map<SQSRecord, FollowUp[]>();
+  const failed: SQSRecord[] = [];
+  if (![...followUps.values()].some((messages) => messages.some((message) => message.largePayload))) return { sendable: new Map([...followUps].map(([r, m]) => [r, [...m]])), failed };
+  const store = await batch.settings.database().then((database) => database.payloads, () => undefined);
+  for (const [record, messages] of followUps) {
+    try {
+      sendable.set(record, await Promise.all(messages.map(async (message) => {
+        if (!message.largePayload) return message;
+        if (store) {
+          await store.put(message.largePayload.ref, message.largePayload.text);
+          return message;
+        }
+        if (messageBytes(message.largePayload.inline) > sqsLimits.maxMessageBytes) throw new Error(`${message.envelope.id}: a payload of ${message.largePayload.ref.bytes} bytes needs the files bucket (RESULTS_BUCKET), which this consumer has not`);
+        return { queue: message.queue, envelope: message.envelope, body: message.largePayload.inline };
+      })));
+    } catch (error) {
+      batch.settings.logger.error('could not place the payload of a workflow follow-up; the message will be redelivered to try again', { messageId: record.messageId, error });
+      failed.push(record);
+    }
+  }
+  return { sendable, failed };
 }

@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
-import { parseMessage, type ParsedMessage, type RejectedMessage, type TaskDirectory } from '../parse.ts';
+import { parseMessage, reject, type ParsedMessage, type RejectedMessage, type TaskDirectory } from '../parse.ts';
+import type { Hydrated } from './hydrate.ts';
 
 /** What a record is, before any I/O: a message to reject, or a task with its place in the batch and in time. */
 export type Plan =
@@ -16,9 +17,9 @@ export type Plan =
  * a task are duplicates, and a rejected message whose id another message of the batch uses
  * is recorded under its SQS message id instead.
  */
-export function planBatch(records: readonly SQSRecord[], directory: TaskDirectory, now = Date.now()): Map<SQSRecord, Plan> {
+export function planBatch(records: readonly SQSRecord[], directory: TaskDirectory, now = Date.now(), hydrated?: Pick<Hydrated, 'envelopes' | 'refused'>): Map<SQSRecord, Plan> {
   const plans = new Map<SQSRecord, Plan>();
-  const parsed = records.map((record) => [record, parseMessage(record, directory)] as const);
+  const parsed = records.map((record) => [record, parsedRecord(record, directory, hydrated)] as const);
   const seen = new Set<string>();
   for (const [record, message] of parsed) {
     if (!message.ok) continue;
@@ -34,6 +35,14 @@ export function planBatch(records: readonly SQSRecord[], directory: TaskDirector
   }
   // In the records' order, as the batch processor hands them over.
   return new Map(records.map((record) => [record, plans.get(record)!]));
+}
+
+/** A record parsed, its payload from the bucket when it was sent by reference; refused when that payload could not be read. */
+function parsedRecord(record: SQSRecord, directory: TaskDirectory, hydrated: Pick<Hydrated, 'envelopes' | 'refused'> | undefined): ParsedMessage | RejectedMessage {
+  const refusal = hydrated?.refused.get(record);
+  if (refusal === undefined) return parseMessage(record, directory, hydrated?.envelopes.get(record));
+  const known = parseMessage(record, directory);
+  return reject(record, known.ok ? { id: known.envelope.id, task: known.envelope.task } : { id: known.id, task: known.task }, refusal);
 }
 
 /**

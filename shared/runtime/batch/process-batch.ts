@@ -5,6 +5,7 @@ import { claim } from './claim.ts';
 import { classify } from './classify.ts';
 import { afterClaim, afterRun, beforeClaim, throttled, type Attempt, type Decisions } from './decide.ts';
 import { resentFollowUps } from './follow-ups.ts';
+import { endedCopy, hydrate, payloadsToForget } from './hydrate.ts';
 import type { Outcome, Outcomes } from './outcome.ts';
 import { planBatch } from './plan.ts';
 import { cataloguePolicies, type TaskPolicies } from './policies.ts';
@@ -15,7 +16,7 @@ import { fatesOf, settle } from './settle.ts';
 import { batchContext, type BatchContext, type ConsumerSettings, type Invocation } from './settings.ts';
 
 /**
- * One invocation's batch, step by step: plan (parse, duplicates, timing), admit (rate
+ * One invocation's batch, step by step: hydrate (payloads sent by reference), plan (parse, duplicates, timing), admit (rate
  * tokens, under the policies in force), claim (one statement), run and classify, record (one statement), settle
  * (visibility, dead letters, follow-ups), report. Each record's fate is decided on its
  * own: a decision that throws delays that record alone, so no message fails its siblings.
@@ -26,8 +27,12 @@ export async function processBatch(records: readonly SQSRecord[], settings: Cons
   const decisions: Decisions = { queue: settings.queue.name, lookup, timeoutSeconds: settings.queue.timeoutSeconds, now: Date.now() };
   const book = new OutcomeBook(batch);
 
+  const hydrated = await hydrate(records, settings.database);
+  for (const [r, task] of hydrated.ended) book.decide(r, () => endedCopy(r, task));
+  for (const r of hydrated.unavailable) book.outage(r);
+  const plans = planBatch(records.filter((r) => !hydrated.ended.has(r) && !hydrated.unavailable.has(r)), settings.directory, decisions.now, hydrated);
   const due: Due[] = [];
-  for (const [r, plan] of planBatch(records, settings.directory, decisions.now)) {
+  for (const [r, plan] of plans) {
     if (!book.decide(r, () => beforeClaim(plan, r, decisions)) && plan.ok) due.push({ record: r, plan });
   }
   const { started, policies } = await admitAndClaim(due, book, decisions, batch);
@@ -50,6 +55,7 @@ export async function processBatch(records: readonly SQSRecord[], settings: Cons
   const recorded = await record(outcomes, lookup, batch);
   const fates = fatesOf(outcomes, recorded, (r) => book.outageSeconds(r));
   const done = await settle(fates, recorded, outcomes, lookup, batch);
+  await forgetPayloads(payloadsToForget(plans, outcomes, done), batch);
   report(fates.reports, settings.logger, settings.metrics);
   return { batchItemFailures: records.filter((r) => !done.has(r)).map((r) => ({ itemIdentifier: r.messageId })) };
 }
@@ -83,6 +89,16 @@ async function admitAndClaim(due: readonly Due[], book: OutcomeBook, decisions: 
     batch.settings.logger.warn('result store unavailable; backing off without spending attempts', { error });
     for (const d of due) book.outage(d.record);
     return { started: [], policies: cataloguePolicies };
+  }
+}
+
+/** Deletes the payload objects of tasks that ended; one left behind is only a cost, which the bucket's lifecycle rule ends. */
+async function forgetPayloads(keys: readonly string[], batch: BatchContext): Promise<void> {
+  if (keys.length === 0) return;
+  try {
+    await (await batch.settings.database()).payloads?.delete(keys);
+  } catch (error) {
+    batch.settings.logger.warn('could not delete the payload objects of finished tasks; the lifecycle rule will', { keys: keys.length, error });
   }
 }
 

@@ -2,7 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { taskMetrics } from '../../observability/index.ts';
 import { delayMessages, sendMessages, sendToDeadLetterQueue, type DeadLetter } from '../queue-actions.ts';
 import type { FollowUp, TaskLookup } from '../workflow.ts';
-import { chordCallbacks } from './follow-ups.ts';
+import { chordCallbacks, placeLargePayloads } from './follow-ups.ts';
 import type { Outcomes, Report, Step } from './outcome.ts';
 import type { Recorded } from './record.ts';
 import type { BatchContext } from './settings.ts';
@@ -58,7 +58,9 @@ export async function settle(fates: Fates, recorded: Recorded, outcomes: Outcome
   }
   if (fates.followUps.size > 0) {
     const urls = { ...batch.settings.queueUrls, [queue.name]: queueUrl };
-    const unsent = await sendMessages(sqs, urls, [...fates.followUps].flatMap(([record, messages]) => messages.map((message) => ({ key: record, message }))));
+    const { sendable, failed } = await placeLargePayloads(fates.followUps, batch);
+    for (const record of failed) done.delete(record);
+    const unsent = await sendMessages(sqs, urls, [...sendable].flatMap(([record, messages]) => messages.map((message) => ({ key: record, message }))));
     for (const record of unsent) {
       // The success is recorded; the message comes back as a duplicate, which sends again.
       done.delete(record);
