@@ -1,14 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
-import { TaskProducer } from '../../shared/producer/producer.ts';
 import { setConcurrencyOverride } from '../../shared/results/policies.ts';
-import { sendBodies, startConsumer } from '../support/consumer.ts';
-import { databaseKind, openTestDatabase } from '../support/database.ts';
-import { createTestQueue, startEmulator, type TestQueue } from '../support/emulator.ts';
-import { testImplementations, testTaskDefinitions, type Journal } from '../support/tasks.ts';
-
-type Emulator = Awaited<ReturnType<typeof startEmulator>>;
+import { sendBodies } from '../support/consumer.ts';
+import { databaseKind } from '../support/database.ts';
+import { emulatorSuite } from '../support/emulator-suite.ts';
+import type { Journal } from '../support/tasks.ts';
 
 /** The most runs of these tasks that were under way at one moment, from the journal's start and end times. */
 function mostAtOnce(journal: Journal, ids: readonly string[]): number {
@@ -23,59 +20,39 @@ function mostAtOnce(journal: Journal, ids: readonly string[]): number {
 
 /** `concurrency: { key, limit }`: at most `limit` runs at once per key, across every consumer, held in the result store. */
 describe(`concurrency limits per key on the SQS emulator and ${databaseKind}`, () => {
-  let emulator: Emulator;
-  let db: Awaited<ReturnType<typeof openTestDatabase>>;
-  let queue: TestQueue;
-  let journal: Journal;
-  let producer: TaskProducer;
-  const consumers: ReturnType<typeof startConsumer>[] = [];
-
-  beforeAll(async () => {
-    emulator = await startEmulator();
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
-  beforeEach(async () => {
-    db = await openTestDatabase();
-    queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
-    journal = new Map();
-    producer = new TaskProducer({ longDelays: null, sqs: emulator.sqs, queueUrls: { default: queue.url }, database: db.database, extraTasks: Object.values(testTaskDefinitions) });
-    for (let n = 0; n < 2; n++) consumers.push(startConsumer({ sqs: emulator.sqs, queue, database: db.database, implementations: testImplementations(journal), policyRefreshMs: 200 }));
-  });
-  afterEach(async () => {
-    await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));
-    await db.close();
+  const suite = emulatorSuite();
+  beforeEach(() => {
+    for (let n = 0; n < 2; n++) suite.start({ policyRefreshMs: 200 });
   });
 
   const exclusive = (account: string, count: number, ms = 300) =>
-    producer.sendBatch(Array.from({ length: count }, () => ({ task: 'default.test_exclusive', payload: { account, ms } })));
-  const slotsHeld = async () => (await db.database.rows<{ n: number }>(sql`select count(*)::int as n from concurrency_slots`))[0]!.n;
+    suite.producer.sendBatch(Array.from({ length: count }, () => ({ task: 'default.test_exclusive', payload: { account, ms } })));
+  const slotsHeld = async () => (await suite.db.database.rows<{ n: number }>(sql`select count(*)::int as n from concurrency_slots`))[0]!.n;
 
   it('runs at most two of one account at once across two consumers, while another account runs beside them, spending no attempts', async () => {
     const [busy, other] = await Promise.all([exclusive('a', 6, 200), exclusive('b', 2, 200)]);
     // One task sent again while the first delivery may be running: a duplicate takes no second slot.
     const duplicate = newEnvelope('default.test_exclusive', { account: 'a', ms: 200 });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(duplicate), JSON.stringify(duplicate)]);
-    const all = [...busy!, ...other!, producer.result(duplicate.id)];
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(duplicate), JSON.stringify(duplicate)]);
+    const all = [...busy!, ...other!, suite.producer.result(duplicate.id)];
     await Promise.all(all.map((result) => result.get({ timeout: 60_000 })));
 
     const accountA = [...busy!.map((result) => result.id), duplicate.id];
-    expect(mostAtOnce(journal, accountA)).toBe(2);
-    expect(journal.get(duplicate.id)).toHaveLength(1);
+    expect(mostAtOnce(suite.journal, accountA)).toBe(2);
+    expect(suite.journal.get(duplicate.id)).toHaveLength(1);
     // Account b never waited for a's slots: its runs overlapped a's.
-    expect(mostAtOnce(journal, [...accountA, ...other!.map((result) => result.id)])).toBeGreaterThan(2);
-    const [attempts] = await db.database.rows<{ max: number }>(sql`select max(attempts)::int as max from task_results where name = 'default.test_exclusive'`);
+    expect(mostAtOnce(suite.journal, [...accountA, ...other!.map((result) => result.id)])).toBeGreaterThan(2);
+    const [attempts] = await suite.db.database.rows<{ max: number }>(sql`select max(attempts)::int as max from task_results where name = 'default.test_exclusive'`);
     expect(attempts!.max).toBe(1);
     expect(await slotsHeld()).toBe(0);
   });
 
   it('makes a task a singleton per key once an operator sets its limit to 1, without a restart', async () => {
-    await setConcurrencyOverride(db.database, 'default.test_exclusive', 1);
+    await setConcurrencyOverride(suite.db.database, 'default.test_exclusive', 1);
     await new Promise((resolve) => setTimeout(resolve, 400));
     const results = await exclusive('a', 3, 200);
     await Promise.all(results.map((result) => result.get({ timeout: 60_000 })));
-    expect(mostAtOnce(journal, results.map((result) => result.id))).toBe(1);
+    expect(mostAtOnce(suite.journal, results.map((result) => result.id))).toBe(1);
     expect(await slotsHeld()).toBe(0);
   });
 });

@@ -1,17 +1,13 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TaskProducer } from '../../shared/producer/producer.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { TaskFailedError } from '../../shared/producer/results.ts';
 import { chain, chord, flowOf, group, linkError, signatureByName, type Part } from '../../shared/producer/workflow.ts';
 import { isGroupStep, tasksOf, type Step } from '../../shared/envelope/flow.ts';
-import { databaseKind, openTestDatabase } from '../support/database.ts';
+import { databaseKind } from '../support/database.ts';
 import { duplicatingSqs } from '../support/duplicating-sqs.ts';
-import { createTestQueue, startEmulator, type TestQueue } from '../support/emulator.ts';
-import { startConsumer } from '../support/consumer.ts';
-import { testImplementations, testTaskDefinitions, type Journal } from '../support/tasks.ts';
+import { emulatorSuite } from '../support/emulator-suite.ts';
 import { waitFor } from '../support/wait.ts';
 
-type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
 const add = (payload: Record<string, unknown>) => signatureByName('default.test_add', payload, 'x' in payload ? {} : { resultAs: 'x' });
 const sum = (label?: string) => signatureByName('default.test_sum', label ? { label } : {});
@@ -25,35 +21,12 @@ const idOf = (step: Step) => (isGroupStep(step) ? step.group : step.id);
  * callbacks) twice. Each task still runs once.
  */
 describe(`nested workflows, every message delivered twice, on ${databaseKind}`, () => {
-  let emulator: Emulator;
-  let db: Awaited<ReturnType<typeof openTestDatabase>>;
-  let queue: TestQueue;
-  let journal: Journal;
-  let producer: TaskProducer;
-  const consumers: ReturnType<typeof startConsumer>[] = [];
-
-  beforeAll(async () => {
-    emulator = await startEmulator();
+  // The producer sends each message twice, and the consumers send every follow-up twice.
+  const suite = emulatorSuite({ sqs: duplicatingSqs });
+  beforeEach(() => {
+    for (let i = 0; i < 2; i++) suite.start();
   });
-  afterAll(async () => {
-    await emulator.stop();
-  });
-  beforeEach(async () => {
-    db = await openTestDatabase();
-    queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
-    journal = new Map();
-    const sqs = duplicatingSqs(emulator.sqs);
-    producer = new TaskProducer({ longDelays: null, sqs, queueUrls: { default: queue.url }, database: db.database, extraTasks: Object.values(testTaskDefinitions) });
-    for (let i = 0; i < 2; i++) {
-      consumers.push(startConsumer({ sqs, queue, database: db.database, implementations: testImplementations(journal) }));
-    }
-  });
-  afterEach(async () => {
-    await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));
-    await db.close();
-  });
-
-  const runs = (id: string) => journal.get(id)?.length ?? 0;
+  const { runs } = suite;
   /** Every task of the workflow ran exactly once, or as often as `expected` says (a failing task: its three attempts). */
   async function ranOnce(workflow: Part, expected: Record<string, number> = {}) {
     // Late copies of the follow-ups are still arriving: give them time to be seen and refused.
@@ -61,14 +34,14 @@ describe(`nested workflows, every message delivered twice, on ${databaseKind}`, 
     const tasks = tasksOf(flowOf(workflow));
     for (const task of tasks) expect(runs(task.id), `${task.task} ${task.id}`).toBe(expected[task.id] ?? 1);
     // And the copies did arrive: at least two deliveries of every message that was sent.
-    const delivered = consumers.flatMap((consumer) => consumer.invocations).reduce((total, invocation) => total + invocation.records, 0);
+    const delivered = suite.consumers.flatMap((consumer) => consumer.invocations).reduce((total, invocation) => total + invocation.records, 0);
     const sent = tasks.filter((task) => expected[task.id] !== 0).length;
     expect(delivered).toBeGreaterThanOrEqual(2 * sent);
   }
 
   it('turns a group inside a chain into a chord: the steps after it get the results, once', async () => {
     const workflow = chain(add({ x: 1, y: 1 }), group([add({ y: 10 }), add({ y: 20 })]), sum(), add({ y: 100 }));
-    const result = await producer.apply(workflow);
+    const result = await suite.producer.apply(workflow);
     // 2 → [12, 22] → 34 → 134
     expect(await result.get({ timeout: 40_000 })).toBe(134);
     await ranOnce(workflow);
@@ -76,19 +49,19 @@ describe(`nested workflows, every message delivered twice, on ${databaseKind}`, 
 
   it('runs a group of chains, each member giving its last result', async () => {
     const workflow = group([chain(add({ x: 1, y: 1 }), add({ y: 1 })), chain(add({ x: 5, y: 5 }), add({ y: 5 }), add({ y: 5 }))]);
-    const result = await producer.apply(workflow);
+    const result = await suite.producer.apply(workflow);
     expect(await result.get({ timeout: 40_000 })).toEqual([3, 20]);
-    const members = await db.database.rows<{ group_index: number; result: unknown }>(sql`select group_index, result from task_results where group_id = ${workflow.id} order by group_index`);
+    const members = await suite.db.database.rows<{ group_index: number; result: unknown }>(sql`select group_index, result from task_results where group_id = ${workflow.id} order by group_index`);
     expect(members).toEqual([{ group_index: 0, result: 3 }, { group_index: 1, result: 20 }]);
     await ranOnce(workflow);
   });
 
   it('runs a chord whose callback is a chain, and a chord of chains', async () => {
     const workflow = chord([chain(add({ x: 1, y: 2 }), add({ y: 3 })), add({ x: 10, y: 0 })], chain(sum('total'), add({ y: 1 }), add({ y: 1 })));
-    const result = await producer.apply(workflow);
+    const result = await suite.producer.apply(workflow);
     // [6, 10] → 16 → 17 → 18
     expect(await result.get({ timeout: 40_000 })).toBe(18);
-    const [counter] = await db.database.rows<{ succeeded: number; size: number }>(sql`select succeeded, size from chord_counters where group_id = ${workflow.header.id}`);
+    const [counter] = await suite.db.database.rows<{ succeeded: number; size: number }>(sql`select succeeded, size from chord_counters where group_id = ${workflow.header.id}`);
     expect(counter).toEqual({ succeeded: 2, size: 2 });
     await ranOnce(workflow);
   });
@@ -97,7 +70,7 @@ describe(`nested workflows, every message delivered twice, on ${databaseKind}`, 
     const inner = chord([add({ y: 1 }), add({ y: 2 })], sum('inner'));
     const outer = chord([chain(add({ x: 1, y: 0 }), inner), add({ x: 100, y: 0 })], sum('outer'));
     const workflow = chain(add({ x: 0, y: 1 }), chord([add({ y: 1 }), add({ y: 2 })], sum()), add({ y: 1000 }));
-    const [nested, chained] = await Promise.all([producer.apply(outer), producer.apply(workflow)]);
+    const [nested, chained] = await Promise.all([suite.producer.apply(outer), suite.producer.apply(workflow)]);
     // inner: 1 → [2, 3] → 5; outer: [5, 100] → 105
     expect(await nested.get({ timeout: 60_000 })).toBe(105);
     // 1 → [2, 3] → 5 → 1005
@@ -110,7 +83,7 @@ describe(`nested workflows, every message delivered twice, on ${databaseKind}`, 
     const failing = fails();
     const after = add({ y: 1 });
     const workflow = linkError(chain(add({ x: 1, y: 1 }), failing, after), onError('chain'));
-    const result = await producer.apply(workflow);
+    const result = await suite.producer.apply(workflow);
     expect(await result.get({ timeout: 40_000 }).catch((error: unknown) => error)).toBeInstanceOf(TaskFailedError);
     const errbacks = await waitForErrbacks(1);
     expect(errbacks[0]).toMatchObject({ status: 'SUCCESS', payload: { label: 'chain' }, result: { taskId: failing.id, task: 'default.test_always_fails' } });
@@ -124,7 +97,7 @@ describe(`nested workflows, every message delivered twice, on ${databaseKind}`, 
     const member = fails();
     const inner = linkError(chord([add({ x: 1, y: 1 }), member], sum('inner')), onError('inner'));
     const outer = linkError(chord([inner, add({ x: 1, y: 1 })], sum('outer')), onError('outer'));
-    const result = await producer.apply(outer);
+    const result = await suite.producer.apply(outer);
     const error = await result.get({ timeout: 40_000 }).catch((thrown: unknown) => thrown);
     expect((error as Error).message).toMatch(/ChordError: member 0 of 2, default\.test_always_fails/);
     const errbacks = new Map((await waitForErrbacks(2)).map((row) => [(row.payload as { label: string }).label, row.result as { taskId: string; error: string }]));
@@ -141,7 +114,7 @@ describe(`nested workflows, every message delivered twice, on ${databaseKind}`, 
   async function waitForErrbacks(count: number) {
     let rows: { id: string; status: string; payload: unknown; result: unknown }[] = [];
     await waitFor(async () => {
-      rows = await db.database.rows(sql`select id, status, payload, result from task_results where name = 'default.test_on_error' and status = 'SUCCESS'`);
+      rows = await suite.db.database.rows(sql`select id, status, payload, result from task_results where name = 'default.test_on_error' and status = 'SUCCESS'`);
       return rows.length >= count;
     }, 40_000, `${count} error callback(s) to succeed`);
     return rows;

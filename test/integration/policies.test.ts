@@ -1,65 +1,44 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { effectivePolicy } from '../../shared/catalogue/index.ts';
 import { activeOf } from '../../shared/operations/inspect.ts';
 import { startedTasks } from '../../shared/results/inspect.ts';
 import { readTaskPolicies, resetPolicyOverride, setRateLimitOverride, setTimeLimitOverride } from '../../shared/results/policies.ts';
-import { databaseKind, openTestDatabase, taskRow } from '../support/database.ts';
-import { createTestQueue, startEmulator, type TestQueue } from '../support/emulator.ts';
-import { envelope, sendBodies, startConsumer } from '../support/consumer.ts';
-import { testImplementations, testTaskDefinitions, type Journal } from '../support/tasks.ts';
+import { databaseKind, taskRow } from '../support/database.ts';
+import { emulatorSuite } from '../support/emulator-suite.ts';
+import { envelope, sendBodies } from '../support/consumer.ts';
+import { testTaskDefinitions } from '../support/tasks.ts';
 import { waitFor } from '../support/wait.ts';
-
-type Emulator = Awaited<ReturnType<typeof startEmulator>>;
-type TestDatabase = Awaited<ReturnType<typeof openTestDatabase>>;
 
 /** Operators' run-time policy changes, applied by a running consumer without a restart. */
 describe(`run-time task policies on the SQS emulator and ${databaseKind}`, () => {
-  let emulator: Emulator;
-  let db: TestDatabase;
-  let queue: TestQueue;
-  let journal: Journal;
-  let consumer: ReturnType<typeof startConsumer> | undefined;
-
-  beforeAll(async () => {
-    emulator = await startEmulator();
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
-  beforeEach(async () => {
-    db = await openTestDatabase();
-    queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
-    journal = new Map();
-    consumer = startConsumer({ sqs: emulator.sqs, queue, database: db.database, implementations: testImplementations(journal), policyRefreshMs: 300 });
-  });
-  afterEach(async () => {
-    await consumer?.stop();
-    await db.close();
+  const suite = emulatorSuite();
+  beforeEach(() => {
+    suite.start({ policyRefreshMs: 300 });
   });
 
   const finished = (id: string) =>
     waitFor(async () => {
-      const row = await taskRow(db.database, id);
+      const row = await taskRow(suite.db.database, id);
       return row && ['SUCCESS', 'FAILURE'].includes(row.status) ? row : undefined;
     }, 30_000, `${id} to finish`);
   const startedAt = async (ids: readonly string[]) =>
-    (await db.database.rows<{ ms: number }>(sql`select extract(epoch from started_at) * 1000 as ms from task_results where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)) order by started_at`)).map((row) => Number(row.ms));
+    (await suite.db.database.rows<{ ms: number }>(sql`select extract(epoch from started_at) * 1000 as ms from task_results where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)) order by started_at`)).map((row) => Number(row.ms));
 
   it('throttles an unlimited task once a rate limit is set, and stops once it is reset', async () => {
-    await setRateLimitOverride(db.database, 'default.test_record', '1/s');
+    await setRateLimitOverride(suite.db.database, 'default.test_record', '1/s');
     await new Promise((resolve) => setTimeout(resolve, 400));
     const limited = Array.from({ length: 4 }, (_, n) => envelope('default.test_record', { n }));
-    await sendBodies(emulator.sqs, queue.url, limited.map((task) => JSON.stringify(task)));
+    await sendBodies(suite.emulator.sqs, suite.queue.url, limited.map((task) => JSON.stringify(task)));
     for (const task of limited) expect(await finished(task.id)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
     const starts = await startedAt(limited.map((task) => task.id));
     // One token a second, one at once: four starts take three seconds at least, and none spent an attempt waiting.
     expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(2_900);
 
-    expect(await resetPolicyOverride(db.database, 'default.test_record')).toBe(true);
+    expect(await resetPolicyOverride(suite.db.database, 'default.test_record')).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 400));
     const free = Array.from({ length: 4 }, (_, n) => envelope('default.test_record', { n: 10 + n }));
-    await sendBodies(emulator.sqs, queue.url, free.map((task) => JSON.stringify(task)));
+    await sendBodies(suite.emulator.sqs, suite.queue.url, free.map((task) => JSON.stringify(task)));
     for (const task of free) await finished(task.id);
     const again = await startedAt(free.map((task) => task.id));
     expect(again.at(-1)! - again[0]!).toBeLessThan(1_000);
@@ -67,19 +46,19 @@ describe(`run-time task policies on the SQS emulator and ${databaseKind}`, () =>
 
   it('ends a task at the time limits an operator set, and names the claiming invocation while it runs', async () => {
     const slow = envelope('default.test_sleep', { ms: 1_500 });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(slow)]);
-    const running = await waitFor(async () => (await startedTasks(db.database, 10)).find((row) => row.id === slow.id), 10_000, 'the task to be claimed');
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(slow)]);
+    const running = await waitFor(async () => (await startedTasks(suite.db.database, 10)).find((row) => row.id === slow.id), 10_000, 'the task to be claimed');
     const active = activeOf(running);
     expect(active).toMatchObject({ task: 'default.test_sleep', attempt: 1, leaseExpired: false, consumer: expect.stringMatching(/^consumer-t-[0-9a-f]{8}:[0-9a-f-]{36}$/) });
     // The lease is the one the claim enforces: the queue's consumer timeout (the test queue's 4 s) from the start.
     expect(Date.parse(active.leaseExpiresAt) - Date.parse(active.startedAt)).toBe(4_000);
     expect(await finished(slow.id)).toMatchObject({ status: 'SUCCESS' });
 
-    await setTimeLimitOverride(db.database, 'default.test_sleep', 0.3, 0.6);
-    expect(effectivePolicy(testTaskDefinitions.sleep, (await readTaskPolicies(db.database)).get('default.test_sleep'))).toMatchObject({ softTimeLimitSeconds: 0.3, timeLimitSeconds: 0.6 });
+    await setTimeLimitOverride(suite.db.database, 'default.test_sleep', 0.3, 0.6);
+    expect(effectivePolicy(testTaskDefinitions.sleep, (await readTaskPolicies(suite.db.database)).get('default.test_sleep'))).toMatchObject({ softTimeLimitSeconds: 0.3, timeLimitSeconds: 0.6 });
     await new Promise((resolve) => setTimeout(resolve, 400));
     const cut = envelope('default.test_sleep', { ms: 1_500 });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(cut)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(cut)]);
     const row = await finished(cut.id);
     expect(row).toMatchObject({ status: 'FAILURE', error: expect.stringMatching(/SoftTimeLimitExceeded: soft time limit of 0.3 s exceeded/) });
     expect(row.runtime_ms).toBeLessThan(1_000);

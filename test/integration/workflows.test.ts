@@ -1,60 +1,29 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TaskProducer } from '../../shared/producer/producer.ts';
+import { describe, expect, it } from 'vitest';
 import { TaskFailedError } from '../../shared/producer/results.ts';
 import { chain, chord, group, signatureByName } from '../../shared/producer/workflow.ts';
 import { buildTaskMessage } from '../../shared/producer/send.ts';
-import { databaseKind, openTestDatabase, taskRow } from '../support/database.ts';
-import { createTestQueue, startEmulator, type TestQueue } from '../support/emulator.ts';
+import { databaseKind, taskRow } from '../support/database.ts';
+import { emulatorSuite } from '../support/emulator-suite.ts';
 import { publishedValidators } from '../support/contract.ts';
-import { sendBodies, startConsumer } from '../support/consumer.ts';
-import { testImplementations, testTaskDefinitions, type Journal } from '../support/tasks.ts';
+import { sendBodies } from '../support/consumer.ts';
+import { testTaskDefinitions } from '../support/tasks.ts';
 import { waitFor } from '../support/wait.ts';
-
-type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
 const add = (payload: Record<string, unknown>, options: { id?: string; resultAs?: string } = {}) => signatureByName('default.test_add', payload, options);
 
 describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => {
-  let emulator: Emulator;
-  let db: Awaited<ReturnType<typeof openTestDatabase>>;
-  let queue: TestQueue;
-  let journal: Journal;
-  let producer: TaskProducer;
-  const consumers: ReturnType<typeof startConsumer>[] = [];
-
-  beforeAll(async () => {
-    emulator = await startEmulator();
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
-  beforeEach(async () => {
-    db = await openTestDatabase();
-    queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
-    journal = new Map();
-    producer = new TaskProducer({ longDelays: null, sqs: emulator.sqs, queueUrls: { default: queue.url }, database: db.database, extraTasks: Object.values(testTaskDefinitions) });
-  });
-  afterEach(async () => {
-    await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));
-    await db.close();
-  });
-
-  const start = (options: { revocationCheckMs?: number } = {}) => {
-    const consumer = startConsumer({ sqs: emulator.sqs, queue, database: db.database, implementations: testImplementations(journal), ...options });
-    consumers.push(consumer);
-    return consumer;
-  };
-  const runs = (id: string) => journal.get(id)?.length ?? 0;
+  const suite = emulatorSuite();
+  const { start, runs } = suite;
 
   it('runs a chain of 3, each step given the result before it', async () => {
     start();
-    const result = await producer.apply(chain(add({ x: 2, y: 2 }), add({ y: 4 }, { resultAs: 'x' }), add({ y: 8 }, { resultAs: 'x' })));
+    const result = await suite.producer.apply(chain(add({ x: 2, y: 2 }), add({ y: 4 }, { resultAs: 'x' }), add({ y: 8 }, { resultAs: 'x' })));
     expect(await result.get({ timeout: 20_000 })).toBe(16);
     const last = await result.info();
-    const first = await taskRow(db.database, last!.id);
+    const first = await taskRow(suite.db.database, last!.id);
     expect(first?.status).toBe('SUCCESS');
-    const [parents] = await db.database.rows<{ n: number }>(sql`select count(*)::int as n from task_results where name = 'default.test_add' and status = 'SUCCESS'`);
+    const [parents] = await suite.db.database.rows<{ n: number }>(sql`select count(*)::int as n from task_results where name = 'default.test_add' and status = 'SUCCESS'`);
     expect(parents!.n).toBe(3);
   });
 
@@ -62,7 +31,7 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
     start();
     const fails = signatureByName('default.test_always_fails', {});
     const never = add({ x: 1, y: 1 });
-    const result = await producer.apply(chain(add({ x: 1, y: 1 }), fails, never));
+    const result = await suite.producer.apply(chain(add({ x: 1, y: 1 }), fails, never));
     const error = await result.get({ timeout: 30_000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TaskFailedError);
     expect((error as Error).message).toMatch(/ChainError: default\.test_always_fails .* did not succeed: retries exhausted after 3 attempts: TypeError: this task always fails/);
@@ -72,9 +41,9 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
   it('runs a group of 20 in parallel and collects the results in member order', async () => {
     start();
     const members = Array.from({ length: 20 }, (_, i) => add({ x: i, y: i }));
-    const result = await producer.apply(group(members));
+    const result = await suite.producer.apply(group(members));
     expect(await result.get({ timeout: 30_000 })).toEqual(members.map((_, i) => 2 * i));
-    const rows = await db.database.rows<{ group_index: number }>(sql`select group_index from task_results where group_id = ${result.id} order by group_index`);
+    const rows = await suite.db.database.rows<{ group_index: number }>(sql`select group_index from task_results where group_id = ${result.id} order by group_index`);
     expect(rows.map((row) => row.group_index)).toEqual(members.map((_, i) => i));
   });
 
@@ -87,29 +56,29 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
       buildTaskMessage(member.task, member.payload, { id: member.id }, new Date(), () => testTaskDefinitions.add, { group: { id: header.id, index, size: 50, callback } }),
     );
     const bodies = messages.map((message) => message.body);
-    await sendBodies(emulator.sqs, queue.url, [...bodies, ...bodies]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [...bodies, ...bodies]);
     start();
     start();
-    const result = producer.result(callback.id);
+    const result = suite.producer.result(callback.id);
     expect(await result.get({ timeout: 60_000 })).toBe(members.reduce((total, _, i) => total + i + 1, 0));
 
     // And again once everything has finished: each duplicate re-sends the callback, which never runs again.
-    await sendBodies(emulator.sqs, queue.url, bodies.slice(0, 10));
+    await sendBodies(suite.emulator.sqs, suite.queue.url, bodies.slice(0, 10));
     await waitFor(async () => {
-      const [row] = await db.database.rows<{ n: number }>(sql`select count(*)::int as n from task_results where group_id = ${header.id} and status = 'SUCCESS'`);
+      const [row] = await suite.db.database.rows<{ n: number }>(sql`select count(*)::int as n from task_results where group_id = ${header.id} and status = 'SUCCESS'`);
       return row!.n === 50;
     });
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     expect(runs(callback.id)).toBe(1);
     expect(members.every((member) => runs(member.id) === 1)).toBe(true);
-    const [counter] = await db.database.rows<{ succeeded: number; size: number }>(sql`select succeeded, size from chord_counters where group_id = ${header.id}`);
+    const [counter] = await suite.db.database.rows<{ succeeded: number; size: number }>(sql`select succeeded, size from chord_counters where group_id = ${header.id}`);
     expect(counter).toEqual({ succeeded: 50, size: 50 });
   });
 
   it("fails a chord's callback with a failing member's error, and never runs it", async () => {
     start();
     const callback = signatureByName('default.test_sum', {});
-    const result = await producer.apply(chord([add({ x: 1, y: 1 }), signatureByName('default.test_always_fails', {}), add({ x: 2, y: 2 })], callback));
+    const result = await suite.producer.apply(chord([add({ x: 1, y: 1 }), signatureByName('default.test_always_fails', {}), add({ x: 2, y: 2 })], callback));
     const error = await result.get({ timeout: 30_000 }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/ChordError: member 1 of 3, default\.test_always_fails .* did not succeed/);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -117,18 +86,18 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
   });
 
   it('revokes a task before pick-up: it never runs and ends REVOKED', async () => {
-    const pending = await producer.sendByName('default.test_record', { n: 1 }, { countdown: 2 });
+    const pending = await suite.producer.sendByName('default.test_record', { n: 1 }, { countdown: 2 });
     expect(await pending.revoke('not needed')).toBe('REVOKED');
     start();
     await new Promise((resolve) => setTimeout(resolve, 4_000));
-    const row = await taskRow(db.database, pending.id);
+    const row = await taskRow(suite.db.database, pending.id);
     expect(row).toMatchObject({ status: 'REVOKED', error: 'not needed', name: 'default.test_record' });
     expect(runs(pending.id)).toBe(0);
   });
 
   it('revokes a running task: its signal fires at the next check and it stops', async () => {
     start({ revocationCheckMs: 200 });
-    const running = await producer.sendByName('default.test_sleep', { ms: 10_000 });
+    const running = await suite.producer.sendByName('default.test_sleep', { ms: 10_000 });
     await waitFor(() => runs(running.id) === 1, 20_000, 'the task to start');
     const revokedAt = Date.now();
     await running.revoke('stop now');
@@ -136,23 +105,23 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
     expect(task).toMatchObject({ status: 'REVOKED', error: 'stop now' });
     await waitFor(async () => (await queueDepth()) === 0, 10_000, 'the message to be acknowledged');
     expect(Date.now() - revokedAt).toBeLessThan(5_000);
-    expect(journal.get(running.id)![0]!.end).toBeUndefined();
+    expect(suite.journal.get(running.id)![0]!.end).toBeUndefined();
   });
 
   it('aborts a task at its soft time limit, and records SoftTimeLimitExceeded', async () => {
     start();
-    const slow = await producer.sendByName('default.test_sleep', { ms: 2_600 });
+    const slow = await suite.producer.sendByName('default.test_sleep', { ms: 2_600 });
     const task = await slow.wait({ timeout: 20_000 });
     expect(task.status).toBe('FAILURE');
     expect(task.error).toMatch(/SoftTimeLimitExceeded: soft time limit of 2 s exceeded/);
-    expect(journal.get(slow.id)![0]!.end).toBeUndefined();
+    expect(suite.journal.get(slow.id)![0]!.end).toBeUndefined();
   });
 
   it('retries after the countdown a task asks for', async () => {
     start();
-    const task = await producer.sendByName('default.test_retry_later', { countdown: 3 });
+    const task = await suite.producer.sendByName('default.test_retry_later', { countdown: 3 });
     expect(await task.get({ timeout: 20_000 })).toEqual({ attempt: 2 });
-    const [first, second] = journal.get(task.id)!;
+    const [first, second] = suite.journal.get(task.id)!;
     expect(second!.start - first!.end!).toBeGreaterThanOrEqual(2_900);
     const detail = await task.info();
     expect(detail!.attemptHistory.map((a) => [a.status, a.error])).toEqual([['RETRY', 'RetryLaterError: not yet'], ['SUCCESS', null]]);
@@ -161,14 +130,14 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
   it('delays a task by its countdown', async () => {
     start();
     const sentAt = Date.now();
-    const task = await producer.sendByName('default.test_record', { n: 5 }, { countdown: 5 });
+    const task = await suite.producer.sendByName('default.test_record', { n: 5 }, { countdown: 5 });
     expect(await task.get({ timeout: 20_000 })).toEqual({ n: 5 });
-    expect(journal.get(task.id)![0]!.start - sentAt).toBeGreaterThanOrEqual(4_900);
+    expect(suite.journal.get(task.id)![0]!.start - sentAt).toBeGreaterThanOrEqual(4_900);
   });
 
   it('revokes an expired task at pick-up without running it', async () => {
     start();
-    const task = await producer.sendByName('default.test_record', { n: 1 }, { countdown: 3, expires: new Date(Date.now() + 1_000) });
+    const task = await suite.producer.sendByName('default.test_record', { n: 1 }, { countdown: 3, expires: new Date(Date.now() + 1_000) });
     const detail = await task.wait({ timeout: 20_000 });
     expect(detail).toMatchObject({ status: 'REVOKED', error: 'expired' });
     expect(runs(task.id)).toBe(0);
@@ -177,10 +146,10 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
   it('holds a rate limit of 5/s across two consumers, without spending attempts', async () => {
     start();
     start();
-    const results = await producer.sendBatch(Array.from({ length: 20 }, (_, n) => ({ task: 'default.test_limited', payload: { n } })));
+    const results = await suite.producer.sendBatch(Array.from({ length: 20 }, (_, n) => ({ task: 'default.test_limited', payload: { n } })));
     await Promise.all(results.map((result) => result.get({ timeout: 60_000 })));
     // When each was claimed, which only a token allows: the run itself may start later on a busy machine.
-    const claimed = await db.database.rows<{ ms: number }>(sql`
+    const claimed = await suite.db.database.rows<{ ms: number }>(sql`
       select (extract(epoch from started_at) * 1000)::float8 as ms from task_results where id in (${sql.join(results.map((result) => sql`${result.id}`), sql`, `)})`);
     const starts = claimed.map((row) => Number(row.ms)).sort((a, b) => a - b);
     expect(starts).toHaveLength(20);
@@ -191,7 +160,7 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
       }
     }
     expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(2_500);
-    const [attempts] = await db.database.rows<{ max: number }>(sql`select max(attempts)::int as max from task_results where name = 'default.test_limited'`);
+    const [attempts] = await suite.db.database.rows<{ max: number }>(sql`select max(attempts)::int as max from task_results where name = 'default.test_limited'`);
     expect(attempts!.max).toBe(1);
   });
 
@@ -201,21 +170,21 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
       "chain":[{"id":"hand-written-2","task":"default.test_add","payload":{"y":10},"resultAs":"x"}]}`;
     const { envelope: validEnvelope } = await publishedValidators();
     expect(validEnvelope(JSON.parse(body)), JSON.stringify(validEnvelope.errors)).toBe(true);
-    await sendBodies(emulator.sqs, queue.url, [body]);
-    expect(await producer.result('hand-written-2').get({ timeout: 20_000 })).toBe(13);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [body]);
+    expect(await suite.producer.result('hand-written-2').get({ timeout: 20_000 })).toBe(13);
   });
 
   it('carries characters beyond U+FFFF (emoji) in a payload, as SQS does', async () => {
     start();
     const label = 'cleaned 🧹 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 😀';
-    const task = await producer.sendByName('default.test_sum', { results: [1, 2], label });
+    const task = await suite.producer.sendByName('default.test_sum', { results: [1, 2], label });
     expect(await task.get({ timeout: 20_000 })).toBe(3);
     expect((await task.info())!.payload).toEqual({ results: [1, 2], label });
   });
 
   it('records results and errors holding NUL or a lone surrogate, without failing the batch', async () => {
     start();
-    const [returns, throws, plain] = await producer.sendBatch([
+    const [returns, throws, plain] = await suite.producer.sendBatch([
       { task: 'default.test_odd_output', payload: { fail: false } },
       { task: 'default.test_odd_output', payload: { fail: true } },
       { task: 'default.test_record', payload: { n: 1 } },
@@ -228,7 +197,7 @@ describe(`workflows and control on the SQS emulator and ${databaseKind}`, () => 
 
   async function queueDepth() {
     const { GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
-    const response = await emulator.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    const response = await suite.emulator.sqs.send(new GetQueueAttributesCommand({ QueueUrl: suite.queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
     return Number(response.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(response.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
   }
 });
