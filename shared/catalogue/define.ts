@@ -60,6 +60,19 @@ export interface TaskDefinition<
    * waits unclaimed, spending no attempt. `limit: 1` makes it a singleton per key.
    */
   readonly concurrency?: ConcurrencyLimit;
+  /**
+   * Deduplication (`'10m'`): a send whose key another send took within the window is folded
+   * into that first task; the SDK hands back the first task's id. The key is the payload's
+   * `dedupeKey` fields (all of it without them), or what the producer gives.
+   */
+  readonly unique?: string;
+  /**
+   * Debounce (`'30s'`): only the last of sends with one key runs, once the window has passed
+   * without another; the earlier ones end REVOKED with reason `debounced`.
+   */
+  readonly debounce?: string;
+  /** The payload fields that make the key of `unique` or `debounce`. */
+  readonly dedupeKey?: readonly string[];
 }
 
 export interface ConcurrencyLimit {

@@ -1,4 +1,5 @@
 import { parseRateLimit, type QueueDefinition, type ScheduleDefinition, type TaskDefinition } from './define.ts';
+import { parseDuration } from './policy.ts';
 import { deriveQueueSettings, type QueueSettings } from './derive.ts';
 import { queues, queueNames, type QueueName } from './queues.ts';
 import { schedules } from './schedules.ts';
@@ -78,6 +79,13 @@ export function catalogueErrors(
     if (task.rateLimit !== undefined && !parseRateLimit(task.rateLimit)) {
       errors.push(`task ${key}: rateLimit must look like "10/s", "60/m" or "100/h"`);
     }
+    for (const field of ['unique', 'debounce'] as const) {
+      const window = task[field];
+      if (window !== undefined && !(parseDuration(window) !== undefined && parseDuration(window)! >= 1 && parseDuration(window)! <= 43_200)) {
+        errors.push(`task ${key}: ${field} must be a duration from 1s to 12h, e.g. "30s" or "10m"`);
+      }
+    }
+    if (task.unique !== undefined && task.debounce !== undefined) errors.push(`task ${key}: unique and debounce cannot both apply`);
     if (task.concurrency && !(Number.isInteger(task.concurrency.limit) && task.concurrency.limit >= 1 && task.concurrency.limit <= 1000)) {
       errors.push(`task ${key}: concurrency.limit must be a whole number from 1 to 1000`);
     }

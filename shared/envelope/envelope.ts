@@ -19,6 +19,7 @@ export const envelopeV1 = z
     eta: z.iso.datetime({ offset: true }).optional().describe('do not run before this time'),
     expires: z.iso.datetime({ offset: true }).optional().describe('revoke instead of running after this time'),
     parentId: taskId.optional().describe('the task that enqueued this one'),
+    dedupeKey: z.string().min(1).max(200).optional().describe("the key of a task that is unique or debounced (the catalogue's `unique`, `debounce`), instead of one made from its payload"),
     tenant: tenantId.optional().describe("whom the task runs for (a user, a customer): also the message's MessageGroupId, so SQS fair queues keep one tenant's backlog from delaying the others"),
     rootId: taskId.optional().describe('the first task of the workflow'),
     traceparent: z

@@ -86,7 +86,8 @@ export class TaskOperations {
 
   async send(task: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string; queue: QueueName; eta: string | null }> {
     const message = await this.#producer.sendMessage(task, payload, options);
-    return { id: message.envelope.id, queue: message.queue, eta: message.envelope.eta ?? null };
+    // A unique task's second send in its window is the first task.
+    return { id: message.foldedInto ?? message.envelope.id, queue: message.queue, eta: message.envelope.eta ?? null };
   }
 
   result(id: string): Promise<TaskDetail | undefined> {

@@ -166,6 +166,8 @@ export interface RegisteredTask {
   readonly concurrency: PolicyValue<number> & { readonly key: string | null };
   /** The payload field naming whom the task runs for (fair queues), or null. */
   readonly tenant: string | null;
+  /** `unique` or `debounce` with its window and key fields (null: the whole payload), or null. */
+  readonly dedupe: { readonly mode: 'unique' | 'debounce'; readonly window: string; readonly key: readonly string[] | null } | null;
   /** When an operator last changed its policy; null when it runs as the catalogue says. */
   readonly changedAt: string | null;
 }
@@ -183,6 +185,8 @@ export function registeredOf(definition: TaskDefinition, override: PolicyOverrid
     timeLimitSeconds: { catalogue: definition.timeLimitSeconds, override: override?.timeLimitSeconds ?? null, effective: effective.timeLimitSeconds },
     concurrency: { key: definition.concurrency?.key ?? null, catalogue: definition.concurrency?.limit ?? null, override: override?.concurrencyLimit ?? null, effective: effective.concurrency?.limit ?? null },
     tenant: definition.tenant ?? null,
+    dedupe: definition.unique !== undefined ? { mode: 'unique', window: definition.unique, key: definition.dedupeKey ?? null }
+      : definition.debounce !== undefined ? { mode: 'debounce', window: definition.debounce, key: definition.dedupeKey ?? null } : null,
     changedAt: override?.updatedAt ?? null,
   };
 }

@@ -1,10 +1,13 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { QueueName, TaskDefinition, TaskName, TaskPayload } from '../catalogue/index.ts';
+import { dedupeKeyOf, keyRule } from '../envelope/dedupe-key.ts';
 import { isGroupStep, starts, tasksOf, type Flow } from '../envelope/flow.ts';
 import { messageGroup } from '../envelope/tenant.ts';
 import type { Database } from '../results/database.ts';
 import type { PayloadStore } from '../results/payloads.ts';
 import { findTask, revokeTask } from '../results/queries.ts';
+import { latestDebounced, takeUniqueKey } from '../results/statements.ts';
+
 import { chunkBySize } from '../runtime/queue-actions.ts';
 import { maxScheduledMessageCharacters, type LongDelayScheduler } from './long-delay.ts';
 import { AsyncResult, GroupResult, type ResultSource } from './results.ts';
@@ -71,22 +74,21 @@ export class TaskProducer {
 
   /** `send` for a task named at run time; the payload is checked against the schema all the same. */
   async sendByName(task: string, payload: unknown, options: SendOptions = {}): Promise<AsyncResult> {
-    return this.result((await this.sendMessage(task, payload, options)).envelope.id);
+    const message = await this.sendMessage(task, payload, options);
+    return this.result(message.foldedInto ?? message.envelope.id);
   }
 
   /** Sends and returns the message as sent: its queue, envelope and delay. */
   async sendMessage(task: string, payload: unknown, options: SendOptions = {}): Promise<TaskMessage> {
-    const message = buildTaskMessage(task, payload, options, new Date(), this.#resolve, {}, this.#byReference);
-    await this.#dispatch([message]);
-    return message;
+    const [message] = await this.#dispatch([buildTaskMessage(task, payload, options, new Date(), this.#resolve, {}, this.#byReference)]);
+    return message!;
   }
 
   /** Sends many tasks with SendMessageBatch: 10 a call within SQS's size limit, grouped by queue. */
   async sendBatch(items: readonly BatchItem[]): Promise<AsyncResult[]> {
     const now = new Date();
-    const messages = items.map((item) => buildTaskMessage(item.task, item.payload, item.options ?? {}, now, this.#resolve, {}, this.#byReference));
-    await this.#dispatch(messages);
-    return messages.map((message) => this.result(message.envelope.id));
+    const messages = await this.#dispatch(items.map((item) => buildTaskMessage(item.task, item.payload, item.options ?? {}, now, this.#resolve, {}, this.#byReference)));
+    return messages.map((message) => this.result(message.foldedInto ?? message.envelope.id));
   }
 
   /**
@@ -134,8 +136,14 @@ export class TaskProducer {
     return revokeTask(await this.#database(), id, reason);
   }
 
-  /** Sends messages: ETAs past 15 minutes through the scheduler when there is one, the rest in SQS batches. */
-  async #dispatch(messages: readonly TaskMessage[]): Promise<void> {
+  /**
+   * Sends messages: ETAs past 15 minutes through the scheduler when there is one, the rest in
+   * SQS batches. A unique task whose key another send holds is not sent: it comes back
+   * folded into that task (with a result store; without one the consumer folds it).
+   */
+  async #dispatch(built: readonly TaskMessage[]): Promise<TaskMessage[]> {
+    const all = await Promise.all(built.map((message) => this.#folded(message)));
+    const messages = all.filter((message) => !message.foldedInto);
     // Payloads first: no message is sent whose payload is not in the bucket.
     await Promise.all(messages.flatMap((message) => (message.largePayload ? [this.#settings.payloads!.put(message.largePayload.ref, message.largePayload.text)] : [])));
     const direct: TaskMessage[] = [];
@@ -147,7 +155,7 @@ export class TaskProducer {
     if (direct.length === 1) {
       const [message] = direct as [TaskMessage];
       await this.#settings.sqs.send(new SendMessageCommand({ QueueUrl: this.#queueUrl(message.queue), MessageBody: message.body, DelaySeconds: message.delaySeconds, ...messageGroup(message.envelope) }));
-      return;
+      return all;
     }
     for (const [queue, batch] of Map.groupBy(direct, (message) => message.queue)) {
       const entries = batch.map((message, index) => ({ Id: `m${index}`, MessageBody: message.body, DelaySeconds: message.delaySeconds, ...messageGroup(message.envelope) }));
@@ -159,6 +167,28 @@ export class TaskProducer {
         }
       }
     }
+    return all;
+  }
+
+  /**
+   * With a result store, a unique task's message, or the same message folded into the task
+   * that holds its key; a debounced task's send recorded as its key's latest, so the
+   * earlier sends find, when they arrive, that they were superseded.
+   */
+  async #folded(message: TaskMessage): Promise<TaskMessage> {
+    const definition = this.#resolve(message.envelope.task);
+    const rule = keyRule(definition);
+    if (!rule || !this.#settings.database) return message;
+    const { envelope } = message;
+    const payload = envelope.payloadRef ? (JSON.parse(message.largePayload!.text) as Record<string, unknown>) : envelope.payload;
+    const key = dedupeKeyOf(definition.name, payload, definition.dedupeKey, envelope.dedupeKey);
+    const database = await this.#database();
+    if (rule.mode === 'debounce') {
+      await latestDebounced(database, key, envelope.id, envelope.createdAt, rule.seconds);
+      return message;
+    }
+    const holder = await takeUniqueKey(database, key, envelope.id, rule.seconds);
+    return holder === envelope.id ? message : { ...message, foldedInto: holder };
   }
 
   #queueUrl(queue: QueueName): string {

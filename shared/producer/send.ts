@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { sqsLimits, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
+import { parseDuration, sqsLimits, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { assertMessageFits, newEnvelope, type Envelope, type Signature } from '../envelope/envelope.ts';
 import { PermanentError } from '../errors.ts';
 import { claimCheckBytes, payloadObjectDays, payloadRefOf, type PayloadRef } from '../results/payloads.ts';
@@ -21,6 +21,8 @@ export interface SendOptions {
   readonly linkError?: readonly Signature[];
   /** Whom the task runs for, when the catalogue's tenant field does not say (or should not). */
   readonly tenant?: string;
+  /** The key of a unique or debounced task, instead of one made from its payload. */
+  readonly dedupeKey?: string;
 }
 
 const withTenant = (tenant: string | undefined) => (tenant === undefined ? {} : { tenant });
@@ -59,6 +61,8 @@ export interface TaskMessage {
   readonly body: string;
   /** A payload over 256 KiB, sent by reference: put in the files bucket before the message is sent. */
   readonly largePayload?: { readonly ref: PayloadRef; readonly text: string };
+  /** A unique task's send folded into the first of its window: this task, which is what the caller gets, and nothing was sent. */
+  readonly foldedInto?: string;
 }
 
 /** Checks the payload against the task's schema and builds the message, without sending it. */
@@ -89,6 +93,7 @@ export function buildTaskMessage(
     ...(options.parentId ? { parentId: options.parentId } : {}),
     ...(options.rootId ? { rootId: options.rootId } : {}),
     ...withTenant(tenantOf(task.tenant, payload as Record<string, unknown>, options.tenant)),
+    ...(options.dedupeKey !== undefined ? { dedupeKey: options.dedupeKey } : {}),
     ...(workflow.chain?.length ? { chain: workflow.chain } : {}),
     ...(workflow.group ? { group: workflow.group } : {}),
     ...(workflow.linkError?.length || options.linkError?.length ? { linkError: [...(workflow.linkError ?? []), ...(options.linkError ?? [])] } : {}),
@@ -107,7 +112,9 @@ export function buildTaskMessage(
   }
   const accepted = checkEnvelope(sent);
   if (!accepted.ok) throw new InvalidPayloadError(accepted.reason);
-  const waitSeconds = eta ? Math.max(0, Math.ceil((eta.getTime() - now.getTime()) / 1000)) : 0;
+  // A debounced send arrives when its quiet window ends; the consumer looks then whether a later one came.
+  const quietSeconds = task.debounce === undefined ? 0 : Math.ceil(parseDuration(task.debounce)!);
+  const waitSeconds = Math.max(quietSeconds, eta ? Math.max(0, Math.ceil((eta.getTime() - now.getTime()) / 1000)) : 0);
   // The object must outlive the wait, with time left to run and retry.
   if (ref && waitSeconds > (payloadObjectDays - 7) * 86_400) throw new InvalidPayloadError(`a payload over ${claimCheckBytes / 1024} KiB is kept ${payloadObjectDays} days, and this task's ETA is ${Math.round(waitSeconds / 86_400)} days away: send it later, or send a smaller payload`);
   return { queue: task.queue as QueueName, envelope: sent, delaySeconds: Math.min(sqsLimits.maxDelaySeconds, waitSeconds), waitSeconds, body, ...(ref ? { largePayload: { ref, text: payloadText } } : {}) };

@@ -149,3 +149,15 @@ export const concurrencySlots = pgTable(
   },
   (table) => [primaryKey({ columns: [table.key, table.slot] }), index('concurrency_slots_holder_idx').on(table.holder)],
 );
+
+/**
+ * The keys of unique and debounced tasks (`unique`, `debounce` in the catalogue): which task
+ * holds each key. For `unique` the first send of the window holds it until `expires_at`;
+ * for `debounce` the latest send (`sent_at`, its envelope's `createdAt`) does.
+ */
+export const taskKeys = pgTable('task_keys', {
+  key: text('key').primaryKey(),
+  taskId: text('task_id').notNull(),
+  sentAt: timestamp('sent_at', { withTimezone: true, mode: 'string' }).notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'string' }).notNull(),
+});

@@ -4,10 +4,11 @@ import { implement } from '../runtime/task.ts';
 
 export const noop = implement(tasks['default.noop'], (payload) => ({ echo: payload.echo ?? null }));
 
-/** The seed's "result cleanup" next step: finished rows past the retention period go. */
+/** The seed's "result cleanup" next step: finished rows past the retention period go, and the keys of unique and debounced tasks a day past their windows. */
 export const cleanupTaskResults = implement(tasks['default.cleanup_task_results'], async (payload, { database }) => {
   const rows = await database.rows<{ deleted: number }>(sql`
-    with gone as (
+    with keys as (delete from task_keys where expires_at < now() - interval '1 day'),
+    gone as (
       delete from task_results
       where status in ('SUCCESS', 'FAILURE', 'REVOKED')
         and date_done < now() - ${payload.olderThanDays}::int * interval '1 day'

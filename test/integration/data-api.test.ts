@@ -32,7 +32,7 @@ describe('result store over the RDS Data API', () => {
     await retryWhileResuming(() => migrateDatabase(database), { timeoutMs: 10_000, pauseMs: 50 });
 
     const tables = await database.rows<{ table_name: string }>(sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`);
-    expect(tables.map((t) => t.table_name)).toEqual(['ai_requests', 'celery_taskmeta', 'celery_tasksetmeta', 'chord_counters', 'concurrency_slots', 'documents', 'embeddings', 'exports', 'invoices', 'rate_limit_buckets', 'refunds', 'stripe_events', 'subscriptions', 'task_attempts', 'task_policies', 'task_results', 'uploads', 'users']);
+    expect(tables.map((t) => t.table_name)).toEqual(['ai_requests', 'celery_taskmeta', 'celery_tasksetmeta', 'chord_counters', 'concurrency_slots', 'documents', 'embeddings', 'exports', 'invoices', 'rate_limit_buckets', 'refunds', 'stripe_events', 'subscriptions', 'task_attempts', 'task_keys', 'task_policies', 'task_results', 'uploads', 'users']);
     await migrateDatabase(database);
   });
 

@@ -85,6 +85,26 @@ export const testTaskDefinitions = {
     concurrency: { key: 'account', limit: 2 },
     ...limits,
   }),
+  unique: defineTask({
+    name: 'default.test_unique',
+    queue: 'default',
+    description: 'records its run; one per account in any 5 seconds',
+    payload: z.strictObject({ account: z.string(), note: z.string().optional() }),
+    retry: quickRetry,
+    unique: '5s',
+    dedupeKey: ['account'],
+    ...limits,
+  }),
+  debounced: defineTask({
+    name: 'default.test_debounced',
+    queue: 'default',
+    description: 'records its run; only the last of an account runs, after 2 quiet seconds',
+    payload: z.strictObject({ account: z.string(), n: z.int() }),
+    retry: quickRetry,
+    debounce: '2s',
+    dedupeKey: ['account'],
+    ...limits,
+  }),
   retryLater: defineTask({
     name: 'default.test_retry_later',
     queue: 'default',
@@ -174,6 +194,14 @@ export function testImplementations(journal: Journal) {
       await setTimeout(ms);
       run.end = Date.now();
       return { slept: ms };
+    }),
+    implement(testTaskDefinitions.unique, ({ account }, { id }) => {
+      note(id).end = Date.now();
+      return { account };
+    }),
+    implement(testTaskDefinitions.debounced, ({ n }, { id }) => {
+      note(id).end = Date.now();
+      return { n };
     }),
     implement(testTaskDefinitions.retryLater, ({ countdown }, { id, attempt }) => {
       note(id).end = Date.now();

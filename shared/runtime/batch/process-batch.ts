@@ -3,6 +3,7 @@ import { outageDelaySeconds } from '../backoff.ts';
 import { admit, type Due } from './admit.ts';
 import { claim } from './claim.ts';
 import { classify } from './classify.ts';
+import { checkKeys, keyOutcome } from './dedupe.ts';
 import { afterClaim, afterRun, beforeClaim, throttled, type Attempt, type Decisions } from './decide.ts';
 import { resentFollowUps } from './follow-ups.ts';
 import { endedCopy, hydrate, payloadsToForget } from './hydrate.ts';
@@ -17,7 +18,7 @@ import { batchContext, type BatchContext, type ConsumerSettings, type Invocation
 
 /**
  * One invocation's batch, step by step: hydrate (payloads sent by reference), plan (parse, duplicates, timing), admit (rate
- * tokens, under the policies in force), claim (one statement), run and classify, record (one statement), settle
+ * tokens under the policies in force, then the keys of unique and debounced tasks), claim (one statement), run and classify, record (one statement), settle
  * (visibility, dead letters, follow-ups), report. Each record's fate is decided on its
  * own: a decision that throws delays that record alone, so no message fails its siblings.
  */
@@ -71,10 +72,12 @@ async function admitAndClaim(due: readonly Due[], book: OutcomeBook, decisions: 
     const database = await batch.settings.database();
     const policies = await batch.policies.current(database);
     const waits = await admit(due, database, batch.random, policies);
-    const admitted = due.filter((d) => !waits.has(d.record));
+    const tokened = due.filter((d) => !waits.has(d.record));
     for (const d of due) {
       if (waits.has(d.record)) book.decide(d.record, () => throttled(d.plan, d.record, waits.get(d.record)!, policies.of(d.plan.implementation.definition).rateLimit));
     }
+    const verdicts = await checkKeys(tokened, database, decisions.now);
+    const admitted = tokened.filter((d) => !book.decide(d.record, () => keyOutcome(d.plan, d.record, verdicts.get(d.record) ?? { kind: 'run' }, decisions)));
     const claims = await claim(admitted, database, batch.settings.queue, batch.worker, policies);
     for (const { record: r, plan } of admitted) {
       book.decide(r, () => {
