@@ -6,7 +6,7 @@ import { messageGroup } from '../envelope/tenant.ts';
 import type { Database } from '../results/database.ts';
 import type { PayloadStore } from '../results/payloads.ts';
 import { findTask, revokeTask } from '../results/queries.ts';
-import { latestDebounced, takeUniqueKey } from '../results/statements.ts';
+import { latestDebounced, takeUniqueKey } from '../results/task-keys.ts';
 
 import { chunkBySize } from '../runtime/queue-actions.ts';
 import { maxScheduledMessageCharacters, type LongDelayScheduler } from './long-delay.ts';

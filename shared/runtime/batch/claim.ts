@@ -1,6 +1,6 @@
 import type { QueueDefinition, TaskDefinition } from '../../catalogue/index.ts';
 import type { Database } from '../../results/database.ts';
-import { claimTasks, type ClaimResult } from '../../results/statements.ts';
+import { claimTasks, type ClaimResult } from '../../results/claim.ts';
 import type { Due } from './admit.ts';
 import { countedGroup } from '../workflow.ts';
 import { inUtc } from './plan.ts';

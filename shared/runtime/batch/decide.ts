@@ -3,14 +3,15 @@ import type { ConcurrencyLimit } from '../../catalogue/index.ts';
 import { describeError } from '../../errors.ts';
 import { taskMetrics } from '../../observability/index.ts';
 import type { TaskOutcomeRow } from '../../results/finish.ts';
-import type { ClaimResult } from '../../results/statements.ts';
+import type { ClaimResult } from '../../results/claim.ts';
 import type { Execution } from '../execute.ts';
 import type { ParsedMessage } from '../parse.ts';
 import { abandonedByFailure, errbacksAfterFailure } from '../workflow-failure.ts';
 import { afterSuccess, countedGroup, hasFollowUps, type TaskLookup } from '../workflow.ts';
 import { lostAttempts, type Verdict } from './classify.ts';
-import type { Outcome } from './outcome.ts';
+import { fieldsOf, type Outcome } from './outcome.ts';
 import { inUtc, type Plan } from './plan.ts';
+import { slotWaitSeconds, waitingForSlot } from './throttle.ts';
 
 /** What the decisions know besides the record: no I/O, so each is a pure function. */
 export interface Decisions {
@@ -33,7 +34,6 @@ export interface Attempt {
   readonly slotted?: boolean;
 }
 
-const fieldsOf = (plan: ParsedMessage, record: SQSRecord) => ({ taskId: plan.envelope.id, task: plan.implementation.definition.name, messageId: record.messageId });
 
 /** Decided at planning, before any statement: a rejected message, a duplicate in the batch, an expired or early task. Undefined when due. */
 export function beforeClaim(plan: Plan, record: SQSRecord, d: Decisions): Outcome | undefined {
@@ -62,37 +62,11 @@ export function beforeClaim(plan: Plan, record: SQSRecord, d: Decisions): Outcom
   return undefined;
 }
 
-/** Held back by its task's rate limit in force (`rateLimit`): it waits, unclaimed, without spending an attempt. */
-export function throttled(plan: ParsedMessage, record: SQSRecord, seconds: number, rateLimit: string | undefined): Outcome {
-  const task = plan.implementation.definition;
-  return {
-    step: { kind: 'delay', seconds },
-    report: { level: 'info', message: 'rate limit reached; the task waits without spending an attempt', task: task.name, metric: taskMetrics.throttled, fields: { ...fieldsOf(plan, record), rateLimit, retryInSeconds: seconds } },
-  };
-}
-
-/**
- * How long a task waits for a slot before it looks again: a second, doubling with each
- * receive of its message, jittered, at most a minute (or the queue's timeout). A slot frees
- * when a running task ends, which no consumer can see coming; each look is a receive, which
- * the queue's `maxReceiveCount` allows for (catalogue/derive.ts).
- */
-export function slotWaitSeconds(receiveCount: number, timeoutSeconds: number, random: () => number): number {
-  const ceiling = Math.min(60, timeoutSeconds, 2 ** Math.min(10, Math.max(0, receiveCount - 1)));
-  return Math.max(1, Math.round(ceiling * (0.5 + random() / 2)));
-}
-
 /** What the claim says: run now (an Attempt), or an outcome without running: finished already, revoked, held by another, out of attempts. */
 export function afterClaim(plan: ParsedMessage, record: SQSRecord, claim: ClaimResult | undefined, d: Decisions, concurrency?: ConcurrencyLimit, random: () => number = Math.random): Attempt | Outcome {
   const task = plan.implementation.definition;
   const fields = fieldsOf(plan, record);
-  if (claim?.throttled) {
-    const seconds = slotWaitSeconds(Number(record.attributes.ApproximateReceiveCount) || 1, d.timeoutSeconds, random);
-    return {
-      step: { kind: 'delay', seconds },
-      report: { level: 'info', message: 'concurrency limit reached; the task waits without spending an attempt', task: task.name, metric: taskMetrics.throttled, fields: { ...fields, concurrency: concurrency?.limit, concurrencyKey: concurrency?.key, retryInSeconds: seconds } },
-    };
-  }
+  if (claim?.throttled) return waitingForSlot(plan, record, concurrency, slotWaitSeconds(Number(record.attributes.ApproximateReceiveCount) || 1, d.timeoutSeconds, random));
   if (!claim || claim.attempts === null || claim.attemptBase === null) {
     if (claim?.priorStatus === 'SUCCESS') {
       const report = { level: 'info', message: 'task already succeeded; duplicate delivery acknowledged', task: task.name, metric: taskMetrics.duplicate, fields } as const;
@@ -106,11 +80,9 @@ export function afterClaim(plan: ParsedMessage, record: SQSRecord, claim: ClaimR
     return { step: { kind: 'delay', seconds: Math.min(60, d.timeoutSeconds) } };
   }
   const attempt = claim.attempts - claim.attemptBase;
-  const maxAttempts = task.retry.maxRetries + 1;
   const started: Attempt = { plan, record, attempt, attempts: claim.attempts, fields: { ...fields, attempt, attempts: claim.attempts }, ...(claim.slotted ? { slotted: true } : {}) };
-  const lost = lostAttempts(attempt, maxAttempts);
-  if (lost) return failure(started, lost, undefined, undefined, d);
-  return started;
+  const lost = lostAttempts(attempt, task.retry.maxRetries + 1);
+  return lost ? failure(started, lost, undefined, undefined, d) : started;
 }
 
 /** What an attempt's verdict means for its message, its row and the workflow around it. */

@@ -2,7 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { dedupeKeyOf, keyRule } from '../../envelope/dedupe-key.ts';
 import { taskMetrics } from '../../observability/index.ts';
 import type { Database } from '../../results/database.ts';
-import { latestDebounced, takeUniqueKey } from '../../results/statements.ts';
+import { latestDebounced, takeUniqueKey } from '../../results/task-keys.ts';
 import type { ParsedMessage } from '../parse.ts';
 import { abandonedByFailure } from '../workflow-failure.ts';
 import type { Due } from './admit.ts';

@@ -1,4 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
+import type { ParsedMessage } from '../parse.ts';
 import type { Envelope } from '../../envelope/envelope.ts';
 import type { taskMetrics } from '../../observability/index.ts';
 import type { TaskOutcomeRow } from '../../results/finish.ts';
@@ -43,3 +44,6 @@ export interface Report {
 
 /** Each record's outcome, in the batch's order. */
 export type Outcomes = Map<SQSRecord, Outcome>;
+
+/** What every report of a task's message names. */
+export const fieldsOf = (plan: ParsedMessage, record: SQSRecord) => ({ taskId: plan.envelope.id, task: plan.implementation.definition.name, messageId: record.messageId });

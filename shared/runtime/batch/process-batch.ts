@@ -4,7 +4,7 @@ import { admit, type Due } from './admit.ts';
 import { claim } from './claim.ts';
 import { classify } from './classify.ts';
 import { checkKeys, keyOutcome } from './dedupe.ts';
-import { afterClaim, afterRun, beforeClaim, throttled, type Attempt, type Decisions } from './decide.ts';
+import { afterClaim, afterRun, beforeClaim, type Attempt, type Decisions } from './decide.ts';
 import { resentFollowUps } from './follow-ups.ts';
 import { endedCopy, hydrate, payloadsToForget } from './hydrate.ts';
 import type { Outcome, Outcomes } from './outcome.ts';
@@ -14,6 +14,7 @@ import { record } from './record.ts';
 import { report } from './report.ts';
 import { runAttempts } from './run.ts';
 import { fatesOf, settle } from './settle.ts';
+import { throttled } from './throttle.ts';
 import { batchContext, type BatchContext, type ConsumerSettings, type Invocation } from './settings.ts';
 
 /**
