@@ -112,10 +112,10 @@ export function buildTaskMessage(
   }
   const accepted = checkEnvelope(sent);
   if (!accepted.ok) throw new InvalidPayloadError(accepted.reason);
-  // A debounced send arrives when its quiet window ends; the consumer looks then whether a later one came.
+  // A debounced send arrives when its quiet window ends (a longer window the consumer waits out); it looks then whether a later one came.
   const quietSeconds = task.debounce === undefined ? 0 : Math.ceil(parseDuration(task.debounce)!);
-  const waitSeconds = Math.max(quietSeconds, eta ? Math.max(0, Math.ceil((eta.getTime() - now.getTime()) / 1000)) : 0);
+  const waitSeconds = eta ? Math.max(0, Math.ceil((eta.getTime() - now.getTime()) / 1000)) : 0;
   // The object must outlive the wait, with time left to run and retry.
   if (ref && waitSeconds > (payloadObjectDays - 7) * 86_400) throw new InvalidPayloadError(`a payload over ${claimCheckBytes / 1024} KiB is kept ${payloadObjectDays} days, and this task's ETA is ${Math.round(waitSeconds / 86_400)} days away: send it later, or send a smaller payload`);
-  return { queue: task.queue as QueueName, envelope: sent, delaySeconds: Math.min(sqsLimits.maxDelaySeconds, waitSeconds), waitSeconds, body, ...(ref ? { largePayload: { ref, text: payloadText } } : {}) };
+  return { queue: task.queue as QueueName, envelope: sent, delaySeconds: Math.min(sqsLimits.maxDelaySeconds, Math.max(waitSeconds, quietSeconds)), waitSeconds, body, ...(ref ? { largePayload: { ref, text: payloadText } } : {}) };
 }

@@ -2,7 +2,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { queueArnOf, scheduleNameOf } from '../../shared/producer/long-delay.ts';
 import { TaskProducer } from '../../shared/producer/producer.ts';
-import { buildTaskMessage, InvalidPayloadError, UnknownTaskError } from '../../shared/producer/send.ts';
+import { buildTaskMessage, InvalidPayloadError, resolveTask, UnknownTaskError } from '../../shared/producer/send.ts';
 import { payloadRefOf } from '../../shared/results/payloads.ts';
 
 describe('the producer', () => {
@@ -46,6 +46,13 @@ describe('the producer', () => {
     expect(() => buildTaskMessage('default.noop', { echo: 'x'.repeat(1024 * 1024) }, {}, now)).toThrow(/over SQS's 1048576-byte limit/);
     // An object kept 30 days cannot wait for an ETA weeks away.
     expect(() => buildTaskMessage('default.noop', { echo }, { countdown: 25 * 86_400 }, now, undefined, {}, true)).toThrow(/kept 30 days/);
+  });
+
+  it("delays a debounced send by its window, at most SQS's 15 minutes, without making it an ETA", () => {
+    const debounced = (window: string) => buildTaskMessage('default.noop', {}, {}, new Date(), (name) => ({ ...resolveTask(name), debounce: window }));
+    expect(debounced('30s')).toMatchObject({ delaySeconds: 30, waitSeconds: 0 });
+    expect(debounced('1h')).toMatchObject({ delaySeconds: 900, waitSeconds: 0 });
+    expect(debounced('30s').envelope.eta).toBeUndefined();
   });
 
   it('names schedules within Scheduler’s rules and targets queues by ARN', () => {
