@@ -53,6 +53,7 @@ export async function claimTasks(
   const input = JSON.stringify(requests.map(({ concurrency, ...r }, ord) => ({
     ...r, payload: storablePayload(r.payload), ord, ...(concurrency ? { slotKey: concurrency.key, slotLimit: concurrency.limit } : {}),
   })));
+  // A batch with concurrency-limited tasks claims with the slot-taking text, prepared under a name of its own.
   const limited = requests.some((r) => r.concurrency);
   const lease = sql`now() + ${leaseSeconds}::int * interval '1 second'`;
   const rows = await database.rows<{ id: string; attempts: number | null; attempt_base: number | null; prior_status: TaskStatus | null; throttled: boolean; slotted: boolean }>(sql`
@@ -109,7 +110,7 @@ export async function claimTasks(
     select p.id, c.attempts, c.attempt_base, p.status as prior_status,
       (i."slotKey" is not null and i.id not in (select id from slotted) and p.status is distinct from 'SUCCESS' and p.status is distinct from 'REVOKED') as throttled,
       (i.id in (select id from slotted)) as slotted
-    from prior p join input i on i.id = p.id left join claimed c on c.id = p.id`, 'claim_tasks');
+    from prior p join input i on i.id = p.id left join claimed c on c.id = p.id`, limited ? 'claim_tasks_with_slots' : 'claim_tasks');
   return rows.map((row) => ({
     id: row.id,
     attempts: row.attempts === null ? null : Number(row.attempts),

@@ -173,7 +173,9 @@ function quotedBytes(record: OutcomeRecord): number {
 async function finishStatement(database: Database, records: readonly OutcomeRecord[]): Promise<Omit<FinishResult, 'refused'>> {
   const input = JSON.stringify(records);
   // Only a batch whose tasks hold concurrency slots gives any back: the others' statement stays as it was.
-  const releases = records.some((record) => record.releasesSlot)
+  // Each text is prepared under a name of its own.
+  const releasing = records.some((record) => record.releasesSlot);
+  const releases = releasing
     ? sql`released as (
       -- Its attempt's write applied: the slot is free for the key's next task. A superseded write keeps it for the attempt that took over.
       delete from concurrency_slots s using finished f where s.holder = f.id
@@ -245,7 +247,7 @@ async function finishStatement(database: Database, records: readonly OutcomeReco
     where i.fence is not null and i.id not in (select id from finished)
     union all
     select 'chord', c.group_id, null from chords c join chord_increments n on n.group_id = c.group_id
-    where c.succeeded >= c.size and c.succeeded - n.added < c.size`, 'finish_tasks');
+    where c.succeeded >= c.size and c.succeeded - n.added < c.size`, releasing ? 'finish_tasks_releasing_slots' : 'finish_tasks');
   return {
     superseded: new Map(rows.filter((row) => row.kind === 'superseded').map((row) => [row.id, row.status ?? 'PENDING'])),
     completedChords: new Set(rows.filter((row) => row.kind === 'chord').map((row) => row.id)),

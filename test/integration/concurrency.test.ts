@@ -30,6 +30,9 @@ describe(`concurrency limits per key on the SQS emulator and ${databaseKind}`, (
   const slotsHeld = async () => (await suite.db.database.rows<{ n: number }>(sql`select count(*)::int as n from concurrency_slots`))[0]!.n;
 
   it('runs at most two of one account at once across two consumers, while another account runs beside them, spending no attempts', async () => {
+    // Tasks without a limit first, then with: one store runs both texts of the claim and of the record.
+    const plain = await suite.producer.sendBatch(Array.from({ length: 3 }, (_, n) => ({ task: 'default.test_record', payload: { n } })));
+    await Promise.all(plain.map((result) => result.get({ timeout: 30_000 })));
     const [busy, other] = await Promise.all([exclusive('a', 6, 200), exclusive('b', 2, 200)]);
     // One task sent again while the first delivery may be running: a duplicate takes no second slot.
     const duplicate = newEnvelope('default.test_exclusive', { account: 'a', ms: 200 });
@@ -45,6 +48,8 @@ describe(`concurrency limits per key on the SQS emulator and ${databaseKind}`, (
     const [attempts] = await suite.db.database.rows<{ max: number }>(sql`select max(attempts)::int as max from task_results where name = 'default.test_exclusive'`);
     expect(attempts!.max).toBe(1);
     expect(await slotsHeld()).toBe(0);
+    // And back: a batch without a limit after batches with one.
+    expect(await (await suite.producer.sendByName('default.test_record', { n: 9 })).get({ timeout: 30_000 })).toEqual({ n: 9 });
   });
 
   it('makes a task a singleton per key once an operator sets its limit to 1, without a restart', async () => {
