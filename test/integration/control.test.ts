@@ -193,6 +193,7 @@ describe(`taskq inspect and control against the local cloud (${databaseKind})`, 
       code: 0, stdout: "concurrency of data.export_data is now 3 per userId (the catalogue's: 1); every consumer applies it within 5 s, without a deploy\n",
     });
     expect((await exportTask()).concurrency).toEqual({ key: 'userId', catalogue: 1, override: 3, effective: 3 });
+    expect((await cli('inspect', 'registered')).stdout).toMatch(/^data\.export_data .* 3\/userId\* .* userId /m);
     expect((await cli('control', 'concurrency', 'data.export_data', '0')).stdout).toMatch(/^concurrency of data.export_data is now unlimited \(the catalogue's: 1\)/);
     expect((await exportTask()).concurrency).toMatchObject({ override: 0, effective: null });
     expect(await cli('control', 'reset', 'data.export_data')).toMatchObject({ code: 0 });
