@@ -95,7 +95,7 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
   let db: Db;
   let close: () => Promise<void>;
   /** Runs a named statement prepared once, where the driver can. */
-  let runPrepared: (<Row>(name: string, query: SQL) => Promise<Row[]>) | undefined;
+  let runPrepared: (<Row>(name: string, query: { sql: string; params: unknown[] }) => Promise<Row[]>) | undefined;
   switch (target.kind) {
     case 'data-api': {
       const [{ drizzle }, { RDSDataClient }, { localCredentials }] = await Promise.all([
@@ -138,8 +138,7 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
       }
       db = drizzle({ client: client as never, ...config }) as unknown as Db;
       close = () => client.close();
-      runPrepared = async <Row>(name: string, query: SQL) => {
-        const { sql: text, params } = dialect.sqlToQuery(query);
+      runPrepared = async <Row>(name: string, { sql: text, params }: { sql: string; params: unknown[] }) => {
         options.onStatement?.(text);
         // Timestamps, intervals and dates as text, as drizzle's own PGlite queries read them.
         return (await client.prepared(name, text, params, { rowMode: 'object', parsers: drizzleTextTypes })).rows as Row[];
@@ -147,6 +146,14 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
       break;
     }
   }
+  // A session prepares a name once and runs that text under it ever after: another text under
+  // the same name would run with the wrong parameters, so it is refused here, whoever sends it.
+  const preparedTexts = new Map<string, string>();
+  const sameTextUnder = (name: string, text: string) => {
+    const known = preparedTexts.get(name);
+    if (known === undefined) preparedTexts.set(name, text);
+    else if (known !== text) throw new Error(`statement ${name} was prepared with another text: a statement whose text varies needs a name per text`);
+  };
   return {
     db,
     target: target.kind,
@@ -154,11 +161,13 @@ export async function openDatabase(target: DatabaseTarget, options: DatabaseOpti
     overflow: target.resultsBucket ? s3OverflowStore(target.resultsBucket) : undefined,
     payloads: target.resultsBucket ? s3PayloadStore(target.resultsBucket) : undefined,
     async rows<Row>(query: SQL, name?: string) {
-      if (name && target.kind === 'postgres') {
-        const prepared = db._.session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false);
+      if (name && (target.kind === 'postgres' || runPrepared)) {
+        const compiled = dialect.sqlToQuery(query);
+        sameTextUnder(name, compiled.sql);
+        if (runPrepared) return runPrepared<Row>(name, compiled);
+        const prepared = db._.session.prepareQuery(compiled, undefined, name, false);
         return ((await prepared.execute()) as { rows: Row[] }).rows;
       }
-      if (name && runPrepared) return runPrepared<Row>(name, query);
       const result = (await db.execute(query)) as unknown as { rows: Row[] };
       return result.rows;
     },
