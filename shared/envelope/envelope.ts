@@ -8,6 +8,13 @@ import { tenantId } from './tenant.ts';
 export { taskId };
 export { signature, type Signature } from './flow.ts';
 
+/** Where a payload too large for its message is kept, and how to check it. */
+export const payloadRef = z.strictObject({
+  key: z.string().regex(/^task-payloads\/[!-~]{1,900}$/).describe('the object in the stage\'s files bucket holding the payload as JSON'),
+  bytes: z.int().positive().max(64 * 1024 * 1024),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).describe("the hex SHA-256 of the object's bytes"),
+});
+
 /** Envelope v1: the SQS message body every producer sends. Unknown fields are rejected. */
 export const envelopeV1 = z
   .strictObject({
@@ -36,12 +43,7 @@ export const envelopeV1 = z
       .optional()
       .describe("tasks sent once if this one fails for good, given the failure (Celery's `link_error`)"),
     link: z.array(flow).min(1).max(10).optional().describe("flows started with this task's result when it succeeds, beside its chain (Celery's `link`)"),
-    payloadRef: z
-      .strictObject({
-        key: z.string().regex(/^task-payloads\/[!-~]{1,900}$/).describe('the object in the stage\'s files bucket holding the payload as JSON'),
-        bytes: z.int().positive().max(64 * 1024 * 1024),
-        sha256: z.string().regex(/^[0-9a-f]{64}$/).describe("the hex SHA-256 of the object's bytes"),
-      })
+    payloadRef: payloadRef
       .optional()
       .describe('the payload, kept in the files bucket because it was too large for the message (the claim-check pattern): it replaces `payload`, which is then {}. The consumer reads it and checks its size and digest before the task runs, and deletes it once the task has succeeded or been revoked; a lifecycle rule expires what remains'),
   })

@@ -1,4 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
+import { payloadRef } from '../../envelope/envelope.ts';
 import { parseWireJson } from '../../envelope/wire.ts';
 import { taskMetrics } from '../../observability/index.ts';
 import type { Database } from '../../results/database.ts';
@@ -19,9 +20,6 @@ export interface Hydrated {
   readonly unavailable: Set<SQSRecord>;
 }
 
-const isRef = (value: unknown): value is PayloadRef =>
-  typeof value === 'object' && value !== null && typeof (value as PayloadRef).key === 'string' && typeof (value as PayloadRef).sha256 === 'string' && typeof (value as PayloadRef).bytes === 'number';
-
 /**
  * Reads the payloads of the batch's messages that carry a `payloadRef` (the claim-check
  * pattern) before anything is planned: each object is fetched and checked against its size
@@ -40,8 +38,9 @@ export async function hydrate(records: readonly SQSRecord[], database: () => Pro
     } catch {
       continue; // the plan refuses it with the reason
     }
-    const ref = (envelope as { payloadRef?: unknown }).payloadRef;
-    if (isRef(ref)) referring.push({ record, envelope: envelope as Record<string, unknown>, ref });
+    // A reference the schema refuses is left to the plan, which refuses the message with the reason.
+    const checked = payloadRef.safeParse((envelope as { payloadRef?: unknown }).payloadRef);
+    if (checked.success) referring.push({ record, envelope: envelope as Record<string, unknown>, ref: checked.data });
   }
   if (referring.length === 0) return hydrated;
   let store;
