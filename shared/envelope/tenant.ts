@@ -24,3 +24,8 @@ export function tenantOf(field: string | undefined, payload: Readonly<Record<str
 export function messageGroup(envelope: { readonly tenant?: string | undefined }): { MessageGroupId?: string } {
   return envelope.tenant === undefined ? {} : { MessageGroupId: envelope.tenant };
 }
+
+/** The envelope field of a tenant, when there is one. */
+export function tenantField(tenant: string | undefined): { tenant?: string } {
+  return tenant === undefined ? {} : { tenant };
+}

@@ -1,7 +1,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { queues as queueDefinitions, schedules, type QueueName, type ScheduleDefinition } from '../catalogue/index.ts';
 import { newEnvelope } from '../envelope/envelope.ts';
-import { messageGroup, tenantOf } from '../envelope/tenant.ts';
+import { messageGroup, tenantField, tenantOf } from '../envelope/tenant.ts';
 import type { LongDelayScheduler } from '../producer/long-delay.ts';
 import { TaskProducer } from '../producer/producer.ts';
 import { resolveTask, type SendOptions } from '../producer/send.ts';
@@ -118,8 +118,7 @@ export class TaskOperations {
     const definition = resolveTask(task.name);
     const queue = definition.queue as QueueName;
     const payload = task.payload as Record<string, unknown>;
-    const tenant = tenantOf(definition.tenant, payload);
-    const envelope = newEnvelope(definition.name, payload, { id, ...(tenant ? { tenant } : {}) });
+    const envelope = newEnvelope(definition.name, payload, { id, ...tenantField(tenantOf(definition.tenant, payload)) });
     await this.#sqs.send(new SendMessageCommand({ QueueUrl: this.#endpoints(queue).url, MessageBody: JSON.stringify(envelope), ...messageGroup(envelope) }));
     return { id, queue };
   }

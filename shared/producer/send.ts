@@ -3,7 +3,7 @@ import { parseDuration, sqsLimits, tasks, type QueueName, type TaskDefinition } 
 import { assertMessageFits, newEnvelope, type Envelope, type Signature } from '../envelope/envelope.ts';
 import { PermanentError } from '../errors.ts';
 import { claimCheckBytes, payloadObjectDays, payloadRefOf, type PayloadRef } from '../results/payloads.ts';
-import { tenantOf } from '../envelope/tenant.ts';
+import { tenantField, tenantOf } from '../envelope/tenant.ts';
 import { checkEnvelope, parseWireJson } from '../envelope/wire.ts';
 
 export interface SendOptions {
@@ -24,8 +24,6 @@ export interface SendOptions {
   /** The key of a unique or debounced task, instead of one made from its payload. */
   readonly dedupeKey?: string;
 }
-
-const withTenant = (tenant: string | undefined) => (tenant === undefined ? {} : { tenant });
 
 /** What a workflow adds to a member's envelope. */
 export type WorkflowFields = Pick<Envelope, 'chain' | 'group' | 'linkError'>;
@@ -92,13 +90,14 @@ export function buildTaskMessage(
     ...(expires ? { expires: expires.toISOString() } : {}),
     ...(options.parentId ? { parentId: options.parentId } : {}),
     ...(options.rootId ? { rootId: options.rootId } : {}),
-    ...withTenant(tenantOf(task.tenant, payload as Record<string, unknown>, options.tenant)),
+    ...tenantField(tenantOf(task.tenant, payload as Record<string, unknown>, options.tenant)),
     ...(options.dedupeKey !== undefined ? { dedupeKey: options.dedupeKey } : {}),
     ...(workflow.chain?.length ? { chain: workflow.chain } : {}),
     ...(workflow.group ? { group: workflow.group } : {}),
     ...(workflow.linkError?.length || options.linkError?.length ? { linkError: [...(workflow.linkError ?? []), ...(options.linkError ?? [])] } : {}),
   });
-  const payloadText = JSON.stringify(payload);
+  // Serialised apart only for a producer that may send it by reference.
+  const payloadText = byReference ? JSON.stringify(payload) : '';
   const ref = byReference && Buffer.byteLength(payloadText) > claimCheckBytes ? payloadRefOf(envelope.id, payloadText) : undefined;
   const sent: Envelope = ref ? { ...envelope, payload: {}, payloadRef: ref } : envelope;
   const body = JSON.stringify(sent);

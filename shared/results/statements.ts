@@ -4,18 +4,21 @@ import { storedResult } from './overflow.ts';
 import type { TaskStatus } from './schema.ts';
 
 /** Which of these tasks ended for good: succeeded, or revoked. */
-export async function endedAmong(database: Database, ids: readonly string[]): Promise<string[]> {
-  if (ids.length === 0) return [];
-  const rows = await database.rows<{ id: string }>(sql`
-    select id from task_results where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)) and status in ('SUCCESS', 'REVOKED')`);
-  return rows.map((row) => row.id);
+export function endedAmong(database: Database, ids: readonly string[]): Promise<string[]> {
+  return withStatusAmong(database, ids, ['SUCCESS', 'REVOKED']);
 }
 
 /** Which of these running tasks have been revoked since they started. */
-export async function revokedAmong(database: Database, ids: readonly string[]): Promise<string[]> {
+export function revokedAmong(database: Database, ids: readonly string[]): Promise<string[]> {
+  return withStatusAmong(database, ids, ['REVOKED']);
+}
+
+async function withStatusAmong(database: Database, ids: readonly string[], statuses: readonly TaskStatus[]): Promise<string[]> {
   if (ids.length === 0) return [];
   const rows = await database.rows<{ id: string }>(sql`
-    select id from task_results where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)) and status = 'REVOKED'`);
+    select id from task_results
+    where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))
+      and status in (select jsonb_array_elements_text(${JSON.stringify(statuses)}::jsonb))`);
   return rows.map((row) => row.id);
 }
 

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { sqsLimits, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { messageBytes, newEnvelope, type Envelope, type Signature } from '../envelope/envelope.ts';
 import { callbackFlow, starts, type Flow, type Membership } from '../envelope/flow.ts';
-import { tenantOf } from '../envelope/tenant.ts';
+import { tenantField, tenantOf } from '../envelope/tenant.ts';
 import { claimCheckBytes, payloadRefOf, type PayloadRef } from '../results/payloads.ts';
 
 /** A message a finished task sends on: a chain's next step, a chord's callback, an error callback. */
@@ -34,9 +34,6 @@ export function payloadWithResult(signature: Signature, result: unknown): Record
   return { ...signature.payload };
 }
 
-/** A step runs for the tenant its own payload names, else for its parent's: a workflow stays in its tenant's group. */
-const inherited = (tenant: string | undefined) => (tenant === undefined ? {} : { tenant });
-
 /**
  * Builds the message for a signature, checked as a producer's would be: a known task, a
  * payload its schema accepts, a body within SQS's limit. Throws a one-line reason otherwise.
@@ -51,12 +48,14 @@ export function followUp(lookup: TaskLookup, signature: Signature, payload: Reco
     parentId: parent.id,
     rootId: parent.rootId ?? parent.id,
     ...(parent.traceparent ? { traceparent: parent.traceparent } : {}),
-    ...inherited(tenantOf(task.tenant, payload) ?? parent.tenant),
+    // A step runs for the tenant its own payload names, else for its parent's: a workflow stays in its tenant's group.
+    ...tenantField(tenantOf(task.tenant, payload) ?? parent.tenant),
     ...fields,
   });
   const inline = JSON.stringify(envelope);
-  const payloadText = JSON.stringify(payload);
-  if (Buffer.byteLength(payloadText) <= claimCheckBytes) return within({ queue: task.queue as QueueName, envelope, body: inline });
+  // A message this small holds a payload this small: most follow-ups serialise their payload once.
+  const payloadText = Buffer.byteLength(inline) <= claimCheckBytes ? undefined : JSON.stringify(payload);
+  if (payloadText === undefined || Buffer.byteLength(payloadText) <= claimCheckBytes) return within({ queue: task.queue as QueueName, envelope, body: inline });
   const ref = payloadRefOf(envelope.id, payloadText);
   const byReference: Envelope = { ...envelope, payload: {}, payloadRef: ref };
   return within({ queue: task.queue as QueueName, envelope: byReference, body: JSON.stringify(byReference), largePayload: { ref, text: payloadText, inline } });
