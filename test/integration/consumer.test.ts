@@ -1,63 +1,37 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findTask } from '../../shared/results/queries.ts';
 import { backoffCeilingSeconds, retryDelaySeconds } from '../../shared/runtime/backoff.ts';
 import { failureAttributes } from '../../shared/runtime/queue-actions.ts';
 import { createMetrics, serviceName, taskMetrics } from '../../shared/observability/index.ts';
-import { databaseKind, openTestDatabase, taskRow, taskRows } from '../support/database.ts';
-import { createTestQueue, startEmulator, type TestQueue } from '../support/emulator.ts';
-import { envelope, sendBodies, startConsumer } from '../support/consumer.ts';
-import { testImplementations, testTaskDefinitions, type Journal } from '../support/tasks.ts';
+import { databaseKind, taskRow, taskRows } from '../support/database.ts';
+import { emulatorSuite } from '../support/emulator-suite.ts';
+import { envelope, sendBodies } from '../support/consumer.ts';
+import { testTaskDefinitions } from '../support/tasks.ts';
 import { waitFor } from '../support/wait.ts';
 
-type Emulator = Awaited<ReturnType<typeof startEmulator>>;
-type TestDatabase = Awaited<ReturnType<typeof openTestDatabase>>;
-
 describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
-  let emulator: Emulator;
-  let db: TestDatabase;
-  let queue: TestQueue;
-  let journal: Journal;
-  let consumer: ReturnType<typeof startConsumer> | undefined;
-
-  beforeAll(async () => {
-    emulator = await startEmulator();
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
-  beforeEach(async () => {
-    db = await openTestDatabase();
-    queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
-    journal = new Map();
-  });
-  afterEach(async () => {
-    await consumer?.stop();
-    consumer = undefined;
-    await db.close();
-  });
-
-  const start = (batchSize?: number) =>
-    (consumer = startConsumer({ sqs: emulator.sqs, queue, database: db.database, implementations: testImplementations(journal), ...(batchSize ? { batchSize } : {}) }));
+  const suite = emulatorSuite();
+  const start = (batchSize?: number) => suite.start(batchSize ? { batchSize } : {});
 
   const settled = (id: string, status: string) =>
     waitFor(async () => {
-      const row = await taskRow(db.database, id);
+      const row = await taskRow(suite.db.database, id);
       return row?.status === status ? row : undefined;
     }, 20_000, `${id} to be ${status}`);
 
   async function deadLetters() {
-    const response = await emulator.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queue.deadLetterUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+    const response = await suite.emulator.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: suite.queue.deadLetterUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
     );
     return response.Messages ?? [];
   }
 
   async function queueIsEmpty() {
-    const response = await emulator.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
+    const response = await suite.emulator.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: suite.queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
     );
     const a = response.Attributes ?? {};
     return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible) + Number(a.ApproximateNumberOfMessagesDelayed) === 0;
@@ -66,17 +40,16 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
   it('retries a task that fails twice after its jittered back-offs, and records SUCCESS on attempt 3', async () => {
     const task = envelope('default.test_flaky', { failures: 2 });
     const draws: number[] = [];
-    consumer = startConsumer({
-      sqs: emulator.sqs, queue, database: db.database, implementations: testImplementations(journal),
+    suite.start({
       random: () => draws[draws.push(Math.random()) - 1]!,
     });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(task)]);
 
     const row = await settled(task.id, 'SUCCESS');
 
     expect(row).toMatchObject({ attempts: 3, error: null });
     expect(JSON.parse(row.result!)).toEqual({ attempt: 3 });
-    const runs = journal.get(task.id)!;
+    const runs = suite.journal.get(task.id)!;
     expect(runs).toHaveLength(3);
     expect(draws).toHaveLength(2);
     for (const retry of [1, 2]) {
@@ -89,7 +62,7 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
       expect(waited).toBeGreaterThanOrEqual(delay - 0.05);
       expect(waited).toBeLessThanOrEqual(delay + 4);
     }
-    const attempts = await db.database.rows<{ attempt: number; status: string; error: string | null; runtime_ms: number | null; finished: boolean }>(
+    const attempts = await suite.db.database.rows<{ attempt: number; status: string; error: string | null; runtime_ms: number | null; finished: boolean }>(
       sql`select attempt, status, error, runtime_ms, finished_at >= started_at as finished from task_attempts where task_id = ${task.id} order by attempt`,
     );
     expect(attempts).toEqual([
@@ -103,7 +76,7 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
   it('dead-letters a task that always fails after exactly maxRetries + 1 attempts, with a FAILURE row', async () => {
     const task = envelope('app.tasks.test_tasks.always_fails', {});
     start();
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(task)]);
 
     const row = await settled(task.id, 'FAILURE');
 
@@ -112,7 +85,7 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
     expect(row.name).toBe('default.test_always_fails');
     expect(row.error).toContain('retries exhausted after 3 attempts: TypeError: this task always fails');
     expect(row.traceback).toContain('TypeError: this task always fails');
-    expect(journal.get(task.id)).toHaveLength(maxAttempts);
+    expect(suite.journal.get(task.id)).toHaveLength(maxAttempts);
     const [letter, ...others] = await waitFor(async () => {
       const letters = await deadLetters();
       return letters.length > 0 ? letters : undefined;
@@ -133,13 +106,13 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
     const valid = Array.from({ length: 9 }, (_, n) => envelope('default.test_record', { n }));
     const bodies = valid.map((task) => JSON.stringify(task));
     bodies.splice(4, 0, poison);
-    await sendBodies(emulator.sqs, queue.url, bodies);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, bodies);
     const { invocations } = start();
 
     await waitFor(queueIsEmpty, 15_000, 'the queue to drain');
 
     expect(invocations).toEqual([expect.objectContaining({ records: 10, failed: 0, outcome: 'ok' })]);
-    const rows = await taskRows(db.database);
+    const rows = await taskRows(suite.db.database);
     expect(rows.filter((row) => row.status === 'SUCCESS').map((row) => row.id).sort()).toEqual(valid.map((task) => task.id).sort());
     const [rejected, ...more] = rows.filter((row) => row.status === 'FAILURE');
     expect(more).toHaveLength(0);
@@ -154,74 +127,74 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
   it('acknowledges a duplicate delivery of a finished task without running it again', async () => {
     const task = envelope('default.test_record', { n: 7 });
     start();
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(task)]);
     await settled(task.id, 'SUCCESS');
 
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task), JSON.stringify(task)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(task), JSON.stringify(task)]);
     await waitFor(queueIsEmpty, 15_000, 'the duplicates to be acknowledged');
 
-    expect(journal.get(task.id)).toHaveLength(1);
-    expect(await taskRow(db.database, task.id)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
+    expect(suite.journal.get(task.id)).toHaveLength(1);
+    expect(await taskRow(suite.db.database, task.id)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
     expect(await deadLetters()).toHaveLength(0);
   });
 
   it('runs a task once when the same message arrives twice in one batch', async () => {
     const task = envelope('default.test_record', { n: 8 });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task), JSON.stringify(task)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(task), JSON.stringify(task)]);
     start();
 
     await waitFor(queueIsEmpty, 15_000, 'the queue to drain');
 
-    expect(journal.get(task.id)).toHaveLength(1);
-    expect(await taskRow(db.database, task.id)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
+    expect(suite.journal.get(task.id)).toHaveLength(1);
+    expect(await taskRow(suite.db.database, task.id)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
   });
 
   it('still runs a valid task when a rejected message of its batch claims the same id', async () => {
     const task = envelope('default.test_record', { n: 3 });
     const impostor = JSON.stringify({ ...task, payload: { n: 'three' } });
-    await sendBodies(emulator.sqs, queue.url, [impostor, JSON.stringify(task)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [impostor, JSON.stringify(task)]);
     start();
 
     await waitFor(queueIsEmpty, 15_000, 'the queue to drain');
 
-    expect(journal.get(task.id)).toHaveLength(1);
-    const rows = await taskRows(db.database);
+    expect(suite.journal.get(task.id)).toHaveLength(1);
+    const rows = await taskRows(suite.db.database);
     expect(rows.find((row) => row.id === task.id)).toMatchObject({ status: 'SUCCESS' });
     expect(rows.find((row) => row.id !== task.id)).toMatchObject({ status: 'FAILURE', error: expect.stringContaining('invalid payload') });
   });
 
   it('spends at most 2 SQL statements on a batch of 10 successful tasks, the run-time policies read at most once per refresh', async () => {
-    const { invocations } = (consumer = startConsumer({ sqs: emulator.sqs, queue, database: db.database, implementations: testImplementations(journal), policyRefreshMs: 60_000 }));
+    const { invocations } = suite.start({ policyRefreshMs: 60_000 });
     // The first batch also reads the operators' policy changes (taskq control), kept for the refresh period.
     const first = envelope('default.test_record', { n: -1 });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(first)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(first)]);
     await waitFor(queueIsEmpty, 15_000, 'the first batch to finish');
-    const before = db.counter.statements;
+    const before = suite.db.counter.statements;
 
     const batch = Array.from({ length: 10 }, (_, n) => envelope('default.test_record', { n }));
-    await sendBodies(emulator.sqs, queue.url, batch.map((task) => JSON.stringify(task)));
+    await sendBodies(suite.emulator.sqs, suite.queue.url, batch.map((task) => JSON.stringify(task)));
     await waitFor(queueIsEmpty, 15_000, 'the batch to finish');
-    const statements = db.counter.statements - before;
+    const statements = suite.db.counter.statements - before;
 
     expect(invocations).toEqual([expect.objectContaining({ records: 1, failed: 0 }), expect.objectContaining({ records: 10, failed: 0 })]);
     expect(before).toBeLessThanOrEqual(3);
     expect(statements).toBeLessThanOrEqual(2);
-    expect((await taskRows(db.database)).map((row) => row.status)).toEqual(Array(11).fill('SUCCESS'));
+    expect((await taskRows(suite.db.database)).map((row) => row.status)).toEqual(Array(11).fill('SUCCESS'));
     // A first-time success writes no attempt row, yet its history shows the attempt.
-    expect(await db.database.rows(sql`select * from task_attempts`)).toEqual([]);
-    const detail = await findTask(db.database, batch[0]!.id);
+    expect(await suite.db.database.rows(sql`select * from task_attempts`)).toEqual([]);
+    const detail = await findTask(suite.db.database, batch[0]!.id);
     expect(detail!.attemptHistory).toEqual([expect.objectContaining({ attempt: 1, status: 'SUCCESS', error: null, startedAt: detail!.startedAt, finishedAt: detail!.dateDone })]);
   });
 
   it('revokes an expired task at pick-up without running it', async () => {
     const task = envelope('default.test_record', { n: 1 }, { expires: new Date(Date.now() - 1000).toISOString() });
     start();
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(task)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(task)]);
 
     const row = await settled(task.id, 'REVOKED');
 
     expect(row.error).toBe('expired');
-    expect(journal.get(task.id)).toBeUndefined();
+    expect(suite.journal.get(task.id)).toBeUndefined();
   });
 
   it('logs structured JSON per outcome (successes in one line per task name and batch) and emits EMF metrics per task name with task and queue dimensions', async () => {
@@ -234,15 +207,13 @@ describe(`consumer on the SQS emulator and ${databaseKind}`, () => {
     const ok = envelope('default.test_record', { n: 1 });
     const flaky = envelope('default.test_flaky', { failures: 1 });
     try {
-      await sendBodies(emulator.sqs, queue.url, [JSON.stringify(ok), JSON.stringify(flaky), 'not json']);
-      consumer = startConsumer({
-        sqs: emulator.sqs, queue, database: db.database, implementations: testImplementations(journal),
+      await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(ok), JSON.stringify(flaky), 'not json']);
+      const consumer = suite.start({
         logger: new Logger({ serviceName, persistentKeys: { queue: 'default' }, logLevel: 'INFO' }),
         metrics: createMetrics('default'),
       });
       await settled(flaky.id, 'SUCCESS');
       await consumer.stop();
-      consumer = undefined;
     } finally {
       streams.forEach((stream, index) => (stream.write = writes[index]!));
       process.env.POWERTOOLS_METRICS_DISABLED = 'true';

@@ -1,18 +1,15 @@
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
-import { TaskProducer } from '../../shared/producer/producer.ts';
 import { chord, signatureByName } from '../../shared/producer/workflow.ts';
-import { payloadPrefix, payloadRefOf, s3PayloadStore } from '../../shared/results/payloads.ts';
+import { payloadPrefix, payloadRefOf } from '../../shared/results/payloads.ts';
 import { noop } from '../../shared/tasks/default.ts';
-import { sendBodies, startConsumer } from '../support/consumer.ts';
-import { databaseKind, openTestDatabase, taskRow } from '../support/database.ts';
-import { createTestQueue, region, startEmulator, type TestQueue } from '../support/emulator.ts';
-import { testImplementations, testTaskDefinitions, type Journal } from '../support/tasks.ts';
+import { sendBodies } from '../support/consumer.ts';
+import { databaseKind, taskRow } from '../support/database.ts';
+import { region } from '../support/emulator.ts';
+import { emulatorSuite } from '../support/emulator-suite.ts';
 import { waitFor } from '../support/wait.ts';
-
-type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 
 /**
  * Payloads of any size: over 256 KiB a payload is put in the files bucket and the message
@@ -21,73 +18,56 @@ type Emulator = Awaited<ReturnType<typeof startEmulator>>;
  */
 describe(`payloads sent by reference, through the emulator's S3 and ${databaseKind}`, () => {
   const bucket = 'large-payloads';
-  const target = () => ({ bucket, endpoint: emulator.endpoint, region });
-  let emulator: Emulator;
+  const suite = emulatorSuite({ resultsBucket: bucket, implementations: [noop] });
   let s3: S3Client;
-  let db: Awaited<ReturnType<typeof openTestDatabase>>;
-  let queue: TestQueue;
-  let journal: Journal;
-  let producer: TaskProducer;
-  let consumer: ReturnType<typeof startConsumer> | undefined;
 
-  beforeAll(async () => {
-    emulator = await startEmulator();
-    s3 = new S3Client({ endpoint: emulator.endpoint, region, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  beforeAll(() => {
+    s3 = new S3Client({ endpoint: suite.emulator.endpoint, region, forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
   });
-  afterAll(async () => {
+  afterAll(() => {
     s3?.destroy();
-    await emulator?.stop();
   });
-  beforeEach(async () => {
-    db = await openTestDatabase({ resultsBucket: target() });
-    queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
-    journal = new Map();
-    producer = new TaskProducer({ longDelays: null, sqs: emulator.sqs, queueUrls: { default: queue.url }, database: db.database, payloads: s3PayloadStore(target()), extraTasks: Object.values(testTaskDefinitions) });
-    consumer = startConsumer({ sqs: emulator.sqs, queue, database: db.database, implementations: [...testImplementations(journal), noop] });
-  });
-  afterEach(async () => {
-    await consumer?.stop();
-    await db.close();
+  beforeEach(() => {
+    suite.start();
   });
 
   const payloadObjects = async () => (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: payloadPrefix }))).Contents?.map((object) => object.Key!) ?? [];
   const finished = (id: string) => waitFor(async () => {
-    const row = await taskRow(db.database, id);
+    const row = await taskRow(suite.db.database, id);
     return row && ['SUCCESS', 'FAILURE', 'REVOKED'].includes(row.status) ? row : undefined;
   }, 30_000, `${id} to finish`);
 
   it('runs tasks whose payloads are 300 KiB and 3 MiB (three times what SQS carries), and deletes their objects once they succeed', async () => {
     const echoes = ['a'.repeat(300 * 1024), 'b'.repeat(3 * 1024 * 1024)];
-    const sent = await Promise.all(echoes.map((echo) => producer.sendMessage('default.noop', { echo })));
+    const sent = await Promise.all(echoes.map((echo) => suite.producer.sendMessage('default.noop', { echo })));
     for (const message of sent) {
       expect(message.envelope).toMatchObject({ payload: {}, payloadRef: { key: expect.stringMatching(/^task-payloads\//), bytes: expect.any(Number) } });
       expect(message.body.length).toBeLessThan(1024);
     }
     for (const [n, message] of sent.entries()) {
-      const result = await producer.result(message.envelope.id).get({ timeout: 30_000 });
+      const result = await suite.producer.result(message.envelope.id).get({ timeout: 30_000 });
       expect((result as { echo: string }).echo === echoes[n]).toBe(true);
     }
     await waitFor(async () => (await payloadObjects()).length === 0, 10_000, 'the payload objects to be deleted');
     // A small payload is sent in its message, as always.
-    expect((await producer.sendMessage('default.noop', { echo: 'small' })).envelope.payloadRef).toBeUndefined();
+    expect((await suite.producer.sendMessage('default.noop', { echo: 'small' })).envelope.payloadRef).toBeUndefined();
   });
 
   it('acknowledges a copy of a task that succeeded after its object is gone, without running it again', async () => {
-    const sent = await producer.sendMessage('default.noop', { echo: 'c'.repeat(300 * 1024) });
-    await producer.result(sent.envelope.id).get({ timeout: 30_000 });
+    const sent = await suite.producer.sendMessage('default.noop', { echo: 'c'.repeat(300 * 1024) });
+    await suite.producer.result(sent.envelope.id).get({ timeout: 30_000 });
     await waitFor(async () => (await payloadObjects()).length === 0, 10_000, 'the payload object to be deleted');
-    await sendBodies(emulator.sqs, queue.url, [sent.body]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [sent.body]);
     await waitFor(async () => {
-      const { Attributes } = await emulator.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+      const { Attributes } = await suite.emulator.sqs.send(new GetQueueAttributesCommand({ QueueUrl: suite.queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
       return Number(Attributes?.ApproximateNumberOfMessages) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible) === 0;
     }, 20_000, 'the copy to be acknowledged');
-    expect(await taskRow(db.database, sent.envelope.id)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
+    expect(await taskRow(suite.db.database, sent.envelope.id)).toMatchObject({ status: 'SUCCESS', attempts: 1 });
     expect(await dead()).toEqual([]);
   });
 
   async function dead() {
-    const { Messages = [] } = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.deadLetterUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }));
+    const { Messages = [] } = await suite.emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: suite.queue.deadLetterUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], WaitTimeSeconds: 0 }));
     return Messages.map((message) => message.MessageAttributes?.['taskq.failure.reason']?.StringValue ?? '');
   }
 
@@ -97,7 +77,7 @@ describe(`payloads sent by reference, through the emulator's S3 and ${databaseKi
     const alteredRef = payloadRefOf('altered', text);
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: alteredRef.key, Body: JSON.stringify({ echo: 'not what was sent' }) }));
     const altered = newEnvelope('default.noop', {}, { payloadRef: alteredRef });
-    await sendBodies(emulator.sqs, queue.url, [JSON.stringify(missing), JSON.stringify(altered)]);
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(missing), JSON.stringify(altered)]);
     expect(await finished(missing.id)).toMatchObject({ status: 'FAILURE', error: expect.stringMatching(/payload object task-payloads\/never-put\/[0-9a-f]{64}\.json does not exist/) });
     expect(await finished(altered.id)).toMatchObject({ status: 'FAILURE', error: expect.stringMatching(/not the \d+ bytes and digest its reference names/) });
     await waitFor(async () => (await dead()).length === 2 || undefined, 10_000, 'both dead letters');
@@ -107,12 +87,12 @@ describe(`payloads sent by reference, through the emulator's S3 and ${databaseKi
     // 3 × 400 KiB: over SQS's 1 MiB, so the callback can only be sent by reference.
     const members = Array.from({ length: 3 }, () => signatureByName('default.test_text', { chars: 400 * 1024 }));
     const callback = signatureByName('default.test_text', { chars: 0 });
-    const handle = await producer.apply(chord(members, callback));
+    const handle = await suite.producer.apply(chord(members, callback));
     expect(await handle.get({ timeout: 30_000 })).toEqual([400 * 1024, 400 * 1024, 400 * 1024]);
     // The callback's object was put before its message was sent, and deleted once it succeeded.
     await waitFor(async () => !(await payloadObjects()).some((key) => key.startsWith(`${payloadPrefix}${encodeURIComponent(callback.id)}/`)), 10_000, "the callback's payload object to be deleted");
 
-    const failing = await producer.sendMessage('default.test_text', { chars: 10, fail: true, results: ['e'.repeat(300 * 1024)] });
+    const failing = await suite.producer.sendMessage('default.test_text', { chars: 10, fail: true, results: ['e'.repeat(300 * 1024)] });
     expect(failing.envelope.payloadRef).toBeDefined();
     expect(await finished(failing.envelope.id)).toMatchObject({ status: 'FAILURE' });
     expect(await payloadObjects()).toContain(failing.envelope.payloadRef!.key);
