@@ -12,6 +12,8 @@ import { TaskFunction } from './constructs/bundling.ts';
 import type { Construct, IConstruct } from 'constructs';
 import {
   catalogueErrors,
+  laneName,
+  laneVariable,
   queueNames,
   queues,
   schedules,
@@ -95,7 +97,9 @@ export class TaskPlatformStack extends Stack {
       // consumer may send to every task queue, its own included (TaskQueue sets its own URL).
       for (const target of queueNames) {
         this.taskQueues[target].grantSendMessages(consumer);
-        if (target !== name) consumer.addEnvironment(`QUEUE_URL_${target.toUpperCase()}`, this.taskQueues[target].queue.queueUrl);
+        if (target === name) continue;
+        consumer.addEnvironment(laneVariable('QUEUE_URL', laneName(target)), this.taskQueues[target].queue.queueUrl);
+        consumer.addEnvironment(laneVariable('QUEUE_URL', laneName(target, 'high')), this.taskQueues[target].highPriority.queue.queueUrl);
       }
     }
     this.files.grantFileAccess(this.taskQueues.data.consumer);
@@ -128,12 +132,13 @@ export class TaskPlatformStack extends Stack {
       removalPolicy: stage.removalPolicy,
       schedules: Object.values(schedules),
       tasks,
-      queueOf: (queue) => this.taskQueues[queue as QueueName].queue,
+      // A schedule's task goes to the lane its catalogue entry names.
+      queueOf: (task) => (task.priority === 'high' ? this.taskQueues[task.queue as QueueName].highPriority : this.taskQueues[task.queue as QueueName]).queue,
     });
     this.longDelays = new LongDelays(this, 'LongDelays', {
       stage: stage.name,
       removalPolicy: stage.removalPolicy,
-      queues: queueNames.map((name) => this.taskQueues[name].queue),
+      queues: queueNames.flatMap((name) => this.taskQueues[name].lanes.map((lane) => lane.queue)),
       deadLetterQueue: taskSchedules.deadLetterQueue,
     });
     new Alarm(this, 'ScheduleDeadLettersAlarm', {
@@ -157,17 +162,20 @@ export class TaskPlatformStack extends Stack {
     new TasksDashboard(this, 'Dashboard', { stage: stage.name, queues: Object.values(this.taskQueues), tasks: Object.values(tasks) });
 
     for (const name of queueNames) {
-      const { queue, deadLetterQueue } = this.taskQueues[name];
-      for (const [kind, value] of [['url', queue.queueUrl], ['arn', queue.queueArn], ['dlq-url', deadLetterQueue.queueUrl]] as const) {
-        new StringParameter(this, `${pascal(name)}Queue${pascal(kind)}Parameter`, {
-          parameterName: `/datacleanup/${stage.name}/queues/${name}/${kind}`,
-          stringValue: value,
-          description: `${kind} of the ${name} task queue`,
-        });
+      for (const { priority, queue, deadLetterQueue } of this.taskQueues[name].lanes) {
+        const lane = laneName(name, priority);
+        const id = priority === 'high' ? `${pascal(name)}HighPriority` : pascal(name);
+        for (const [kind, value] of [['url', queue.queueUrl], ['arn', queue.queueArn], ['dlq-url', deadLetterQueue.queueUrl]] as const) {
+          new StringParameter(this, `${id}Queue${pascal(kind)}Parameter`, {
+            parameterName: `/datacleanup/${stage.name}/queues/${lane}/${kind}`,
+            stringValue: value,
+            description: `${kind} of the ${name} task queue${priority === 'high' ? "'s high-priority lane" : ''}`,
+          });
+        }
+        new CfnOutput(this, `${id}QueueUrl`, { value: queue.queueUrl, exportName: `${stage.name}-datacleanup-${lane}-queue-url` });
+        new CfnOutput(this, `${id}QueueArn`, { value: queue.queueArn, exportName: `${stage.name}-datacleanup-${lane}-queue-arn` });
+        new CfnOutput(this, `${id}DeadLetterQueueUrl`, { value: deadLetterQueue.queueUrl });
       }
-      new CfnOutput(this, `${pascal(name)}QueueUrl`, { value: queue.queueUrl, exportName: `${stage.name}-datacleanup-${name}-queue-url` });
-      new CfnOutput(this, `${pascal(name)}QueueArn`, { value: queue.queueArn, exportName: `${stage.name}-datacleanup-${name}-queue-arn` });
-      new CfnOutput(this, `${pascal(name)}DeadLetterQueueUrl`, { value: deadLetterQueue.queueUrl });
     }
     const etas = this.longDelays.environment();
     new StringParameter(this, 'TaskEtaGroupParameter', { parameterName: `/datacleanup/${stage.name}/task-etas/group`, stringValue: etas.TASK_ETA_SCHEDULE_GROUP!, description: 'schedule group of long task ETAs' });

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { PermanentError } from './errors.ts';
-import { queueNames, type QueueName } from './catalogue/index.ts';
+import { laneNames, laneVariable, type LaneName } from './catalogue/index.ts';
 import type { DatabaseTarget } from './results/database.ts';
 
 const environment = z.object({
@@ -33,10 +33,10 @@ const environment = z.object({
   CELERY_RESULTS: z.enum(['on', 'off']).default('off'),
 });
 
-/** Queue URLs, checked as URLs: a typo fails at start, not at the first send. */
-const queueUrlVariables = z.object(Object.fromEntries(queueNames.flatMap((queue) => [
-  [`QUEUE_URL_${queue.toUpperCase()}`, z.url().optional()],
-  [`DLQ_URL_${queue.toUpperCase()}`, z.url().optional()],
+/** Queue URLs of every lane, checked as URLs: a typo fails at start, not at the first send. */
+const queueUrlVariables = z.object(Object.fromEntries(laneNames.flatMap((lane) => [
+  [laneVariable('QUEUE_URL', lane), z.url().optional()],
+  [laneVariable('DLQ_URL', lane), z.url().optional()],
 ])));
 
 /** Settings that only make sense together. */
@@ -58,9 +58,9 @@ export interface Config {
    */
   readonly ownCredentials: boolean;
   readonly database: DatabaseTarget;
-  /** Queue URLs by queue name, from `QUEUE_URL_<QUEUE>` and `DLQ_URL_<QUEUE>`. */
-  readonly queueUrls: Partial<Record<QueueName, string>>;
-  readonly deadLetterQueueUrls: Partial<Record<QueueName, string>>;
+  /** Queue URLs by lane (`default`, `default-high`), from `QUEUE_URL_<LANE>` and `DLQ_URL_<LANE>`. */
+  readonly queueUrls: Partial<Record<LaneName, string>>;
+  readonly deadLetterQueueUrls: Partial<Record<LaneName, string>>;
   /** EventBridge Scheduler's endpoint: `AWS_ENDPOINT_URL_SCHEDULER`, else `AWS_ENDPOINT_URL`, else AWS's. */
   readonly schedulerEndpoint: string | undefined;
   /** One-time schedules for long ETAs, when configured. */
@@ -132,11 +132,11 @@ export function readConfig(env: Environment): Config {
       ? { kind: 'postgres', url: e.DATABASE_URL, ...(e.DB_SCHEMA ? { schema: e.DB_SCHEMA } : {}) }
       : { kind: 'pglite', ...(e.PGLITE_DIR ? { dataDir: e.PGLITE_DIR } : {}), ...(e.DB_SCHEMA ? { schema: e.DB_SCHEMA } : {}) };
   const database: DatabaseTarget = { ...store, ...resultsBucket };
-  const queueUrls = (prefix: string) =>
-    Object.fromEntries(queueNames.flatMap((q) => {
-      const url = urls.data[`${prefix}_${q.toUpperCase()}`];
-      return url ? [[q, url]] : [];
-    })) as Partial<Record<QueueName, string>>;
+  const queueUrls = (prefix: 'QUEUE_URL' | 'DLQ_URL') =>
+    Object.fromEntries(laneNames.flatMap((lane) => {
+      const url = urls.data[laneVariable(prefix, lane)];
+      return url ? [[lane, url]] : [];
+    })) as Partial<Record<LaneName, string>>;
   const schedulerEndpoint = e.AWS_ENDPOINT_URL_SCHEDULER ?? e.AWS_ENDPOINT_URL;
   return {
     stage: e.STAGE,
@@ -154,7 +154,7 @@ export function readConfig(env: Environment): Config {
   };
 }
 
-/** The physical queue names of a stage: `<stage>-<queue>` and `<stage>-<queue>-dlq`. */
+/** The physical queue names of a stage: `<stage>-<lane>` and `<stage>-<lane>-dlq` (`prod-default-high-dlq`). */
 export function physicalQueueName(stage: string, queue: string, deadLetter = false): string {
   return `${stage}-${queue}${deadLetter ? '-dlq' : ''}`;
 }

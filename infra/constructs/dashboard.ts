@@ -14,18 +14,21 @@ export class TasksDashboard extends Construct {
     const period = Duration.minutes(1);
     const rows: IWidget[][] = [[new TextWidget({ markdown: `# DataCleanup Pro tasks · ${props.stage}`, width: 24, height: 1 })]];
     for (const taskQueue of props.queues) {
-      const { queue, deadLetterQueue, consumer } = taskQueue;
+      const { consumer } = taskQueue;
       const { name } = taskQueue.definition;
       rows.push([
         new GraphWidget({
-          title: `${name}: messages`,
+          title: `${name}: messages, normal and high lane`,
           width: 6,
-          left: [
-            queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: 'waiting' }),
-            queue.metricApproximateNumberOfMessagesNotVisible({ period, statistic: 'Maximum', label: 'in flight' }),
-            deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: 'dead letters' }),
-          ],
-          right: [queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum', label: 'oldest (s)' })],
+          left: taskQueue.lanes.flatMap(({ priority, queue, deadLetterQueue }) => {
+            const label = (what: string) => (priority === 'high' ? `high: ${what}` : what);
+            return [
+              queue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: label('waiting') }),
+              queue.metricApproximateNumberOfMessagesNotVisible({ period, statistic: 'Maximum', label: label('in flight') }),
+              deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: label('dead letters') }),
+            ];
+          }),
+          right: taskQueue.lanes.map(({ priority, queue }) => queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum', label: priority === 'high' ? 'high: oldest (s)' : 'oldest (s)' })),
         }),
         new GraphWidget({
           title: `${name}: consumer`,

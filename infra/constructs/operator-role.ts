@@ -38,15 +38,12 @@ export class OperatorRole extends Construct {
       resources: [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: `datacleanup/${props.stage}/*` })],
     }));
     role.addToPolicy(new PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [stack.stackId] }));
-    for (const { queue, deadLetterQueue, eventSourceMappingArn } of props.queues) {
-      queue.grantSendMessages(role);
-      queue.grantConsumeMessages(role);
-      queue.grantPurge(role);
-      deadLetterQueue.grantConsumeMessages(role);
-      deadLetterQueue.grantPurge(role);
-      role.addToPolicy(new PolicyStatement({ actions: ['sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks'], resources: [deadLetterQueue.queueArn] }));
-      role.addToPolicy(new PolicyStatement({ actions: ['lambda:UpdateEventSourceMapping'], resources: [eventSourceMappingArn] }));
-    }
+    // One statement per kind of resource across every lane: a grant per queue would outgrow a role's inline policy.
+    const lanes = props.queues.flatMap((taskQueue) => taskQueue.lanes);
+    const consume = ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:PurgeQueue'];
+    role.addToPolicy(new PolicyStatement({ actions: ['sqs:SendMessage', ...consume], resources: lanes.map((lane) => lane.queue.queueArn) }));
+    role.addToPolicy(new PolicyStatement({ actions: [...consume, 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks'], resources: lanes.map((lane) => lane.deadLetterQueue.queueArn) }));
+    role.addToPolicy(new PolicyStatement({ actions: ['lambda:UpdateEventSourceMapping'], resources: lanes.map((lane) => lane.eventSourceMappingArn) }));
     props.resultStore.grantDataApiAccess(role);
     props.files.grantResultOverflowRead(role);
     props.files.grantPayloads(role, 'producer');

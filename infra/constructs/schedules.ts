@@ -12,7 +12,8 @@ export interface TaskSchedulesProps {
   readonly removalPolicy: RemovalPolicy;
   readonly schedules: readonly ScheduleDefinition[];
   readonly tasks: Readonly<Record<string, TaskDefinition>>;
-  readonly queueOf: (queue: string) => IQueue;
+  /** The queue of the lane a task's sends go to. */
+  readonly queueOf: (task: TaskDefinition) => IQueue;
 }
 
 /**
@@ -47,7 +48,7 @@ export class TaskSchedules extends Construct {
         description: schedule.description,
         scheduleGroup: this.group,
         schedule: ScheduleExpression.expression(schedule.expression),
-        target: new SqsSendMessage(props.queueOf(task.queue), {
+        target: new SqsSendMessage(props.queueOf(task), {
           input: ScheduleTargetInput.fromObject(scheduledEnvelope({ ...schedule, task: task.name }, ContextAttribute.scheduledTime)),
           deadLetterQueue: this.deadLetterQueue,
           retryAttempts: 5,

@@ -6,8 +6,8 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { QueueDefinition, QueueSettings } from '../../shared/catalogue/index.ts';
-import { sqsLimits } from '../../shared/catalogue/index.ts';
+import type { Priority, QueueDefinition, QueueSettings } from '../../shared/catalogue/index.ts';
+import { laneBatchingWindow, laneConcurrency, laneName, laneVariable, sqsLimits } from '../../shared/catalogue/index.ts';
 import { physicalQueueName } from '../../shared/config.ts';
 import { TaskFunction } from './bundling.ts';
 
@@ -22,18 +22,32 @@ export interface TaskQueueProps {
   readonly environment?: Record<string, string>;
 }
 
+/** One lane of a category: its queue, its dead-letter queue, and the event source mapping that feeds the consumer from it. */
+export interface TaskLane {
+  readonly priority: Priority;
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  /** The mapping `taskq control pause|resume` disables and enables. */
+  readonly eventSourceMappingArn: string;
+}
+
 /**
- * A task category: its queue and dead-letter queue (SQS-managed encryption, HTTPS only,
- * 1 MiB messages), its consumer with a partial-batch event source, and its alarms.
- * Props are validated at synth, every problem reported at once.
+ * A task category: two lanes, its queue and a high-priority queue beside it, each with its
+ * dead-letter queue (SQS-managed encryption, HTTPS only, 1 MiB messages) and its own
+ * partial-batch event source on the one consumer, the high lane's with the larger
+ * concurrency; and its alarms. Props are validated at synth, every problem reported at once.
  */
 export class TaskQueue extends Construct {
   readonly definition: QueueDefinition;
+  /** The normal lane's queue and dead-letter queue. */
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly consumer: TaskFunction;
-  /** The consumer's event source mapping, which `taskq control pause|resume` disables and enables. */
+  /** The normal lane's event source mapping. */
   readonly eventSourceMappingArn: string;
+  readonly highPriority: TaskLane;
+  /** Both lanes, the normal one first. */
+  readonly lanes: readonly TaskLane[];
   readonly alarms: Alarm[];
 
   constructor(scope: Construct, id: string, props: TaskQueueProps) {
@@ -42,24 +56,34 @@ export class TaskQueue extends Construct {
     this.definition = definition;
     this.node.addValidation({ validate: () => taskQueueErrors(props) });
 
-    this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      queueName: physicalQueueName(stage, definition.name, true),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.seconds(settings.deadLetterRetentionSeconds),
-      maxMessageSizeBytes: settings.maximumMessageBytes,
-      removalPolicy,
-    });
-    this.queue = new Queue(this, 'Queue', {
-      queueName: physicalQueueName(stage, definition.name),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(settings.visibilityTimeoutSeconds),
-      retentionPeriod: Duration.seconds(settings.retentionSeconds),
-      maxMessageSizeBytes: settings.maximumMessageBytes,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
-      removalPolicy,
-    });
+    // The normal lane keeps the ids it always had, so a stack deployed before the lanes keeps its queues.
+    const queues = (priority: Priority) => {
+      const lane = laneName(definition.name, priority);
+      const prefix = priority === 'high' ? 'HighPriority' : '';
+      const deadLetterQueue = new Queue(this, `${prefix}DeadLetterQueue`, {
+        queueName: physicalQueueName(stage, lane, true),
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.seconds(settings.deadLetterRetentionSeconds),
+        maxMessageSizeBytes: settings.maximumMessageBytes,
+        removalPolicy,
+      });
+      const queue = new Queue(this, `${prefix}Queue`, {
+        queueName: physicalQueueName(stage, lane),
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        visibilityTimeout: Duration.seconds(settings.visibilityTimeoutSeconds),
+        retentionPeriod: Duration.seconds(settings.retentionSeconds),
+        maxMessageSizeBytes: settings.maximumMessageBytes,
+        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+        removalPolicy,
+      });
+      return { lane, queue, deadLetterQueue };
+    };
+    const normal = queues('normal');
+    const high = queues('high');
+    this.queue = normal.queue;
+    this.deadLetterQueue = normal.deadLetterQueue;
 
     this.consumer = new TaskFunction(this, 'Consumer', {
       entry: `functions/consumer-${definition.name}.ts`,
@@ -70,20 +94,28 @@ export class TaskQueue extends Construct {
       removalPolicy,
       environment: {
         STAGE: stage,
-        [`QUEUE_URL_${definition.name.toUpperCase()}`]: this.queue.queueUrl,
-        [`DLQ_URL_${definition.name.toUpperCase()}`]: this.deadLetterQueue.queueUrl,
+        ...Object.fromEntries([normal, high].flatMap(({ lane, queue, deadLetterQueue }) => [
+          [laneVariable('QUEUE_URL', lane), queue.queueUrl],
+          [laneVariable('DLQ_URL', lane), deadLetterQueue.queueUrl],
+        ])),
         ...props.environment,
       },
     });
-    const eventSource = new SqsEventSource(this.queue, {
-      batchSize: definition.batchSize,
-      ...(definition.batchingWindowSeconds > 0 ? { maxBatchingWindow: Duration.seconds(definition.batchingWindowSeconds) } : {}),
-      maxConcurrency: definition.maxConcurrency,
-      reportBatchItemFailures: true,
-    });
-    this.consumer.addEventSource(eventSource);
-    this.eventSourceMappingArn = eventSource.eventSourceMappingArn;
-    this.deadLetterQueue.grantSendMessages(this.consumer);
+    const feed = (priority: Priority, { queue, deadLetterQueue }: { queue: Queue; deadLetterQueue: Queue }): TaskLane => {
+      const eventSource = new SqsEventSource(queue, {
+        batchSize: definition.batchSize,
+        ...(laneBatchingWindow(definition, priority) > 0 ? { maxBatchingWindow: Duration.seconds(laneBatchingWindow(definition, priority)) } : {}),
+        maxConcurrency: laneConcurrency(definition, priority),
+        reportBatchItemFailures: true,
+      });
+      this.consumer.addEventSource(eventSource);
+      deadLetterQueue.grantSendMessages(this.consumer);
+      return { priority, queue, deadLetterQueue, eventSourceMappingArn: eventSource.eventSourceMappingArn };
+    };
+    const normalLane = feed('normal', normal);
+    this.highPriority = feed('high', high);
+    this.lanes = [normalLane, this.highPriority];
+    this.eventSourceMappingArn = normalLane.eventSourceMappingArn;
 
     const action = new SnsAction(props.alarmTopic);
     const alarm = (alarmId: string, metric: IMetric, threshold: number, description: string) => {
@@ -99,17 +131,24 @@ export class TaskQueue extends Construct {
       return created;
     };
     this.alarms = [
-      alarm('DeadLettersAlarm', this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }), 0,
-        `Messages in ${this.deadLetterQueue.queueName}: failed tasks wait for a redrive (taskq dlq list ${definition.name})`),
-      alarm('BacklogAlarm', this.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }), definition.oldestMessageAlarmSeconds,
-        `The oldest message on ${definition.name} is older than ${definition.oldestMessageAlarmSeconds} s: the consumer is falling behind`),
+      ...this.lanes.flatMap(({ priority, queue, deadLetterQueue }) => {
+        const prefix = priority === 'high' ? 'HighPriority' : '';
+        const lane = priority === 'high' ? `${definition.name}'s high-priority lane` : definition.name;
+        return [
+          alarm(`${prefix}DeadLettersAlarm`, deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }), 0,
+            `Messages in ${deadLetterQueue.queueName}: failed tasks wait for a redrive (taskq dlq list ${definition.name})`),
+          alarm(`${prefix}BacklogAlarm`, queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }), definition.oldestMessageAlarmSeconds,
+            `The oldest message on ${lane} is older than ${definition.oldestMessageAlarmSeconds} s: the consumer is falling behind`),
+        ];
+      }),
       alarm('ConsumerErrorsAlarm', this.consumer.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 0,
         `The ${definition.name} consumer failed whole invocations: its messages return after the visibility timeout`),
     ];
   }
 
-  /** Lets another service enqueue onto this queue with a plain `SendMessage`. */
+  /** Lets another service enqueue onto this queue, either lane, with a plain `SendMessage`. */
   grantSendMessages(grantee: IGrantable) {
+    this.highPriority.queue.grantSendMessages(grantee);
     return this.queue.grantSendMessages(grantee);
   }
 }
@@ -123,6 +162,9 @@ export function taskQueueErrors(props: Pick<TaskQueueProps, 'queue' | 'settings'
   if (settings.maxReceiveCount < 5 || settings.maxReceiveCount <= largestRetryBudget) errors.push(`${queue.name}: maxReceiveCount must be ≥ 5 and above the largest retry budget (${largestRetryBudget})`);
   if (settings.deadLetterRetentionSeconds <= settings.retentionSeconds) errors.push(`${queue.name}: the DLQ must keep messages longer than its source`);
   if (settings.maximumMessageBytes !== sqsLimits.maxMessageBytes) errors.push(`${queue.name}: MaximumMessageSize must be 1 MiB`);
-  if (queue.maxConcurrency < 2 || queue.maxConcurrency > 1000) errors.push(`${queue.name}: MaximumConcurrency must be 2–1000`);
+  for (const priority of ['normal', 'high'] as const) {
+    const concurrency = laneConcurrency(queue, priority);
+    if (concurrency < 2 || concurrency > 1000) errors.push(`${queue.name}: the ${priority} lane's MaximumConcurrency must be 2–1000`);
+  }
   return errors;
 }

@@ -23,6 +23,8 @@ export interface QueueDefinition {
   readonly batchingWindowSeconds: number;
   /** The event source mapping's `MaximumConcurrency` (2–1000): Celery's `--concurrency`. */
   readonly maxConcurrency: number;
+  /** The high-priority lane's `MaximumConcurrency` (2–1000). @default twice `maxConcurrency` */
+  readonly highPriorityConcurrency?: number;
   /** Memory of the consumer function. */
   readonly memoryMb: number;
   /** Alarm when the oldest waiting message is older than this: the queue is falling behind. */
@@ -73,6 +75,8 @@ export interface TaskDefinition<
   readonly debounce?: string;
   /** The payload fields that make the key of `unique` or `debounce`. */
   readonly dedupeKey?: readonly string[];
+  /** The lane a send goes to unless it names one: `high` passes the category's normal backlog. @default 'normal' */
+  readonly priority?: 'normal' | 'high';
 }
 
 export interface ConcurrencyLimit {

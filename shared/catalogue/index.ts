@@ -16,6 +16,7 @@ export {
   type QueueSettings,
 } from './derive.ts';
 export { queues, queueNames, schedules, tasks, type QueueName, type TaskName, type TaskPayload };
+export { laneBatchingWindow, laneConcurrency, laneName, laneNames, laneOf, laneVariable, priorities, type LaneName, type Priority } from './lanes.ts';
 
 const allTasks: readonly TaskDefinition[] = Object.values(tasks);
 
@@ -44,8 +45,9 @@ export function catalogueErrors(
   const names = new Map<string, string>();
   for (const [key, queue] of Object.entries(catalogue.queues)) {
     if (key !== queue.name) errors.push(`queue ${key}: key and name differ (${queue.name})`);
-    if (queue.maxConcurrency < 2 || queue.maxConcurrency > 1000) {
-      errors.push(`queue ${key}: maxConcurrency must be 2–1000 (event source mapping limits)`);
+    for (const field of ['maxConcurrency', 'highPriorityConcurrency'] as const) {
+      const value = queue[field];
+      if (value !== undefined && !(Number.isInteger(value) && value >= 2 && value <= 1000)) errors.push(`queue ${key}: ${field} must be 2–1000 (event source mapping limits)`);
     }
     if (queue.batchSize < 1 || (queue.batchingWindowSeconds === 0 && queue.batchSize > 10)) {
       errors.push(`queue ${key}: batchSize must be 1–10 without a batching window`);
@@ -85,6 +87,7 @@ export function catalogueErrors(
         errors.push(`task ${key}: ${field} must be a duration from 1s to 12h, e.g. "30s" or "10m"`);
       }
     }
+    if (task.priority !== undefined && task.priority !== 'normal' && task.priority !== 'high') errors.push(`task ${key}: priority must be normal or high`);
     if (task.unique !== undefined && task.debounce !== undefined) errors.push(`task ${key}: unique and debounce cannot both apply`);
     if (task.concurrency && !(Number.isInteger(task.concurrency.limit) && task.concurrency.limit >= 1 && task.concurrency.limit <= 1000)) {
       errors.push(`task ${key}: concurrency.limit must be a whole number from 1 to 1000`);

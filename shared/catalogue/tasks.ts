@@ -150,6 +150,8 @@ export const tasks = {
     alias: 'app.tasks.billing_tasks.process_refund',
     queue: 'billing',
     description: 'Refunds a payment, in full or in part',
+    // A customer waits on it: it passes the billing queue's backlog of webhooks and syncs.
+    priority: 'high',
     payload: z.strictObject({
       paymentIntentId: z.string().min(1),
       amount: z.int().positive().optional().describe('in the smallest currency unit; full refund when absent'),

@@ -5,7 +5,7 @@ import type { Backend } from './backend.ts';
 export const usage = `usage: taskq [--url URL | --stage NAME [--region R]] [--json] <command>
 
 commands:
-  send <task> --payload JSON|@FILE [--countdown S] [--eta ISO] [--expires ISO] [--id ID] [--tenant T] [--wait] [--timeout S]
+  send <task> --payload JSON|@FILE [--countdown S] [--eta ISO] [--expires ISO] [--id ID] [--tenant T] [--priority high|normal] [--wait] [--timeout S]
   result <id> [--wait] [--timeout S]
   revoke <id> [--reason TEXT]
   queues
@@ -44,6 +44,7 @@ export const options = {
   payload: { type: 'string' },
   countdown: { type: 'string' },
   tenant: { type: 'string' },
+  priority: { type: 'string' },
   eta: { type: 'string' },
   expires: { type: 'string' },
   id: { type: 'string' },

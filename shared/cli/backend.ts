@@ -1,6 +1,6 @@
-import type { PolicyChange, QueueName } from '../catalogue/index.ts';
+import type { LaneName, PolicyChange, QueueName } from '../catalogue/index.ts';
 import type {
-  ActiveTask, DeadLetterView, EventSourceView, Progress, QueueDepth, QueueStats, RedriveOutcome, RegisteredTask, ReservedView, ScheduledView, ScheduleView, TaskOperations,
+  ActiveTask, LaneDeadLetter, EventSourceView, Progress, QueueDepth, QueueStats, RedriveOutcome, RegisteredTask, ReservedView, ScheduledView, ScheduleView, TaskOperations,
 } from '../operations/index.ts';
 import type { SendOptions } from '../producer/send.ts';
 import type { HistoryFilter, TaskDetail, TaskSummary } from '../results/queries.ts';
@@ -9,11 +9,11 @@ import { HttpError } from '../local/http.ts';
 
 /** What the CLI needs: the local cloud's API, or the operations run directly against AWS. */
 export interface Backend {
-  send(task: string, payload: unknown, options: SendOptions): Promise<{ id: string; queue: QueueName; eta: string | null }>;
+  send(task: string, payload: unknown, options: SendOptions): Promise<{ id: string; queue: QueueName; lane: LaneName; eta: string | null }>;
   result(id: string, waitMs?: number): Promise<TaskDetail | undefined>;
   revoke(id: string, reason: string): Promise<{ id: string; status: TaskStatus }>;
   queues(): Promise<QueueDepth[]>;
-  deadLetters(queue: QueueName, limit: number): Promise<DeadLetterView[]>;
+  deadLetters(queue: QueueName, limit: number): Promise<LaneDeadLetter[]>;
   redrive(queue: QueueName, options: { taskIds?: readonly string[]; onProgress?: Progress }): Promise<RedriveOutcome>;
   purge(queue: QueueName): Promise<{ purged: number }>;
   history(filter: HistoryFilter): Promise<TaskSummary[]>;
@@ -45,7 +45,7 @@ export class HttpBackend implements Backend {
   }
 
   send(task: string, payload: unknown, options: SendOptions) {
-    return this.#call<{ id: string; queue: QueueName; eta: string | null }>('POST', '/api/tasks', { task, payload, ...options });
+    return this.#call<{ id: string; queue: QueueName; lane: LaneName; eta: string | null }>('POST', '/api/tasks', { task, payload, ...options });
   }
 
   async result(id: string, waitMs = 0) {
@@ -66,7 +66,7 @@ export class HttpBackend implements Backend {
   }
 
   deadLetters(queue: QueueName, limit: number) {
-    return this.#call<DeadLetterView[]>('GET', `/api/dlq/${queue}?limit=${limit}`);
+    return this.#call<LaneDeadLetter[]>('GET', `/api/dlq/${queue}?limit=${limit}`);
   }
 
   async redrive(queue: QueueName, options: { taskIds?: readonly string[]; onProgress?: Progress }) {

@@ -22,8 +22,10 @@ export function taskCommand(name: string, args: string[], values: Values): Plan 
       const eta = time(values, 'eta');
       const expires = time(values, 'expires');
       const timeout = number(values, 'timeout', 60)!;
+      const priority = values.priority;
+      if (priority !== undefined && priority !== 'high' && priority !== 'normal') throw new UsageError(`--priority is high or normal, not ${priority}`);
       return async (backend, json, out) => {
-        const sent = await backend.send(task, payload, { ...(countdown !== undefined ? { countdown } : {}), ...(eta ? { eta } : {}), ...(expires ? { expires } : {}), ...(values.id ? { id: values.id } : {}), ...(values.tenant ? { tenant: values.tenant } : {}) });
+        const sent = await backend.send(task, payload, { ...(priority ? { priority } : {}), ...(countdown !== undefined ? { countdown } : {}), ...(eta ? { eta } : {}), ...(expires ? { expires } : {}), ...(values.id ? { id: values.id } : {}), ...(values.tenant ? { tenant: values.tenant } : {}) });
         if (!values.wait) {
           out(json ? JSON.stringify(sent) : sent.id);
           return 0;
@@ -49,7 +51,7 @@ export function taskCommand(name: string, args: string[], values: Values): Plan 
       if (args.length > 0) throw new UsageError('queues takes no arguments');
       return async (backend, json, out) => {
         const depths = await backend.queues();
-        out(json ? JSON.stringify(depths) : table(['QUEUE', 'WAITING', 'IN FLIGHT', 'DELAYED', 'DLQ', 'OLDEST'], depths.map((d) => [d.queue, d.visible, d.inFlight, d.delayed, d.deadLetters, age(d.oldestAgeSeconds)])));
+        out(json ? JSON.stringify(depths) : table(['QUEUE', 'LANE', 'WAITING', 'IN FLIGHT', 'DELAYED', 'DLQ', 'OLDEST'], depths.map((d) => [d.queue, d.priority, d.visible, d.inFlight, d.delayed, d.deadLetters, age(d.oldestAgeSeconds)])));
         return 0;
       };
     case 'dlq list': {
@@ -57,7 +59,7 @@ export function taskCommand(name: string, args: string[], values: Values): Plan 
       const limit = number(values, 'limit', 100)!;
       return async (backend, json, out) => {
         const letters = await backend.deadLetters(queue, limit);
-        out(json ? JSON.stringify(letters) : letters.length === 0 ? `no dead letters on ${queue}` : table(['TASK ID', 'TASK', 'ATTEMPTS', 'FAILED AT', 'REASON'], letters.map((l) => [l.taskId, l.task, l.attempts, l.failedAt, l.reason])));
+        out(json ? JSON.stringify(letters) : letters.length === 0 ? `no dead letters on ${queue}` : table(['TASK ID', 'TASK', 'LANE', 'ATTEMPTS', 'FAILED AT', 'REASON'], letters.map((l) => [l.taskId, l.task, l.lane === queue ? 'normal' : 'high', l.attempts, l.failedAt, l.reason])));
         return 0;
       };
     }

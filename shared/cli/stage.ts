@@ -1,9 +1,9 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { queueNames, type QueueName } from '../catalogue/index.ts';
+import { laneName, queueNames, type LaneName, type QueueName } from '../catalogue/index.ts';
 import { createSqsClient } from '../aws.ts';
-import { TaskOperations, type QueueEndpoints } from '../operations/index.ts';
+import { laneUrlsOf, TaskOperations, type QueueEndpoints } from '../operations/index.ts';
 import { LambdaEventSources } from '../operations/lambda-event-sources.ts';
 import { LongDelayScheduler } from '../producer/long-delay.ts';
 import { openDatabase } from '../results/database.ts';
@@ -27,10 +27,14 @@ export async function stageBackend(stage: string, region: string | undefined): P
       next = page.NextToken;
     } while (next);
     const queues: Partial<Record<QueueName, QueueEndpoints>> = {};
+    const laneOf = (lane: LaneName) => {
+      const url = parameters.get(`/datacleanup/${stage}/queues/${lane}/url`);
+      const deadLetterUrl = parameters.get(`/datacleanup/${stage}/queues/${lane}/dlq-url`);
+      return url && deadLetterUrl ? { url, deadLetterUrl } : undefined;
+    };
     for (const name of queueNames) {
-      const url = parameters.get(`/datacleanup/${stage}/queues/${name}/url`);
-      const deadLetterUrl = parameters.get(`/datacleanup/${stage}/queues/${name}/dlq-url`);
-      if (url && deadLetterUrl) queues[name] = { url, deadLetterUrl };
+      const [normal, highPriority] = [laneOf(laneName(name)), laneOf(laneName(name, 'high'))];
+      if (normal) queues[name] = { ...normal, ...(highPriority ? { highPriority } : {}) };
     }
     if (Object.keys(queues).length === 0) throw new UnreachableError(`no queues are published under /datacleanup/${stage}/queues/: is stage ${stage} deployed in this account and region?`);
     const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: `DataCleanupTasks-${stage}` }));
@@ -49,7 +53,7 @@ export async function stageBackend(stage: string, region: string | undefined): P
     const sqs = createSqsClient({ region: resolvedRegion, endpoint: undefined, ownCredentials: true });
     const groupName = parameters.get(`/datacleanup/${stage}/task-etas/group`);
     const roleArn = parameters.get(`/datacleanup/${stage}/task-etas/role-arn`);
-    const queueUrls = Object.fromEntries(Object.entries(queues).map(([name, endpoints]) => [name, endpoints.url]));
+    const queueUrls = laneUrlsOf(queues);
     const longDelays = groupName && roleArn ? new LongDelayScheduler({ client: new SchedulerClient({ region: resolvedRegion }), region: resolvedRegion, groupName, roleArn, queueUrls }) : null;
     // Each consumer's event source mapping, found by the function the stack names `<stage>-consumer-<queue>`.
     const eventSources = new LambdaEventSources({ region: resolvedRegion, functionOf: (queue) => `${stage}-consumer-${queue}` });

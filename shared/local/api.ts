@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import * as z from 'zod';
+import type { Priority } from '../catalogue/index.ts';
 import { PermanentError, reasonOf } from '../errors.ts';
 import { NotFoundError, type TaskOperations } from '../operations/index.ts';
 import { isTaskStatus, type HistoryFilter } from '../results/queries.ts';
@@ -34,6 +35,7 @@ export function apiRoutes(router: Router, operations: TaskOperations, catalogue:
         ...(typeof input.eta === 'string' ? { eta: input.eta } : {}),
         ...(typeof input.expires === 'string' ? { expires: input.expires } : {}),
         ...(typeof input.tenant === 'string' ? { tenant: input.tenant } : {}),
+        ...(input.priority !== undefined ? { priority: priorityOf(input.priority) } : {}),
       });
     }))
     .on('GET', '/api/tasks/:id', async (request, response, params, url) => {
@@ -108,6 +110,11 @@ function textParam(query: URLSearchParams, name: string): string | undefined {
 }
 
 /** A countdown in seconds: a number within a year (an ETA beyond that is a date, not a countdown). */
+function priorityOf(value: unknown): Priority {
+  if (value !== 'normal' && value !== 'high') throw new HttpError(400, 'priority must be "normal" or "high"');
+  return value;
+}
+
 function countdownOf(value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 366 * 24 * 3600) throw new HttpError(400, 'countdown must be a number of seconds from 0 to 31,622,400 (a year)');
   return value;

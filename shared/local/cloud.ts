@@ -4,7 +4,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { startFauxqsOn } from './fauxqs-fixes.ts';
-import { queueNames, queues, schedules, type QueueName } from '../catalogue/index.ts';
+import { laneBatchingWindow, laneConcurrency, laneName, laneNames, queueNames, queues, schedules, type Priority, type QueueName } from '../catalogue/index.ts';
 import { createSqsClient, localCredentials } from '../aws.ts';
 import { physicalQueueName, readConfig, type Config, type Environment } from '../config.ts';
 import { consumerFactories } from '../consumers/index.ts';
@@ -16,9 +16,9 @@ import { closeSharedDatabases, sharedDatabase } from '../results/shared-database
 import { resolveTask } from '../producer/send.ts';
 import { scheduledEnvelope } from '../scheduling.ts';
 import { startDashboard } from './dashboard/server.ts';
-import { emulatorPeek, pollerEventSources } from './inspection.ts';
+import { emulatorPeek, pollerEventSources, type LanePollers } from './inspection.ts';
 import { pollerFor, type InvocationReport } from './poller.ts';
-import { provisionQueues, type ProvisionedQueue } from './queues.ts';
+import { laneEnvironment, provisionQueues, type ProvisionedLane, type ProvisionedQueue } from './queues.ts';
 import { LocalScheduler } from './scheduler.ts';
 import { SchedulerApi } from './scheduler-api.ts';
 import { captureQueues, readSavedScheduler, restoreSnapshot, saveSnapshot } from './snapshot.ts';
@@ -112,14 +112,14 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   });
   s3.destroy();
 
-  for (const queue of Object.values(provisioned)) {
-    env[`QUEUE_URL_${queue.name.toUpperCase()}`] = queue.url;
-    env[`DLQ_URL_${queue.name.toUpperCase()}`] = queue.deadLetterUrl;
-  }
+  Object.assign(env, laneEnvironment(provisioned));
 
   const snapshotPath = join(dataDir, 'queues.json');
-  const physicalNames = queueNames.flatMap((name) => [physicalQueueName(config.stage, name), physicalQueueName(config.stage, name, true)]);
-  const urlOf = new Map(Object.values(provisioned).flatMap((q) => [[physicalQueueName(config.stage, q.name), q.url], [physicalQueueName(config.stage, q.name, true), q.deadLetterUrl]] as const));
+  const physicalNames = laneNames.flatMap((lane) => [physicalQueueName(config.stage, lane), physicalQueueName(config.stage, lane, true)]);
+  const urlOf = new Map(Object.values(provisioned).flatMap((q) => [
+    [physicalQueueName(config.stage, q.name), q.url], [physicalQueueName(config.stage, q.name, true), q.deadLetterUrl],
+    [physicalQueueName(config.stage, laneName(q.name, 'high')), q.highPriority.url], [physicalQueueName(config.stage, laneName(q.name, 'high'), true), q.highPriority.deadLetterUrl],
+  ] as const));
   const restoredMessages = emulator ? await restoreSnapshot(sqs, snapshotPath, (name) => urlOf.get(name)) : 0;
   const restoredSchedules = schedulerApi ? schedulerApi.restore(await readSavedScheduler(snapshotPath)) : 0;
   // One save at a time: a tick and the shutdown's final save share the file.
@@ -132,30 +132,36 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   };
   const snapshots = setInterval(() => snapshot().catch((error: unknown) => options.onError?.('snapshot', error)), snapshotEveryMs);
 
-  const pollers = await Promise.all(
-    queueNames.map(async (name) => {
+  // One consumer per queue, invoked by two event sources as in the stack: its queue's and its high-priority lane's.
+  const lanePollers = await Promise.all(
+    queueNames.map(async (name): Promise<LanePollers> => {
       const handler = (await consumerFactories[name]())(env);
-      return pollerFor(queues[name], {
+      const lane = (priority: Priority, endpoints: ProvisionedLane) => pollerFor(queues[name], {
         sqs,
-        queueUrl: provisioned[name].url,
-        queueArn: provisioned[name].arn,
+        queueUrl: endpoints.url,
+        queueArn: endpoints.arn,
         region: config.region,
         functionName: `${config.stage}-consumer-${name}`,
         handler,
+        maxConcurrency: laneConcurrency(queues[name], priority),
+        batchingWindowSeconds: laneBatchingWindow(queues[name], priority),
         ...(options.onInvocation ? { onInvocation: (report: InvocationReport) => options.onInvocation?.(name, report) } : {}),
-        ...(options.onError ? { onError: (error: unknown) => options.onError?.(`poller ${name}`, error) } : {}),
+        ...(options.onError ? { onError: (error: unknown) => options.onError?.(`poller ${laneName(name, priority)}`, error) } : {}),
       });
+      return { normal: lane('normal', provisioned[name]), high: lane('high', provisioned[name].highPriority) };
     }),
   );
+  const pollers = lanePollers.flatMap((lanes) => [lanes.normal, lanes.high]);
   for (const poller of pollers) poller.start();
-  const pollerOf = Object.fromEntries(queueNames.map((name, n) => [name, pollers[n]!])) as Record<QueueName, (typeof pollers)[number]>;
+  const pollerOf = Object.fromEntries(queueNames.map((name, n) => [name, lanePollers[n]!])) as Record<QueueName, LanePollers>;
 
   const scheduler = new LocalScheduler({
     schedules: Object.values(schedules),
     timeScale: options.timeScale ?? 1,
     fire: async (schedule, scheduledTime) => {
-      const queue = resolveTask(schedule.task).queue as QueueName;
-      await sqs.send(new SendMessageCommand({ QueueUrl: provisioned[queue].url, MessageBody: JSON.stringify(scheduledEnvelope(schedule, scheduledTime)) }));
+      const task = resolveTask(schedule.task);
+      const queue = provisioned[task.queue as QueueName];
+      await sqs.send(new SendMessageCommand({ QueueUrl: task.priority === 'high' ? queue.highPriority.url : queue.url, MessageBody: JSON.stringify(scheduledEnvelope(schedule, scheduledTime)) }));
     },
     onError: (schedule, error) => options.onError?.(`schedule ${schedule.name}`, error),
   });
@@ -172,9 +178,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     scheduleAnchor: scheduler.now(),
     clock: () => scheduler.now(),
     eventSources: pollerEventSources(pollerOf),
-    ...(emulator ? { peek: emulatorPeek(emulator, (queue) => physicalQueueName(config.stage, queue)) } : {}),
-    oldestAge: async (queue) => {
-      const state = emulator?.inspectQueue(physicalQueueName(config.stage, queue));
+    ...(emulator ? { peek: emulatorPeek(emulator, (queue) => [physicalQueueName(config.stage, laneName(queue)), physicalQueueName(config.stage, laneName(queue, 'high'))]) } : {}),
+    oldestAge: async (lane) => {
+      const state = emulator?.inspectQueue(physicalQueueName(config.stage, lane));
       const sent = (state?.messages.ready as { sentTimestamp?: number }[] | undefined)?.map((m) => m.sentTimestamp ?? Date.now());
       return sent && sent.length > 0 ? Math.round((Date.now() - Math.min(...sent)) / 1000) : emulator ? 0 : null;
     },

@@ -1,5 +1,5 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { queues as queueDefinitions, schedules, type QueueName, type ScheduleDefinition } from '../catalogue/index.ts';
+import { queues as queueDefinitions, schedules, type LaneName, type Priority, type QueueName, type ScheduleDefinition } from '../catalogue/index.ts';
 import { newEnvelope } from '../envelope/envelope.ts';
 import { messageGroup, tenantField, tenantOf } from '../envelope/tenant.ts';
 import type { LongDelayScheduler } from '../producer/long-delay.ts';
@@ -13,17 +13,18 @@ import { storableText } from '../results/statements.ts';
 import { scheduledEnvelope, schedulerTime, scheduleTimes } from '../scheduling.ts';
 import type { PolicyChange } from '../catalogue/index.ts';
 import { changePolicy, purgeQueue, resetPolicy } from './control.ts';
-import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterView, type Progress } from './dead-letters.ts';
+import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterView, type Progress, type RedriveOutcome } from './dead-letters.ts';
 import type { EventSources, EventSourceView } from './event-sources.ts';
 import { inspectActive, inspectRegistered, inspectReserved, inspectScheduled, inspectStats, type InspectSources } from './inspect.ts';
 import type { QueuePeek } from './peek.ts';
-import { queueDepths, type QueueDepth, type QueueEndpoints } from './queues.ts';
+import { lanesOf, laneUrlsOf, queueDepths, type LaneEndpoints, type QueueDepth, type QueueEndpoints } from './queues.ts';
 
 export type { DeadLetterView, Progress, RedriveOutcome, Unmoved } from './dead-letters.ts';
 export type { EventSources, EventSourceView } from './event-sources.ts';
 export type { ActiveTask, QueueStats, RegisteredTask, ReservedView, ScheduledView } from './inspect.ts';
 export type { PeekedMessage, QueuePeek } from './peek.ts';
-export type { QueueDepth, QueueEndpoints } from './queues.ts';
+export type { LaneEndpoints, QueueDepth, QueueEndpoints } from './queues.ts';
+export { lanesOf, laneUrlsOf } from './queues.ts';
 export { PolicyChangeError } from './control.ts';
 
 export interface ScheduleView {
@@ -35,6 +36,9 @@ export interface ScheduleView {
 }
 
 const finalStatuses = new Set<TaskStatus>(['SUCCESS', 'FAILURE', 'REVOKED']);
+
+/** A dead letter, with the lane whose dead-letter queue holds it. */
+export type LaneDeadLetter = DeadLetterView & { readonly lane: LaneName };
 
 export class NotFoundError extends Error {
   override name = 'NotFoundError';
@@ -48,7 +52,7 @@ export class TaskOperations {
   readonly #sqs: SQSClient;
   readonly #database: Database;
   readonly #queues: Readonly<Partial<Record<QueueName, QueueEndpoints>>>;
-  readonly #oldestAge: ((queue: QueueName) => Promise<number | null>) | undefined;
+  readonly #oldestAge: ((lane: LaneName) => Promise<number | null>) | undefined;
   readonly #scheduleAnchor: Date;
   readonly #clock: () => Date;
   readonly #producer: TaskProducer;
@@ -59,7 +63,7 @@ export class TaskOperations {
     sqs: SQSClient;
     database: Database;
     queues: Readonly<Partial<Record<QueueName, QueueEndpoints>>>;
-    oldestAge?: (queue: QueueName) => Promise<number | null>;
+    oldestAge?: (lane: LaneName) => Promise<number | null>;
     /** When rate() schedules started counting. @default now */
     scheduleAnchor?: Date;
     /** The schedules' clock (compressed in tests). @default the real one */
@@ -77,17 +81,17 @@ export class TaskOperations {
     this.#oldestAge = options.oldestAge;
     this.#scheduleAnchor = options.scheduleAnchor ?? new Date();
     this.#clock = options.clock ?? (() => new Date());
-    const queueUrls = Object.fromEntries(Object.entries(this.#queues).map(([name, endpoints]) => [name, endpoints.url])) as Partial<Record<QueueName, string>>;
+    const queueUrls = laneUrlsOf(this.#queues);
     const { longDelays } = options;
     this.#producer = new TaskProducer({ sqs: this.#sqs, queueUrls, database: this.#database, longDelays, ...(this.#database.payloads ? { payloads: this.#database.payloads } : {}) });
     this.#eventSources = options.eventSources;
     this.#inspected = { sqs: this.#sqs, database: this.#database, queues: this.#queues, longDelays, peek: options.peek, eventSources: options.eventSources, oldestAge: options.oldestAge };
   }
 
-  async send(task: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string; queue: QueueName; eta: string | null }> {
+  async send(task: string, payload: unknown, options: SendOptions = {}): Promise<{ id: string; queue: QueueName; lane: LaneName; eta: string | null }> {
     const message = await this.#producer.sendMessage(task, payload, options);
     // A unique task's second send in its window is the first task.
-    return { id: message.foldedInto ?? message.envelope.id, queue: message.queue, eta: message.envelope.eta ?? null };
+    return { id: message.foldedInto ?? message.envelope.id, queue: message.queue, lane: message.lane, eta: message.envelope.eta ?? null };
   }
 
   result(id: string): Promise<TaskDetail | undefined> {
@@ -119,7 +123,7 @@ export class TaskOperations {
     const queue = definition.queue as QueueName;
     const payload = task.payload as Record<string, unknown>;
     const envelope = newEnvelope(definition.name, payload, { id, ...tenantField(tenantOf(definition.tenant, payload)) });
-    await this.#sqs.send(new SendMessageCommand({ QueueUrl: this.#endpoints(queue).url, MessageBody: JSON.stringify(envelope), ...messageGroup(envelope) }));
+    await this.#sqs.send(new SendMessageCommand({ QueueUrl: this.#lane(queue, definition.priority).url, MessageBody: JSON.stringify(envelope), ...messageGroup(envelope) }));
     return { id, queue };
   }
 
@@ -127,17 +131,39 @@ export class TaskOperations {
     return queueDepths(this.#sqs, this.#queues, this.#oldestAge);
   }
 
-  deadLetters(queue: QueueName, limit = 100): Promise<DeadLetterView[]> {
-    return listDeadLetters(this.#sqs, this.#endpoints(queue).deadLetterUrl, limit);
+  /** The dead letters of both lanes of a queue, the normal lane's first. */
+  async deadLetters(queue: QueueName, limit = 100): Promise<LaneDeadLetter[]> {
+    const letters: LaneDeadLetter[] = [];
+    for (const { lane, endpoints } of lanesOf(queue, this.#endpoints(queue))) {
+      if (letters.length >= limit) break;
+      letters.push(...(await listDeadLetters(this.#sqs, endpoints.deadLetterUrl, limit - letters.length)).map((letter) => ({ ...letter, lane })));
+    }
+    return letters;
   }
 
-  redrive(queue: QueueName, options: { taskIds?: readonly string[]; onProgress?: Progress } = {}) {
-    const endpoints = this.#endpoints(queue);
-    return redriveDeadLetters(this.#sqs, { deadLetterUrl: endpoints.deadLetterUrl, queueUrl: endpoints.url, ...options });
+  /** Moves dead letters back, each lane's to its own queue, so a high-priority task stays high. */
+  async redrive(queue: QueueName, options: { taskIds?: readonly string[]; onProgress?: Progress } = {}): Promise<RedriveOutcome> {
+    const outcomes: RedriveOutcome[] = [];
+    for (const { endpoints } of lanesOf(queue, this.#endpoints(queue))) {
+      const before = outcomes.reduce((moved, outcome) => moved + outcome.moved, 0);
+      const onProgress = options.onProgress;
+      outcomes.push(await redriveDeadLetters(this.#sqs, {
+        deadLetterUrl: endpoints.deadLetterUrl, queueUrl: endpoints.url,
+        ...(options.taskIds ? { taskIds: options.taskIds } : {}),
+        ...(onProgress ? { onProgress: (done: number, total: number | undefined) => onProgress(before + done, total === undefined ? undefined : before + total) } : {}),
+      }));
+    }
+    return {
+      moved: outcomes.reduce((moved, outcome) => moved + outcome.moved, 0),
+      method: outcomes.some((outcome) => outcome.method === 'receive-send-delete') ? 'receive-send-delete' : 'message-move-task',
+      unmoved: outcomes.flatMap((outcome) => outcome.unmoved),
+    };
   }
 
   async purge(queue: QueueName): Promise<{ purged: number }> {
-    return { purged: await purgeDeadLetters(this.#sqs, this.#endpoints(queue).deadLetterUrl) };
+    let purged = 0;
+    for (const { endpoints } of lanesOf(queue, this.#endpoints(queue))) purged += await purgeDeadLetters(this.#sqs, endpoints.deadLetterUrl);
+    return { purged };
   }
 
   history(filter: HistoryFilter = {}): Promise<TaskSummary[]> {
@@ -188,9 +214,11 @@ export class TaskOperations {
     return this.#eventSources.setEnabled(queue, enabled);
   }
 
-  /** Deletes every message of a task queue; its dead letters stay (`dlq purge` deletes those). */
-  purgeQueue(queue: QueueName): Promise<{ purged: number }> {
-    return purgeQueue(this.#sqs, this.#endpoints(queue).url);
+  /** Deletes every message of a task queue, both lanes; its dead letters stay (`dlq purge` deletes those). */
+  async purgeQueue(queue: QueueName): Promise<{ purged: number }> {
+    let purged = 0;
+    for (const { endpoints } of lanesOf(queue, this.#endpoints(queue))) purged += (await purgeQueue(this.#sqs, endpoints.url)).purged;
+    return { purged };
   }
 
   schedules(count = 3, now = this.#clock()): ScheduleView[] {
@@ -208,8 +236,8 @@ export class TaskOperations {
     const schedule = Object.hasOwn(schedules, name) ? (schedules as Record<string, ScheduleDefinition>)[name] : undefined;
     if (!schedule) throw new NotFoundError(`no schedule ${name}; the schedules are ${Object.keys(schedules).join(', ')}`);
     const envelope = scheduledEnvelope(schedule, schedulerTime(now));
-    const queue = resolveTask(schedule.task).queue as QueueName;
-    await this.#sqs.send(new SendMessageCommand({ QueueUrl: this.#endpoints(queue).url, MessageBody: JSON.stringify(envelope) }));
+    const task = resolveTask(schedule.task);
+    await this.#sqs.send(new SendMessageCommand({ QueueUrl: this.#lane(task.queue as QueueName, task.priority).url, MessageBody: JSON.stringify(envelope) }));
     return { id: envelope.id };
   }
 
@@ -218,6 +246,14 @@ export class TaskOperations {
     const endpoints = this.#queues[queue];
     if (!endpoints) throw new NotFoundError(`queue ${queue} is not reachable here`);
     return endpoints;
+  }
+
+  /** A lane's endpoints; the high lane's where it is reachable, else the queue's own. */
+  #lane(queue: QueueName, priority: Priority = 'normal'): LaneEndpoints {
+    const endpoints = this.#endpoints(queue);
+    if (priority !== 'high') return endpoints;
+    if (!endpoints.highPriority) throw new NotFoundError(`the high-priority lane of ${queue} is not reachable here`);
+    return endpoints.highPriority;
   }
 }
 

@@ -1,12 +1,12 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { effectivePolicy, queues as queueDefinitions, tasks, type PolicyOverride, type QueueName, type RetryPolicy, type TaskDefinition } from '../catalogue/index.ts';
+import { effectivePolicy, laneConcurrency, queues as queueDefinitions, tasks, type LaneName, type PolicyOverride, type QueueName, type RetryPolicy, type TaskDefinition } from '../catalogue/index.ts';
 import type { LongDelayScheduler } from '../producer/long-delay.ts';
 import type { Database } from '../results/database.ts';
 import { queueThroughput, retryingTasks, startedTasks, type Latency, type StartedRow } from '../results/inspect.ts';
 import { readTaskPolicies } from '../results/policies.ts';
 import type { EventSources } from './event-sources.ts';
 import { taskOfBody, type PeekedMessage, type QueuePeek } from './peek.ts';
-import { queueDepths, type QueueEndpoints } from './queues.ts';
+import { queueDepths, queueTotals, type QueueEndpoints } from './queues.ts';
 
 /** What `inspect` reads: the result store for claims, SQS for depths, Scheduler for long ETAs, and the emulator's messages where there is one. */
 export interface InspectSources {
@@ -16,7 +16,7 @@ export interface InspectSources {
   readonly longDelays: LongDelayScheduler | null;
   readonly peek: QueuePeek | undefined;
   readonly eventSources: EventSources | undefined;
-  readonly oldestAge: ((queue: QueueName) => Promise<number | null>) | undefined;
+  readonly oldestAge: ((lane: LaneName) => Promise<number | null>) | undefined;
 }
 
 /** A task running now (Celery's `inspect active`): who holds it, and until when its claim lasts. */
@@ -125,7 +125,7 @@ export interface ReservedView {
 }
 
 export async function inspectReserved(sources: InspectSources, limit: number): Promise<ReservedView> {
-  const [started, retrying, depths] = await Promise.all([startedTasks(sources.database, 1000), retryingTasks(sources.database, 1000), queueDepths(sources.sqs, sources.queues)]);
+  const [started, retrying, depths] = await Promise.all([startedTasks(sources.database, 1000), retryingTasks(sources.database, 1000), queueDepths(sources.sqs, sources.queues).then(queueTotals)]);
   const running = started.map(activeOf).filter((task) => !task.leaseExpired);
   const busy = new Set([...running.map((task) => task.id), ...retrying.map((row) => row.id)]);
   const peeked = peekAll(sources);
@@ -220,7 +220,7 @@ export interface QueueStats {
 export async function inspectStats(sources: InspectSources, minutes: number): Promise<QueueStats[]> {
   const triggers = sources.eventSources?.list().then((list) => ({ list }), (error: unknown) => ({ error: (error as Error).message }));
   const [throughput, started, depths, trigger] = await Promise.all([
-    queueThroughput(sources.database, minutes), startedTasks(sources.database, 1000), queueDepths(sources.sqs, sources.queues, sources.oldestAge), triggers,
+    queueThroughput(sources.database, minutes), startedTasks(sources.database, 1000), queueDepths(sources.sqs, sources.queues, sources.oldestAge).then(queueTotals), triggers,
   ]);
   const running = started.map(activeOf).filter((task) => !task.leaseExpired);
   return depths.map((depth) => {
@@ -235,7 +235,8 @@ export async function inspectStats(sources: InspectSources, minutes: number): Pr
       waitMs: done?.waitMs ?? none, runMs: done?.runMs ?? none,
       concurrency: {
         inUse: new Set(running.filter((task) => task.queue === depth.queue).map((task) => task.consumer ?? task.id)).size,
-        maximum: source?.maximumConcurrency ?? queueDefinitions[depth.queue].maxConcurrency,
+        // Both lanes' event sources invoke the one consumer.
+        maximum: (source?.maximumConcurrency ?? queueDefinitions[depth.queue].maxConcurrency) + (source?.highPriority?.maximumConcurrency ?? laneConcurrency(queueDefinitions[depth.queue], 'high')),
       },
       consumer: source?.state ?? 'Unknown',
       ...(trigger && 'error' in trigger ? { consumerError: trigger.error } : {}),

@@ -10,9 +10,10 @@ type LambdaSdk = typeof LambdaApi;
 const loadSdk = (): Promise<LambdaSdk> => import('@aws-sdk/client-lambda');
 
 /**
- * The stage's event source mappings, one per consumer function (`<stage>-consumer-<queue>`,
- * as the stack names them), through Lambda's API with the operator's credentials:
- * `lambda:ListEventSourceMappings` and `lambda:UpdateEventSourceMapping`.
+ * The stage's event source mappings, two per consumer function (`<stage>-consumer-<queue>`,
+ * as the stack names them): its queue's and its high-priority lane's (`<stage>-<queue>-high`),
+ * through Lambda's API with the operator's credentials: `lambda:ListEventSourceMappings` and
+ * `lambda:UpdateEventSourceMapping`.
  */
 export class LambdaEventSources implements EventSources {
   readonly #region: string;
@@ -25,21 +26,23 @@ export class LambdaEventSources implements EventSources {
   }
 
   async list(): Promise<EventSourceView[]> {
-    return Promise.all(queueNames.map(async (queue) => view(queue, await this.#mapping(queue))));
+    return Promise.all(queueNames.map(async (queue) => view(queue, await this.#mappings(queue))));
   }
 
   async setEnabled(queue: QueueName, enabled: boolean): Promise<EventSourceView> {
     const { sdk, client } = await this.#lambda();
-    const mapping = await this.#mapping(queue);
-    if (!mapping?.UUID) throw new Error(`${this.#functionOf(queue)} has no SQS event source mapping`);
-    return view(queue, await client.send(new sdk.UpdateEventSourceMappingCommand({ UUID: mapping.UUID, Enabled: enabled })));
+    const { normal, high } = await this.#mappings(queue);
+    if (!normal?.UUID) throw new Error(`${this.#functionOf(queue)} has no SQS event source mapping`);
+    const update = (mapping: Mapping) => client.send(new sdk.UpdateEventSourceMappingCommand({ UUID: mapping.UUID!, Enabled: enabled }));
+    const [updated, updatedHigh] = await Promise.all([update(normal), high?.UUID ? update(high) : undefined]);
+    return view(queue, { normal: updated, high: updatedHigh });
   }
 
   close(): void {
     void this.#client?.then(({ client }) => client.destroy(), () => undefined);
   }
 
-  async #mapping(queue: QueueName): Promise<Mapping | undefined> {
+  async #mappings(queue: QueueName): Promise<{ normal: Mapping | undefined; high: Mapping | undefined }> {
     const { sdk, client } = await this.#lambda();
     const found: Mapping[] = [];
     let marker: string | undefined;
@@ -48,7 +51,9 @@ export class LambdaEventSources implements EventSources {
       found.push(...(page.EventSourceMappings ?? []));
       marker = page.NextMarker;
     } while (marker);
-    return found.find((mapping) => mapping.EventSourceArn?.includes(':sqs:')) ?? found[0];
+    const sqs = found.filter((mapping) => mapping.EventSourceArn?.includes(':sqs:'));
+    const isHigh = (mapping: Mapping) => mapping.EventSourceArn?.endsWith('-high') === true;
+    return { normal: sqs.find((mapping) => !isHigh(mapping)) ?? found[0], high: sqs.find(isHigh) };
   }
 
   #lambda() {
@@ -56,6 +61,7 @@ export class LambdaEventSources implements EventSources {
   }
 }
 
-function view(queue: QueueName, mapping: Mapping | undefined): EventSourceView {
-  return { queue, state: mapping?.State ?? 'NotFound', maximumConcurrency: mapping?.ScalingConfig?.MaximumConcurrency ?? null };
+function view(queue: QueueName, mappings: { normal: Mapping | undefined; high: Mapping | undefined }): EventSourceView {
+  const lane = (mapping: Mapping | undefined) => ({ state: mapping?.State ?? 'NotFound', maximumConcurrency: mapping?.ScalingConfig?.MaximumConcurrency ?? null });
+  return { queue, ...lane(mappings.normal), highPriority: mappings.high ? lane(mappings.high) : null };
 }

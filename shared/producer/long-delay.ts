@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, GetScheduleCommand, ListSchedulesCommand, ResourceNotFoundException, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { localCredentials } from '../aws.ts';
-import type { QueueName } from '../catalogue/index.ts';
+import type { LaneName } from '../catalogue/index.ts';
 import type { Config } from '../config.ts';
 import type { TaskMessage } from './send.ts';
 
@@ -15,8 +15,8 @@ export interface LongDelaySettings {
   readonly roleArn: string;
   /** Where Scheduler puts a message it could not deliver. */
   readonly deadLetterArn?: string;
-  /** Queue URLs by name; a schedule targets the queue's ARN, derived from its URL. */
-  readonly queueUrls: Partial<Record<QueueName, string>>;
+  /** Queue URLs by lane; a schedule targets the lane's ARN, derived from its URL. */
+  readonly queueUrls: Partial<Record<LaneName, string>>;
 }
 
 /**
@@ -34,8 +34,8 @@ export class LongDelayScheduler {
   /** Creates the schedule that sends `message` at its ETA; false when it already existed. */
   async schedule(message: TaskMessage): Promise<boolean> {
     const { client, groupName, roleArn, queueUrls, region } = this.#settings;
-    const queueUrl = queueUrls[message.queue];
-    if (!queueUrl) throw new Error(`no URL known for queue ${message.queue}`);
+    const queueUrl = queueUrls[message.lane];
+    if (!queueUrl) throw new Error(`no URL known for queue ${message.lane}`);
     if (!message.envelope.eta) throw new Error('only a message with an ETA can be scheduled');
     try {
       await client.send(

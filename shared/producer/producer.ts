@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { QueueName, TaskDefinition, TaskName, TaskPayload } from '../catalogue/index.ts';
+import { laneVariable, type LaneName, type TaskDefinition, type TaskName, type TaskPayload } from '../catalogue/index.ts';
 import { dedupeKeyOf, keyRule } from '../envelope/dedupe-key.ts';
 import { isGroupStep, starts, tasksOf, type Flow } from '../envelope/flow.ts';
 import { messageGroup } from '../envelope/tenant.ts';
@@ -19,7 +19,8 @@ export type WorkflowResult<W extends Workflow> = EndOf<W> extends 'task' ? Async
 
 export interface ProducerSettings {
   readonly sqs: SQSClient;
-  readonly queueUrls: Partial<Record<QueueName, string>>;
+  /** By lane: `default` and, for sends with `priority: 'high'`, `default-high`. */
+  readonly queueUrls: Partial<Record<LaneName, string>>;
   /** The result store, for `AsyncResult.get()`, `status()` and `revoke()`; sending works without it. */
   readonly database?: Database | (() => Promise<Database>);
   /**
@@ -84,7 +85,7 @@ export class TaskProducer {
     return message!;
   }
 
-  /** Sends many tasks with SendMessageBatch: 10 a call within SQS's size limit, grouped by queue. */
+  /** Sends many tasks with SendMessageBatch: 10 a call within SQS's size limit, grouped by lane. */
   async sendBatch(items: readonly BatchItem[]): Promise<AsyncResult[]> {
     const now = new Date();
     const messages = await this.#dispatch(items.map((item) => buildTaskMessage(item.task, item.payload, item.options ?? {}, now, this.#resolve, {}, this.#byReference)));
@@ -154,13 +155,13 @@ export class TaskProducer {
     }
     if (direct.length === 1) {
       const [message] = direct as [TaskMessage];
-      await this.#settings.sqs.send(new SendMessageCommand({ QueueUrl: this.#queueUrl(message.queue), MessageBody: message.body, DelaySeconds: message.delaySeconds, ...messageGroup(message.envelope) }));
+      await this.#settings.sqs.send(new SendMessageCommand({ QueueUrl: this.#queueUrl(message.lane), MessageBody: message.body, DelaySeconds: message.delaySeconds, ...messageGroup(message.envelope) }));
       return all;
     }
-    for (const [queue, batch] of Map.groupBy(direct, (message) => message.queue)) {
+    for (const [lane, batch] of Map.groupBy(direct, (message) => message.lane)) {
       const entries = batch.map((message, index) => ({ Id: `m${index}`, MessageBody: message.body, DelaySeconds: message.delaySeconds, ...messageGroup(message.envelope) }));
       for (const chunk of chunkBySize(entries)) {
-        const response = await this.#settings.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.#queueUrl(queue), Entries: chunk }));
+        const response = await this.#settings.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.#queueUrl(lane), Entries: chunk }));
         if (response.Failed?.length) {
           const failures = response.Failed.map((failure) => `${batch[Number(failure.Id?.slice(1))]?.envelope.id}: ${failure.Code} ${failure.Message ?? ''}`.trim());
           throw new SendFailedError(`${failures.length} of ${chunk.length} messages were not sent: ${failures.join('; ')}`);
@@ -191,9 +192,9 @@ export class TaskProducer {
     return holder === envelope.id ? message : { ...message, foldedInto: holder };
   }
 
-  #queueUrl(queue: QueueName): string {
-    const url = this.#settings.queueUrls[queue];
-    if (!url) throw new Error(`no URL known for queue ${queue} (set QUEUE_URL_${queue.toUpperCase()})`);
+  #queueUrl(lane: LaneName): string {
+    const url = this.#settings.queueUrls[lane];
+    if (!url) throw new Error(`no URL known for queue ${lane} (set ${laneVariable('QUEUE_URL', lane)})`);
     return url;
   }
 

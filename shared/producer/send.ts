@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { parseDuration, sqsLimits, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
+import { laneName, parseDuration, sqsLimits, tasks, type LaneName, type Priority, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { assertMessageFits, newEnvelope, type Envelope, type Signature } from '../envelope/envelope.ts';
 import { PermanentError } from '../errors.ts';
 import { claimCheckBytes, payloadObjectDays, payloadRefOf, type PayloadRef } from '../results/payloads.ts';
@@ -23,6 +23,8 @@ export interface SendOptions {
   readonly tenant?: string;
   /** The key of a unique or debounced task, instead of one made from its payload. */
   readonly dedupeKey?: string;
+  /** `high` sends to the category's high-priority lane, past its normal backlog. @default the catalogue's, else 'normal' */
+  readonly priority?: Priority;
 }
 
 /** What a workflow adds to a member's envelope. */
@@ -51,6 +53,8 @@ export function resolveTask(name: string): TaskDefinition {
 
 export interface TaskMessage {
   readonly queue: QueueName;
+  /** The lane's queue the message goes to: `queue`, or its high-priority lane. */
+  readonly lane: LaneName;
   readonly envelope: Envelope;
   /** SQS `DelaySeconds` (at most 900); a later ETA is honoured by the consumer. */
   readonly delaySeconds: number;
@@ -80,6 +84,8 @@ export function buildTaskMessage(
   if (options.countdown !== undefined && !(Number.isFinite(options.countdown) && options.countdown >= 0)) {
     throw new InvalidPayloadError('countdown must be a number of seconds ≥ 0');
   }
+  const priority = options.priority ?? task.priority ?? 'normal';
+  if (priority !== 'normal' && priority !== 'high') throw new InvalidPayloadError(`priority is normal or high, not ${String(priority)}`);
   const eta = options.eta !== undefined ? new Date(options.eta) : options.countdown ? new Date(now.getTime() + options.countdown * 1000) : undefined;
   if (eta && Number.isNaN(eta.getTime())) throw new InvalidPayloadError('eta is not a valid time');
   const expires = options.expires !== undefined ? new Date(options.expires) : undefined;
@@ -116,5 +122,5 @@ export function buildTaskMessage(
   const waitSeconds = eta ? Math.max(0, Math.ceil((eta.getTime() - now.getTime()) / 1000)) : 0;
   // The object must outlive the wait, with time left to run and retry.
   if (ref && waitSeconds > (payloadObjectDays - 7) * 86_400) throw new InvalidPayloadError(`a payload over ${claimCheckBytes / 1024} KiB is kept ${payloadObjectDays} days, and this task's ETA is ${Math.round(waitSeconds / 86_400)} days away: send it later, or send a smaller payload`);
-  return { queue: task.queue as QueueName, envelope: sent, delaySeconds: Math.min(sqsLimits.maxDelaySeconds, Math.max(waitSeconds, quietSeconds)), waitSeconds, body, ...(ref ? { largePayload: { ref, text: payloadText } } : {}) };
+  return { queue: task.queue as QueueName, lane: laneName(task.queue as QueueName, priority), envelope: sent, delaySeconds: Math.min(sqsLimits.maxDelaySeconds, Math.max(waitSeconds, quietSeconds)), waitSeconds, body, ...(ref ? { largePayload: { ref, text: payloadText } } : {}) };
 }

@@ -95,18 +95,18 @@ export function chunkBySize<Entry extends SendMessageBatchRequestEntry>(entries:
 }
 
 /**
- * Sends messages to task queues by queue name, in batches. Returns the keys of the
- * messages that could not be sent (or whose queue has no known URL).
+ * Sends messages to task queues by lane (`default`, `default-high`), in batches. Returns the
+ * keys of the messages that could not be sent (or whose lane has no known URL).
  */
 export async function sendMessages<Key>(
   sqs: SQSClient,
   queueUrls: Partial<Record<string, string>>,
-  messages: readonly { readonly key: Key; readonly message: { readonly queue: string; readonly body: string; readonly envelope: { readonly tenant?: string | undefined } } }[],
+  messages: readonly { readonly key: Key; readonly message: { readonly lane: string; readonly body: string; readonly envelope: { readonly tenant?: string | undefined } } }[],
 ): Promise<Set<Key>> {
   const unsent = new Set<Key>();
-  const byQueue = Map.groupBy(messages, (item) => item.message.queue);
-  for (const [queue, items] of byQueue) {
-    const queueUrl = queueUrls[queue];
+  const byLane = Map.groupBy(messages, (item) => item.message.lane);
+  for (const [lane, items] of byLane) {
+    const queueUrl = queueUrls[lane];
     if (!queueUrl) {
       for (const item of items) unsent.add(item.key);
       continue;

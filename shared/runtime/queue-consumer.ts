@@ -1,5 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { queues, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
+import { laneName, laneVariable, queues, tasks, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { createSqsClient } from '../aws.ts';
 import { ConfigError, configError, readConfig, type Environment } from '../config.ts';
 import { createLogger, createMetrics } from '../observability/index.ts';
@@ -33,18 +33,23 @@ export function createQueueConsumer<Services>(
   const settings: Environment = Object.freeze({ ...env });
   const problems: string[] = [];
   const config = collect(problems, () => readConfig(settings));
-  for (const prefix of ['QUEUE_URL', 'DLQ_URL']) {
-    if (!settings[`${prefix}_${queue.toUpperCase()}`]) problems.push(`${prefix}_${queue.toUpperCase()}: required by the ${queue} consumer`);
+  // Both lanes' event sources invoke this consumer, and each lane's dead letters go to its own queue.
+  const lanes = [laneName(queue), laneName(queue, 'high')];
+  for (const lane of lanes) {
+    for (const prefix of ['QUEUE_URL', 'DLQ_URL'] as const) {
+      if (!settings[laneVariable(prefix, lane)]) problems.push(`${laneVariable(prefix, lane)}: required by the ${queue} consumer`);
+    }
   }
   const built = collect(problems, () => ({ services: services(settings) }));
-  const queueUrl = config?.queueUrls[queue];
-  const deadLetterQueueUrl = config?.deadLetterQueueUrls[queue];
+  const [queueUrl, highQueueUrl] = lanes.map((lane) => config?.queueUrls[lane]);
+  const [deadLetterQueueUrl, highDeadLetterQueueUrl] = lanes.map((lane) => config?.deadLetterQueueUrls[lane]);
   // A setting both readers check (AWS_ENDPOINT_URL) is named once.
-  if (!config || !queueUrl || !deadLetterQueueUrl || !built || problems.length > 0) throw configError(`the ${queue} consumer`, [...new Set(problems)]);
+  if (!config || !queueUrl || !deadLetterQueueUrl || !highQueueUrl || !highDeadLetterQueueUrl || !built || problems.length > 0) throw configError(`the ${queue} consumer`, [...new Set(problems)]);
   return createConsumer({
     queue: queues[queue],
     queueUrl,
     deadLetterQueueUrl,
+    highPriority: { queueUrl: highQueueUrl, deadLetterQueueUrl: highDeadLetterQueueUrl },
     directory: new TaskDirectory(queue, implementations, Object.values(tasks)),
     services: built.services,
     sqs: overrides.sqs ?? createSqsClient(config),

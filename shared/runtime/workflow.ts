@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { sqsLimits, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
+import { sqsLimits, type Priority, type QueueName, type TaskDefinition } from '../catalogue/index.ts';
 import { messageBytes, newEnvelope, type Envelope, type Signature } from '../envelope/envelope.ts';
 import { callbackFlow, starts, type Flow, type Membership } from '../envelope/flow.ts';
 import { tenantField, tenantOf } from '../envelope/tenant.ts';
@@ -8,6 +8,8 @@ import { claimCheckBytes, payloadRefOf, type PayloadRef } from '../results/paylo
 /** A message a finished task sends on: a chain's next step, a chord's callback, an error callback. */
 export interface FollowUp {
   readonly queue: QueueName;
+  /** The task's catalogue priority; a follow-up of a high-priority message goes to the high lane whatever this says. */
+  readonly priority: Priority;
   readonly envelope: Envelope;
   readonly body: string;
   /**
@@ -55,10 +57,10 @@ export function followUp(lookup: TaskLookup, signature: Signature, payload: Reco
   const inline = JSON.stringify(envelope);
   // A message this small holds a payload this small: most follow-ups serialise their payload once.
   const payloadText = Buffer.byteLength(inline) <= claimCheckBytes ? undefined : JSON.stringify(payload);
-  if (payloadText === undefined || Buffer.byteLength(payloadText) <= claimCheckBytes) return within({ queue: task.queue as QueueName, envelope, body: inline });
+  if (payloadText === undefined || Buffer.byteLength(payloadText) <= claimCheckBytes) return within({ queue: task.queue as QueueName, priority: task.priority ?? 'normal', envelope, body: inline });
   const ref = payloadRefOf(envelope.id, payloadText);
   const byReference: Envelope = { ...envelope, payload: {}, payloadRef: ref };
-  return within({ queue: task.queue as QueueName, envelope: byReference, body: JSON.stringify(byReference), largePayload: { ref, text: payloadText, inline } });
+  return within({ queue: task.queue as QueueName, priority: task.priority ?? 'normal', envelope: byReference, body: JSON.stringify(byReference), largePayload: { ref, text: payloadText, inline } });
 }
 
 /** A follow-up whose message fits SQS's limit; one that cannot is a workflow too large to send. */

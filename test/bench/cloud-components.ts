@@ -91,13 +91,10 @@ read('migrations applied');
 
 const { queueNames, queues } = await import('../../shared/catalogue/index.ts');
 const { createSqsClient } = await import('../../shared/aws.ts');
-const { provisionQueues } = await import('../../shared/local/queues.ts');
+const { laneEnvironment, provisionQueues } = await import('../../shared/local/queues.ts');
 const sqs = createSqsClient(config);
 const provisioned = await provisionQueues(sqs, config.stage);
-for (const queue of Object.values(provisioned)) {
-  env[`QUEUE_URL_${queue.name.toUpperCase()}`] = queue.url;
-  env[`DLQ_URL_${queue.name.toUpperCase()}`] = queue.deadLetterUrl;
-}
+Object.assign(env, laneEnvironment(provisioned));
 read('queues provisioned');
 
 const { consumerFactories } = await import('../../shared/consumers/index.ts');

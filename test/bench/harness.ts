@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { sql } from 'drizzle-orm';
-import { queueNames, queues, type QueueName } from '../../shared/catalogue/index.ts';
+import { queues, type QueueName } from '../../shared/catalogue/index.ts';
 import { pollerFor, type InvocationReport, type SqsHandler } from '../../shared/local/poller.ts';
-import type { ProvisionedQueue } from '../../shared/local/queues.ts';
+import { laneEnvironment, type ProvisionedQueue } from '../../shared/local/queues.ts';
 import { migrateDatabase, openDatabase, type Database } from '../../shared/results/database.ts';
 import { createQueueConsumer } from '../../shared/runtime/queue-consumer.ts';
 import { defaultTasks } from '../../shared/tasks/default.ts';
@@ -125,10 +125,7 @@ export function startBenchConsumer(options: {
   const env: NodeJS.ProcessEnv = {
     AWS_REGION: region,
     AWS_ENDPOINT_URL: options.endpoint,
-    ...Object.fromEntries(queueNames.flatMap((name) => [
-      [`QUEUE_URL_${name.toUpperCase()}`, options.queues[name].url],
-      [`DLQ_URL_${name.toUpperCase()}`, options.queues[name].deadLetterUrl],
-    ])),
+    ...laneEnvironment(options.queues),
   };
   const handler = createQueueConsumer('default', defaultTasks, () => ({}), env, { sqs, database: async () => options.database }) as SqsHandler;
   const handlerMs: number[] = [];

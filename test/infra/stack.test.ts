@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { CfnElement } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { queueNames, queues, schedules, tasks, tasksOfQueue } from '../../shared/catalogue/index.ts';
+import { laneName, queueNames, queues, schedules, tasks, tasksOfQueue } from '../../shared/catalogue/index.ts';
 import { secretPlaceholder } from '../../shared/secrets.ts';
 import { synthesize } from './synth.ts';
 
@@ -13,10 +13,12 @@ describe('the stack, dev stage', () => {
   let template: Template;
   let resources: Resources;
   const logicalId = (element: unknown) => Stack.of(synthesized.stack).getLogicalId(element as CfnElement);
-  const queueIds = (name: (typeof queueNames)[number]) => {
+  const queueIds = (name: (typeof queueNames)[number], priority: 'normal' | 'high' = 'normal') => {
     const taskQueue = synthesized.stack.taskQueues[name];
-    return [logicalId(taskQueue.queue.node.defaultChild), logicalId(taskQueue.deadLetterQueue.node.defaultChild)];
+    const lane = priority === 'high' ? taskQueue.highPriority : taskQueue;
+    return [logicalId(lane.queue.node.defaultChild), logicalId(lane.deadLetterQueue.node.defaultChild)];
   };
+  const lanes = queueNames.flatMap((name) => (['normal', 'high'] as const).map((priority) => ({ name, priority, lane: laneName(name, priority) })));
 
   beforeAll(() => {
     synthesized = synthesize({ stage: 'dev' });
@@ -29,26 +31,28 @@ describe('the stack, dev stage', () => {
     expect(synthesized.nagReport).toBeUndefined();
   });
 
-  it('has a queue and a dead-letter queue per category with the redrive and visibility rules', () => {
-    for (const name of queueNames) {
+  it('has two lanes per category, its queue and a high-priority queue, each with its dead-letter queue and the redrive and visibility rules', () => {
+    // Four per category, and the schedules' dead-letter queue.
+    expect(Object.values(resources).filter((r) => r.Type === 'AWS::SQS::Queue')).toHaveLength(queueNames.length * 4 + 1);
+    for (const { name, priority, lane } of lanes) {
       const budget = Math.max(...tasksOfQueue(name).map((t) => t.retry.maxRetries + 1));
-      const [queueId, dlqId] = queueIds(name);
+      const [queueId, dlqId] = queueIds(name, priority);
       const queue = resources[queueId!]!.Properties;
       const dlq = resources[dlqId!]!.Properties;
-      expect(queue).toMatchObject({ QueueName: `dev-${name}`, SqsManagedSseEnabled: true, MaximumMessageSize: 1_048_576 });
+      expect(queue).toMatchObject({ QueueName: `dev-${lane}`, SqsManagedSseEnabled: true, MaximumMessageSize: 1_048_576 });
       expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * queues[name].timeoutSeconds);
       const redrive = queue.RedrivePolicy as { maxReceiveCount: number; deadLetterTargetArn: unknown };
       expect(redrive.maxReceiveCount).toBeGreaterThan(budget);
       expect(redrive.maxReceiveCount).toBeGreaterThanOrEqual(5);
       expect(redrive.deadLetterTargetArn).toEqual({ 'Fn::GetAtt': [dlqId, 'Arn'] });
-      expect(dlq).toMatchObject({ QueueName: `dev-${name}-dlq`, SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600, MaximumMessageSize: 1_048_576 });
+      expect(dlq).toMatchObject({ QueueName: `dev-${lane}-dlq`, SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600, MaximumMessageSize: 1_048_576 });
       expect(dlq.MessageRetentionPeriod as number).toBeGreaterThan(queue.MessageRetentionPeriod as number);
     }
   });
 
   it('denies every request to a queue that is not over HTTPS', () => {
-    for (const name of queueNames) {
-      for (const id of queueIds(name)) {
+    for (const { name, priority } of lanes) {
+      for (const id of queueIds(name, priority)) {
         template.hasResourceProperties('AWS::SQS::QueuePolicy', {
           Queues: [{ Ref: id }],
           PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
@@ -67,15 +71,23 @@ describe('the stack, dev stage', () => {
         Timeout: definition.timeoutSeconds,
         MemorySize: definition.memoryMb,
       });
-      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-        FunctionName: { Ref: consumerId },
-        EventSourceArn: { 'Fn::GetAtt': [queueIds(name)[0], 'Arn'] },
-        BatchSize: definition.batchSize,
-        ScalingConfig: { MaximumConcurrency: definition.maxConcurrency },
-        FunctionResponseTypes: ['ReportBatchItemFailures'],
-        ...(definition.batchingWindowSeconds > 0 ? { MaximumBatchingWindowInSeconds: definition.batchingWindowSeconds } : {}),
-      });
+      // Both lanes feed the one consumer; the high lane with the larger share of concurrency.
+      for (const priority of ['normal', 'high'] as const) {
+        template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+          FunctionName: { Ref: consumerId },
+          EventSourceArn: { 'Fn::GetAtt': [queueIds(name, priority)[0], 'Arn'] },
+          BatchSize: definition.batchSize,
+          ScalingConfig: { MaximumConcurrency: priority === 'high' ? 2 * definition.maxConcurrency : definition.maxConcurrency },
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          // The high lane invokes at once: its few tasks would otherwise wait out the window alone.
+          MaximumBatchingWindowInSeconds: priority === 'normal' && definition.batchingWindowSeconds > 0 ? definition.batchingWindowSeconds : Match.absent(),
+        });
+      }
+      const environment = (resources[consumerId]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(environment[`QUEUE_URL_${name.toUpperCase()}_HIGH`]).toEqual({ Ref: queueIds(name, 'high')[0] });
+      expect(environment[`DLQ_URL_${name.toUpperCase()}_HIGH`]).toEqual({ Ref: queueIds(name, 'high')[1] });
     }
+    expect(Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping')).toHaveLength(queueNames.length * 2);
     for (const resource of Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function')) {
       expect(resource.Properties.VpcConfig).toBeUndefined();
       expect(resource.Properties.ReservedConcurrentExecutions).toBeUndefined();
@@ -123,11 +135,11 @@ describe('the stack, dev stage', () => {
     });
   });
 
-  it('alarms on dead letters, backlog age and consumer errors, to the alarm topic', () => {
+  it('alarms on dead letters and backlog age of both lanes and on consumer errors, to the alarm topic', () => {
     const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
-    expect(alarms).toHaveLength(queueNames.length * 3 + 1);
-    for (const name of queueNames) {
-      const [queueId, dlqId] = queueIds(name);
+    expect(alarms).toHaveLength(queueNames.length * 5 + 1);
+    for (const { name, priority } of lanes) {
+      const [queueId, dlqId] = queueIds(name, priority);
       const dimension = (id: string) => [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }];
       template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: dimension(dlqId!), Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: dimension(queueId!), Threshold: queues[name].oldestMessageAlarmSeconds });
@@ -249,26 +261,26 @@ describe('the stack, dev stage', () => {
       .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
     const actions = (statement: { Action: string | string[] }) => [statement.Action].flat();
     const mappings = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping').map(([id]) => id);
-    expect(mappings).toHaveLength(queueNames.length);
+    expect(mappings).toHaveLength(queueNames.length * 2);
     const updates = statements.filter((statement) => actions(statement).includes('lambda:UpdateEventSourceMapping'));
-    expect(updates.map((statement) => actions(statement))).toEqual(Array(queueNames.length).fill(['lambda:UpdateEventSourceMapping']));
-    expect(updates.map((statement) => mappings.find((id) => JSON.stringify(statement.Resource).includes(`{"Ref":"${id}"}`))).sort()).toEqual(mappings.sort());
+    expect(updates.map((statement) => actions(statement))).toEqual([['lambda:UpdateEventSourceMapping']]);
+    const updated = [updates[0]!.Resource].flat().map((resource) => mappings.find((id) => JSON.stringify(resource).includes(`{"Ref":"${id}"}`)));
+    expect(updated.sort()).toEqual(mappings.sort());
     // Only the two listings, which take no resource, are unscoped.
     expect(statements.filter((statement) => statement.Resource === '*').flatMap(actions).sort()).toEqual(['lambda:ListEventSourceMappings', 'scheduler:ListSchedules']);
     const text = JSON.stringify(statements);
-    for (const name of queueNames) for (const id of queueIds(name)) expect(text).toContain(`"${id}"`);
+    for (const { name, priority } of lanes) for (const id of queueIds(name, priority)) expect(text).toContain(`"${id}"`);
     for (const action of ['sqs:PurgeQueue', 'sqs:StartMessageMoveTask', 'rds-data:ExecuteStatement', 'scheduler:CreateSchedule', 'iam:PassRole', 'ssm:GetParametersByPath', 'cloudformation:DescribeStacks']) expect(text).toContain(action);
     expect(text).toContain(':parameter/datacleanup/dev/*');
     expect(Object.keys(template.toJSON().Outputs as object)).toContain('OperatorRoleArn');
   });
 
   it('publishes queue URLs and ARNs as outputs and SSM parameters', () => {
-    for (const name of queueNames) {
-      template.hasResourceProperties('AWS::SSM::Parameter', { Name: `/datacleanup/dev/queues/${name}/url` });
-      template.hasResourceProperties('AWS::SSM::Parameter', { Name: `/datacleanup/dev/queues/${name}/arn` });
+    for (const { lane } of lanes) {
+      for (const kind of ['url', 'arn', 'dlq-url']) template.hasResourceProperties('AWS::SSM::Parameter', { Name: `/datacleanup/dev/queues/${lane}/${kind}` });
     }
     const outputs = Object.keys(template.toJSON().Outputs as object);
-    expect(outputs).toEqual(expect.arrayContaining(['DefaultQueueUrl', 'AiQueueArn', 'BillingDeadLetterQueueUrl']));
+    expect(outputs).toEqual(expect.arrayContaining(['DefaultQueueUrl', 'AiQueueArn', 'BillingDeadLetterQueueUrl', 'DefaultHighPriorityQueueUrl', 'AiHighPriorityQueueArn', 'BillingHighPriorityDeadLetterQueueUrl']));
   });
 });
 

@@ -107,9 +107,10 @@ describe(`taskq against the local cloud (${databaseKind})`, () => {
   });
 
   it('shows queue depths, history with filters, and schedules with their next runs', async () => {
-    const queues = await json<{ queue: string; visible: number; deadLetters: number }[]>('queues');
-    expect(queues.map((q) => q.queue)).toEqual(['default', 'ai', 'data', 'billing']);
-    expect((await cli('queues')).stdout).toMatch(/^QUEUE\s+WAITING\s+IN FLIGHT\s+DELAYED\s+DLQ\s+OLDEST\ndefault/);
+    const queues = await json<{ queue: string; lane: string; priority: string; visible: number; deadLetters: number }[]>('queues');
+    expect(queues.map((q) => q.lane)).toEqual(['default', 'default-high', 'ai', 'ai-high', 'data', 'data-high', 'billing', 'billing-high']);
+    expect(queues.filter((q) => q.priority === 'high').map((q) => q.queue)).toEqual(['default', 'ai', 'data', 'billing']);
+    expect((await cli('queues')).stdout).toMatch(/^QUEUE\s+LANE\s+WAITING\s+IN FLIGHT\s+DELAYED\s+DLQ\s+OLDEST\ndefault\s+normal\s.*\ndefault\s+high\s/);
 
     const { stdout } = await cli('send', 'default.noop', '--payload', '{"echo":"needle-42"}', '--wait');
     const id = stdout.split('\n')[0]!;

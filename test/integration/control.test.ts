@@ -95,7 +95,8 @@ describe(`taskq inspect and control against the local cloud (${databaseKind})`, 
     expect((await cli('inspect', 'active')).stdout).toMatch(new RegExp(`^${slow}\\s+ai\\.process_ai_request\\s+ai\\s+\\S+\\s+1\\s+local-consumer-ai:`, 'm'));
     const stats = await json<{ queue: string; consumer: string; concurrency: { inUse: number; maximum: number }; deadLetters: number }[]>('inspect', 'stats', '--minutes', '10');
     expect(stats.map((s) => s.queue)).toEqual(['default', 'ai', 'data', 'billing']);
-    expect(stats.find((s) => s.queue === 'ai')).toMatchObject({ consumer: 'Enabled', concurrency: { inUse: 1, maximum: 2 }, deadLetters: 0 });
+    // The maximum is both lanes' event sources: the queue's 2 and its high-priority lane's 4.
+    expect(stats.find((s) => s.queue === 'ai')).toMatchObject({ consumer: 'Enabled', concurrency: { inUse: 1, maximum: 6 }, deadLetters: 0 });
     expect(stats.find((s) => s.queue === 'default')).toMatchObject({ succeeded: 10, failed: 0, waitMs: { p50: expect.any(Number) }, runMs: { p99: expect.any(Number) } });
 
     const limited = await json<{ softTimeLimitSeconds: unknown; timeLimitSeconds: unknown }>('control', 'time-limit', 'app.tasks.ai_tasks.process_ai_request', '1s', '2s');
@@ -116,7 +117,7 @@ describe(`taskq inspect and control against the local cloud (${databaseKind})`, 
   });
 
   it('pauses a queue: its messages stay queued, and run once it is resumed', async () => {
-    expect(await json('control', 'pause', 'default')).toEqual({ queue: 'default', state: 'Disabled', maximumConcurrency: 4 });
+    expect(await json('control', 'pause', 'default')).toEqual({ queue: 'default', state: 'Disabled', maximumConcurrency: 4, highPriority: { state: 'Disabled', maximumConcurrency: 8 } });
     const ids = await Promise.all(Array.from({ length: 3 }, () => send('default.noop', {})));
     // A long poll that was waiting when the pause came hands back what it catches at once.
     await waitFor(async () => (await depth('default')).visible === 3, 30_000, 'the three to wait, visible, on the paused queue');

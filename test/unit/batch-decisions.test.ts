@@ -136,7 +136,7 @@ describe('fatesOf', () => {
   const record = sqsRecordFactory('{}', { messageId: 'm1' });
   const row = { id: 't1', name: 'default.noop', queue: 'default', status: 'SUCCESS' as const, fence: 1 };
   const report: Report = { level: 'info', message: 'task succeeded', task: 'default.noop', fields: {} };
-  const followUps = [{ queue: 'default' as const, envelope: newEnvelope('default.noop', {}, { id: 't2' }), body: '{}' }];
+  const followUps = [{ queue: 'default' as const, priority: 'normal' as const, envelope: newEnvelope('default.noop', {}, { id: 't2' }), body: '{}' }];
   const ok = (extra: Partial<Extract<Recorded, { ok: true }>> = {}): Recorded => ({ ok: true, superseded: new Map(), completedChords: new Set(), refused: new Map(), ...extra });
   it.each<[string, Outcome, Recorded, { step: unknown; reports: number; followUps: number }]>([
     ['recorded: its step stands, it reports and sends on', { step: { kind: 'ack' }, row, report, followUps }, ok(), { step: { kind: 'ack' }, reports: 1, followUps: 1 }],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { aiServices } from '../../shared/ai/service.ts';
 import { ConfigError, physicalQueueName, readConfig } from '../../shared/config.ts';
+import { laneName } from '../../shared/catalogue/index.ts';
 import { dataConsumer } from '../../shared/consumers/data.ts';
 import { defaultConsumer } from '../../shared/consumers/default.ts';
 import { dataServices } from '../../shared/data/service.ts';
@@ -71,6 +72,14 @@ describe('readConfig', () => {
   it('names queues by stage', () => {
     expect(physicalQueueName('prod', 'billing')).toBe('prod-billing');
     expect(physicalQueueName('prod', 'billing', true)).toBe('prod-billing-dlq');
+    expect(physicalQueueName('prod', laneName('billing', 'high'), true)).toBe('prod-billing-high-dlq');
+  });
+
+  it('reads every lane\'s URLs, the high-priority lanes\' beside their queues\'', () => {
+    const config = readConfig({ QUEUE_URL_AI: 'http://q/ai', QUEUE_URL_AI_HIGH: 'http://q/ai-high', DLQ_URL_AI_HIGH: 'http://q/ai-high-dlq' });
+    expect(config.queueUrls).toEqual({ ai: 'http://q/ai', 'ai-high': 'http://q/ai-high' });
+    expect(config.deadLetterQueueUrls).toEqual({ 'ai-high': 'http://q/ai-high-dlq' });
+    expect(() => readConfig({ QUEUE_URL_AI_HIGH: 'not a url' })).toThrow(/QUEUE_URL_AI_HIGH: Invalid URL/);
   });
 });
 
@@ -83,9 +92,9 @@ describe("a queue's services, read once at start", () => {
 
   it("fails a queue's consumer at start with one message naming the configuration's, the queue's and the services' problems", () => {
     expect(() => dataConsumer({ STAGE: 'Prod!', AWS_ENDPOINT_URL: 'not a url', QUEUE_URL_DATA: 'http://q/data', EXPORT_URL_TTL_SECONDS: 'an hour' })).toThrow(
-      /^invalid environment for the data consumer: STAGE: .*; AWS_ENDPOINT_URL: .*; DLQ_URL_DATA: required by the data consumer; FILES_BUCKET: .*; EXPORT_URL_TTL_SECONDS: [^;]*$/,
+      /^invalid environment for the data consumer: STAGE: .*; AWS_ENDPOINT_URL: .*; DLQ_URL_DATA: required by the data consumer; QUEUE_URL_DATA_HIGH: required by the data consumer; DLQ_URL_DATA_HIGH: required by the data consumer; FILES_BUCKET: .*; EXPORT_URL_TTL_SECONDS: [^;]*$/,
     );
-    expect(() => defaultConsumer({})).toThrow(/^invalid environment for the default consumer: QUEUE_URL_DEFAULT: required by the default consumer; DLQ_URL_DEFAULT: required by the default consumer$/);
+    expect(() => defaultConsumer({})).toThrow(/^invalid environment for the default consumer: QUEUE_URL_DEFAULT: required by the default consumer; DLQ_URL_DEFAULT: required by the default consumer; QUEUE_URL_DEFAULT_HIGH: required by the default consumer; DLQ_URL_DEFAULT_HIGH: required by the default consumer$/);
   });
 
   it('reads the AI models once, with their defaults', () => {

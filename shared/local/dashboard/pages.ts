@@ -1,6 +1,6 @@
 import { taskStatuses } from '../../results/schema.ts';
 import type { TaskDetail, TaskStats, TaskSummary } from '../../results/queries.ts';
-import type { DeadLetterView, QueueDepth, ScheduleView } from '../../operations/index.ts';
+import type { LaneDeadLetter, QueueDepth, ScheduleView } from '../../operations/index.ts';
 import type { HistoryFilter } from '../../results/queries.ts';
 import { formToken } from '../guard.ts';
 import { barChart, html, type Html } from './html.ts';
@@ -18,10 +18,10 @@ export function overviewPage(queues: readonly QueueDepth[], stats: TaskStats, sc
 <section aria-labelledby="queues-heading">
   <h2 id="queues-heading">Queues</h2>
   <table>
-    <thead><tr><th scope="col">Queue</th><th scope="col" class="num">Waiting</th><th scope="col" class="num">In flight</th><th scope="col" class="num">Delayed</th><th scope="col" class="num">Dead letters</th><th scope="col" class="num">Oldest (s)</th></tr></thead>
+    <thead><tr><th scope="col">Queue</th><th scope="col">Lane</th><th scope="col" class="num">Waiting</th><th scope="col" class="num">In flight</th><th scope="col" class="num">Delayed</th><th scope="col" class="num">Dead letters</th><th scope="col" class="num">Oldest (s)</th></tr></thead>
     <tbody>${queues.map((q) => html`<tr>
-      <th scope="row">${q.queue}</th><td class="num">${q.visible}</td><td class="num">${q.inFlight}</td><td class="num">${q.delayed}</td>
-      <td class="num"><a href="/dlq/${q.queue}" aria-label="${q.deadLetters} dead letters on ${q.queue}">${q.deadLetters}</a></td>
+      <th scope="row">${q.queue}</th><td>${q.priority}</td><td class="num">${q.visible}</td><td class="num">${q.inFlight}</td><td class="num">${q.delayed}</td>
+      <td class="num"><a href="/dlq/${q.queue}" aria-label="${q.deadLetters} dead letters on ${q.lane}">${q.deadLetters}</a></td>
       <td class="num">${q.oldestAgeSeconds ?? ''}</td></tr>`)}</tbody>
   </table>
 </section>
@@ -113,15 +113,15 @@ export function unknownTaskPage(id: string): Html {
 </form>`;
 }
 
-export function deadLettersPage(queue: string, letters: readonly DeadLetterView[]): Html {
+export function deadLettersPage(queue: string, letters: readonly LaneDeadLetter[]): Html {
   return html`
 <form method="post" action="/actions/dlq/${queue}/redrive">${tokenField}
   <table>
-    <thead><tr><th scope="col">Select</th><th scope="col">Task id</th><th scope="col">Task</th><th scope="col">Reason</th><th scope="col" class="num">Attempts</th><th scope="col">Failed at</th></tr></thead>
-    <tbody>${letters.length === 0 ? html`<tr><td colspan="6">No dead letters on ${queue}.</td></tr>` : letters.map((l) => html`<tr>
+    <thead><tr><th scope="col">Select</th><th scope="col">Task id</th><th scope="col">Task</th><th scope="col">Lane</th><th scope="col">Reason</th><th scope="col" class="num">Attempts</th><th scope="col">Failed at</th></tr></thead>
+    <tbody>${letters.length === 0 ? html`<tr><td colspan="7">No dead letters on ${queue}.</td></tr>` : letters.map((l) => html`<tr>
       <td>${l.taskId ? html`<input type="checkbox" name="taskId" value="${l.taskId}" aria-label="Select ${l.taskId}">` : ''}</td>
       <td>${l.taskId ? html`<a href="/tasks/${encodeURIComponent(l.taskId)}">${l.taskId}</a>` : html`<em>none</em>`}</td>
-      <td>${l.task ?? ''}</td><td>${l.reason ?? ''}</td><td class="num">${l.attempts ?? ''}</td><td>${time(l.failedAt)}</td></tr>`)}</tbody>
+      <td>${l.task ?? ''}</td><td>${l.lane === queue ? 'normal' : 'high'}</td><td>${l.reason ?? ''}</td><td class="num">${l.attempts ?? ''}</td><td>${time(l.failedAt)}</td></tr>`)}</tbody>
   </table>
   <button type="submit" name="scope" value="selected">Redrive selected</button>
   <button type="submit" name="scope" value="all">Redrive all</button>
@@ -142,6 +142,7 @@ export function sendPage(tasks: readonly { name: string; alias?: string; queue: 
   <p><label for="payload">Payload (JSON)</label><br><textarea id="payload" name="payload" rows="8" cols="70">${values.payload ?? '{}'}</textarea></p>
   <label for="countdown">Countdown (s)</label> <input id="countdown" name="countdown" type="number" min="0" step="1">
   <label for="task-id">Task id (optional)</label> <input id="task-id" name="id" type="text">
+  <label for="priority">Priority</label> <select id="priority" name="priority"><option value="">the task's (catalogue)</option><option value="normal">normal</option><option value="high">high: past the queue's backlog</option></select>
   <p><button type="submit">Send</button></p>
 </form>
 <h2>Payload schemas</h2>

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as z from 'zod';
-import { tasks } from '../../catalogue/index.ts';
+import { tasks, type Priority } from '../../catalogue/index.ts';
 import type { TaskOperations } from '../../operations/index.ts';
 import { apiRoutes, historyFilter, queueParam, statusOf } from '../api.ts';
 import { guardedListener, isAllowedHost, isCrossSite, loopback, pageHeaders, requestUrl } from '../guard.ts';
@@ -71,8 +71,10 @@ export async function startDashboard(operations: TaskOperations, port: number, h
         const sent = await operations.send(task, JSON.parse(form.get('payload') || '{}'), {
           ...(countdown > 0 ? { countdown } : {}),
           ...(form.get('id') ? { id: form.get('id')! } : {}),
+          // A value the form does not offer is refused by the producer, as any caller's would be.
+          ...(form.get('priority') ? { priority: form.get('priority') as Priority } : {}),
         });
-        redirect(response, back(`/tasks/${encodeURIComponent(sent.id)}`, `Sent ${task} as ${sent.id}`));
+        redirect(response, back(`/tasks/${encodeURIComponent(sent.id)}`, `Sent ${task} as ${sent.id} to ${sent.lane}`));
       } catch (error) {
         sendHtml(response, 400, layout('Send a task', sendPage(catalogueView(), { task, payload: form.get('payload') ?? '' }), { error: (error as Error).message }));
       }

@@ -67,7 +67,7 @@ export async function placeLargePayloads(followUps: ReadonlyMap<SQSRecord, reado
           return message;
         }
         if (messageBytes(message.largePayload.inline) > sqsLimits.maxMessageBytes) throw new Error(`${message.envelope.id}: a payload of ${message.largePayload.ref.bytes} bytes needs the files bucket (RESULTS_BUCKET), which this consumer has not`);
-        return { queue: message.queue, envelope: message.envelope, body: message.largePayload.inline };
+        return { queue: message.queue, priority: message.priority, envelope: message.envelope, body: message.largePayload.inline };
       })));
     } catch (error) {
       batch.settings.logger.error('could not place the payload of a workflow follow-up; the message will be redelivered to try again', { messageId: record.messageId, error });

@@ -1,7 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { QueueDefinition, QueueName } from '../../catalogue/index.ts';
+import type { SQSRecord } from 'aws-lambda';
+import type { LaneName, Priority, QueueDefinition } from '../../catalogue/index.ts';
 import type { Database } from '../../results/database.ts';
 import type { TaskDirectory } from '../parse.ts';
 import type { PolicyCache } from './policies.ts';
@@ -9,8 +10,11 @@ import type { PolicyCache } from './policies.ts';
 /** What a queue's consumer is built from: the pipeline's every step reads its part of it. */
 export interface ConsumerSettings {
   readonly queue: QueueDefinition;
+  /** The normal lane's queue and dead-letter queue. */
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
+  /** The high-priority lane's, whose event source invokes the same consumer; without it every record is the normal lane's. */
+  readonly highPriority?: LaneUrls;
   readonly directory: TaskDirectory;
   readonly sqs: SQSClient;
   /** Opened on first use and kept for the life of the process. */
@@ -21,12 +25,28 @@ export interface ConsumerSettings {
   readonly random?: () => number;
   /** The queue's own services (its tasks' context), built once from configuration. */
   readonly services: unknown;
-  /** Where a workflow's next steps go, by queue; this consumer's own queue is known anyway. */
-  readonly queueUrls?: Partial<Record<QueueName, string>>;
+  /** Where a workflow's next steps go, by lane; this consumer's own lanes are known anyway. */
+  readonly queueUrls?: Partial<Record<LaneName, string>>;
   /** How often running tasks are checked for revocation. @default 5000 */
   readonly revocationCheckMs?: number;
   /** How often the run-time policy changes (`taskq control`) are read again. @default 5000 */
   readonly policyRefreshMs?: number;
+}
+
+export interface LaneUrls {
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+}
+
+/** The lane a record came from: the high-priority one when its source ARN names that lane's queue. */
+export function laneOfRecord(record: Pick<SQSRecord, 'eventSourceARN'>, settings: Pick<ConsumerSettings, 'highPriority'>): Priority {
+  const high = settings.highPriority?.queueUrl;
+  return high && record.eventSourceARN.split(':').at(-1) === high.split('/').at(-1) ? 'high' : 'normal';
+}
+
+/** The queue and dead-letter queue of a record's lane: where its visibility is changed and its dead letter goes. */
+export function laneUrls(settings: Pick<ConsumerSettings, 'queueUrl' | 'deadLetterQueueUrl' | 'highPriority'>, priority: Priority): LaneUrls {
+  return priority === 'high' && settings.highPriority ? settings.highPriority : settings;
 }
 
 /** What one invocation brings to its batch besides the records. */

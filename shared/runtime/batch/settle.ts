@@ -1,11 +1,12 @@
 import type { SQSRecord } from 'aws-lambda';
+import { laneName } from '../../catalogue/index.ts';
 import { taskMetrics } from '../../observability/index.ts';
 import { delayMessages, sendMessages, sendToDeadLetterQueue, type DeadLetter } from '../queue-actions.ts';
 import type { FollowUp, TaskLookup } from '../workflow.ts';
 import { chordCallbacks, placeLargePayloads } from './follow-ups.ts';
 import type { Outcomes, Report, Step } from './outcome.ts';
 import type { Recorded } from './record.ts';
-import type { BatchContext } from './settings.ts';
+import { laneOfRecord, laneUrls, type BatchContext } from './settings.ts';
 
 /** What the write made of each outcome: the message's step, what to report, what to send on. */
 export interface Fates {
@@ -49,7 +50,8 @@ export function fatesOf(outcomes: Outcomes, recorded: Recorded, outageDelay: (re
  * any whose sending failed stays on the queue and comes back to send again.
  */
 export async function settle(fates: Fates, recorded: Recorded, outcomes: Outcomes, lookup: TaskLookup, batch: BatchContext): Promise<Set<SQSRecord>> {
-  const { sqs, logger, queueUrl, deadLetterQueueUrl, queue } = batch.settings;
+  const { settings } = batch;
+  const { sqs, logger, queue } = settings;
   const done = new Set([...fates.steps].flatMap(([record, step]) => (step.kind === 'ack' || step.kind === 'dead-letter' ? [record] : [])));
   if (recorded.ok && recorded.completedChords.size > 0) {
     const { callbacks, failed } = await chordCallbacks(recorded.completedChords, outcomes, lookup, batch);
@@ -57,10 +59,14 @@ export async function settle(fates: Fates, recorded: Recorded, outcomes: Outcome
     for (const record of failed) done.delete(record);
   }
   if (fates.followUps.size > 0) {
-    const urls = { ...batch.settings.queueUrls, [queue.name]: queueUrl };
+    const urls = { ...settings.queueUrls, [queue.name]: settings.queueUrl, ...(settings.highPriority ? { [`${queue.name}-high`]: settings.highPriority.queueUrl } : {}) };
     const { sendable, failed } = await placeLargePayloads(fates.followUps, batch);
     for (const record of failed) done.delete(record);
-    const unsent = await sendMessages(sqs, urls, [...sendable].flatMap(([record, messages]) => messages.map((message) => ({ key: record, message }))));
+    // What a high-priority message starts stays in the high lanes: a workflow keeps its priority.
+    const unsent = await sendMessages(sqs, urls, [...sendable].flatMap(([record, messages]) => {
+      const inherited = laneOfRecord(record, settings);
+      return messages.map((message) => ({ key: record, message: { ...message, lane: laneName(message.queue, inherited === 'high' ? 'high' : message.priority) } }));
+    }));
     for (const record of unsent) {
       // The success is recorded; the message comes back as a duplicate, which sends again.
       done.delete(record);
@@ -73,15 +79,16 @@ export async function settle(fates: Fates, recorded: Recorded, outcomes: Outcome
     if (step.kind === 'dead-letter') letters.push({ record, reason: step.reason, taskId: step.taskId, attempts: step.attempts });
     if (step.kind === 'delay') delays.push({ record, seconds: step.seconds });
   }
-  if (letters.length > 0) {
-    const unsent = await sendToDeadLetterQueue(sqs, deadLetterQueueUrl, letters);
-    for (const letter of letters.filter((candidate) => unsent.has(candidate.record.messageId))) {
+  // Each lane's dead letters go to its own dead-letter queue, so a redrive returns them to their lane.
+  for (const [priority, lettersOfLane] of Map.groupBy(letters, (letter) => laneOfRecord(letter.record, settings))) {
+    const unsent = await sendToDeadLetterQueue(sqs, laneUrls(settings, priority).deadLetterQueueUrl, lettersOfLane);
+    for (const letter of lettersOfLane.filter((candidate) => unsent.has(candidate.record.messageId))) {
       done.delete(letter.record);
       logger.error('could not send to the dead-letter queue; the message will be retried', { messageId: letter.record.messageId });
     }
   }
-  if (delays.length > 0) {
-    const problems = await delayMessages(sqs, queueUrl, delays);
+  for (const [priority, delaysOfLane] of Map.groupBy(delays, (delay) => laneOfRecord(delay.record, settings))) {
+    const problems = await delayMessages(sqs, laneUrls(settings, priority).queueUrl, delaysOfLane);
     if (problems.length > 0) logger.warn('could not change message visibility; messages return after the visibility timeout', { problems });
   }
   return done;
