@@ -14,7 +14,7 @@ import { operatorCommand } from './operator-commands.ts';
 const global = ['url', 'stage', 'region', 'json', 'help'];
 /** The options each command takes beyond the global ones. */
 const accepted: Record<string, readonly string[]> = {
-  send: ['payload', 'countdown', 'eta', 'expires', 'id', 'tenant', 'wait', 'timeout'],
+  send: ['payload', 'countdown', 'eta', 'expires', 'id', 'tenant', 'priority', 'wait', 'timeout'],
   result: ['wait', 'timeout'],
   revoke: ['reason'],
   queues: [],

@@ -8,7 +8,7 @@ import { GetEventSourceMappingCommand, LambdaClient, ListEventSourceMappingsComm
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queues as queueDefinitions, type QueueName } from '../../shared/catalogue/index.ts';
+import { laneConcurrency, queues as queueDefinitions, type QueueName } from '../../shared/catalogue/index.ts';
 import { scheduleNameOf } from '../../shared/producer/long-delay.ts';
 import { resourcesOfType } from './assembly.ts';
 import { migrationsApply } from './checks/startup.ts';
@@ -104,6 +104,16 @@ describe('taskq --stage against the rehearsed dev stage', () => {
     expect(history.calls).toContainEqual(expect.objectContaining({ action: 'rds-data:ExecuteStatement', resource: rehearsal.dataApi.target.resourceArn }));
   });
 
+  it("sends a high-priority task to the queue's high lane, whose event source invokes the consumer bundle", async () => {
+    const run = await taskq('send', 'billing.process_refund', '--payload', '{"paymentIntentId":"pi_lane","reason":"duplicate"}', '--priority', 'high', '--wait', '--timeout', '30');
+    expect(run, run.stderr).toMatchObject({ code: 0 });
+    expect(run.stdout.split('\n')[1]).toMatch(/ SUCCESS after 1 attempt$/);
+    expect(run.calls).toContainEqual(expect.objectContaining({ action: 'sqs:SendMessage', resource: `arn:aws:sqs:${region}:000000000000:${stage}-billing-high`, decision: 'allow' }));
+    const bad = await taskq('send', 'default.noop', '--priority', 'urgent');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^taskq: --priority is high or normal, not urgent/);
+  });
+
   it('reads a result too large for a row back from the results bucket', async () => {
     const echo = 'q'.repeat(40_000);
     const run = await taskq('send', 'default.noop', '--payload', JSON.stringify({ echo }), '--wait', '--timeout', '30');
@@ -135,12 +145,16 @@ describe('taskq --stage against the rehearsed dev stage', () => {
     await sendAll(rehearsal, `${stage}-default`, [malformed]);
     await until(async () => (await depth(`${stage}-default-dlq`)) === 1 && (await depth(`${stage}-default`)) === 0);
 
-    const queues = json<{ queue: string; visible: number; inFlight: number; delayed: number; deadLetters: number }[]>(await taskq('queues', '--json'));
+    const queues = json<{ queue: string; lane: string; visible: number; inFlight: number; delayed: number; deadLetters: number }[]>(await taskq('queues', '--json'));
     const published = resourcesOfType(rehearsal.assembly.template, 'AWS::SSM::Parameter')
       .map(([, parameter]) => /^\/datacleanup\/[^/]+\/queues\/([^/]+)\/url$/.exec(String(resolve(parameter.Properties?.Name, rehearsal.values)))?.[1])
       .filter(Boolean);
-    expect(queues.map((depths) => depths.queue).sort()).toEqual(published.sort());
-    for (const depths of queues) expect(depths).toEqual({ queue: depths.queue, visible: 0, inFlight: 0, delayed: 0, deadLetters: depths.queue === 'default' ? 1 : 0, oldestAgeSeconds: null });
+    // Every lane the stack publishes, the high-priority ones included.
+    expect(queues.map((depths) => depths.lane).sort()).toEqual(published.sort());
+    expect(published).toContain('default-high');
+    for (const depths of queues) {
+      expect(depths).toEqual({ queue: depths.lane.replace(/-high$/, ''), lane: depths.lane, priority: depths.lane.endsWith('-high') ? 'high' : 'normal', visible: 0, inFlight: 0, delayed: 0, deadLetters: depths.lane === 'default' ? 1 : 0, oldestAgeSeconds: null });
+    }
 
     const letters = json<{ taskId: string; task: string; reason: string | null }[]>(await taskq('dlq', 'list', 'default', '--json'));
     expect(letters).toEqual([expect.objectContaining({ taskId: malformed.id, task: 'default.noop', reason: expect.stringMatching(/.+/) })]);
@@ -198,14 +212,19 @@ describe('taskq --stage against the rehearsed dev stage', () => {
     const consumers = async () => Object.fromEntries(json<Stats[]>(await taskq('inspect', 'stats', '--json')).map((s) => [s.queue, s]));
     const before = await consumers();
     expect(Object.keys(before).sort()).toEqual(['ai', 'billing', 'data', 'default']);
-    for (const stats of Object.values(before)) expect(stats).toMatchObject({ consumer: 'Enabled', concurrency: { maximum: queueDefinitions[stats.queue as QueueName].maxConcurrency } });
-    const mapping = resourcesOfType(rehearsal.assembly.template, 'AWS::Lambda::EventSourceMapping')
+    // Both lanes' mappings invoke the consumer: its queue's and its high-priority lane's.
+    for (const stats of Object.values(before)) {
+      const definition = queueDefinitions[stats.queue as QueueName];
+      expect(stats).toMatchObject({ consumer: 'Enabled', concurrency: { maximum: laneConcurrency(definition, 'normal') + laneConcurrency(definition, 'high') } });
+    }
+    const mappings = resourcesOfType(rehearsal.assembly.template, 'AWS::Lambda::EventSourceMapping')
       .map(([id, resource]) => ({ uuid: rehearsal.values.ref(id), queueArn: resolve(resource.Properties?.EventSourceArn, rehearsal.values) }))
-      .find(({ queueArn }) => queueArn === `arn:aws:sqs:${region}:000000000000:${stage}-default`)!;
+      .filter(({ queueArn }) => queueArn === `arn:aws:sqs:${region}:000000000000:${stage}-default` || queueArn === `arn:aws:sqs:${region}:000000000000:${stage}-default-high`);
+    expect(mappings).toHaveLength(2);
 
     const paused = await taskq('control', 'pause', 'default');
     expect(paused, paused.stderr).toMatchObject({ code: 0, stdout: 'paused default: its consumer receives nothing until taskq control resume default; invocations under way finish (Disabling)\n' });
-    expect(paused.calls).toContainEqual(expect.objectContaining({ action: 'lambda:UpdateEventSourceMapping', resource: `arn:aws:lambda:${region}:000000000000:event-source-mapping:${mapping.uuid}`, decision: 'allow' }));
+    for (const mapping of mappings) expect(paused.calls).toContainEqual(expect.objectContaining({ action: 'lambda:UpdateEventSourceMapping', resource: `arn:aws:lambda:${region}:000000000000:event-source-mapping:${mapping.uuid}`, decision: 'allow' }));
     expect((await consumers()).default?.consumer).toBe('Disabled');
     expect((await consumers()).ai?.consumer).toBe('Enabled');
 
@@ -260,16 +279,24 @@ describe('taskq --stage against the rehearsed dev stage', () => {
       const fn = rehearsal.fn('DefaultTasksConsumer').spec;
       const { EventSourceMappings = [], NextMarker } = await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: fn.name }));
       expect(NextMarker).toBeUndefined();
-      expect(EventSourceMappings).toEqual([expect.objectContaining({
-        EventSourceArn: `arn:aws:sqs:${region}:000000000000:${stage}-default`, FunctionArn: fn.arn, State: 'Enabled',
-        ScalingConfig: { MaximumConcurrency: queueDefinitions.default.maxConcurrency }, FunctionResponseTypes: ['ReportBatchItemFailures'],
-      })]);
+      expect(EventSourceMappings).toEqual(expect.arrayContaining([
+        expect.objectContaining({
+          EventSourceArn: `arn:aws:sqs:${region}:000000000000:${stage}-default`, FunctionArn: fn.arn, State: 'Enabled',
+          ScalingConfig: { MaximumConcurrency: queueDefinitions.default.maxConcurrency }, FunctionResponseTypes: ['ReportBatchItemFailures'],
+        }),
+        expect.objectContaining({
+          EventSourceArn: `arn:aws:sqs:${region}:000000000000:${stage}-default-high`, FunctionArn: fn.arn, State: 'Enabled', MaximumBatchingWindowInSeconds: 0,
+          ScalingConfig: { MaximumConcurrency: laneConcurrency(queueDefinitions.default, 'high') }, FunctionResponseTypes: ['ReportBatchItemFailures'],
+        }),
+      ]));
+      expect(EventSourceMappings).toHaveLength(2);
       const uuid = EventSourceMappings[0]!.UUID!;
       expect(await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }))).toMatchObject({ UUID: uuid, FunctionArn: fn.arn });
-      expect((await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: fn.arn }))).EventSourceMappings).toHaveLength(1);
+      expect((await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: fn.arn }))).EventSourceMappings).toHaveLength(2);
+      // Two per consumer: 8 in all, in pages.
       const all = await lambda.send(new ListEventSourceMappingsCommand({ MaxItems: 3 }));
       expect(all.EventSourceMappings).toHaveLength(3);
-      expect((await lambda.send(new ListEventSourceMappingsCommand({ Marker: all.NextMarker }))).EventSourceMappings).toHaveLength(1);
+      expect((await lambda.send(new ListEventSourceMappingsCommand({ Marker: all.NextMarker }))).EventSourceMappings).toHaveLength(5);
 
       await expect(lambda.send(new ListEventSourceMappingsCommand({ MaxItems: 0 }))).rejects.toMatchObject({ name: 'InvalidParameterValueException' });
       await expect(lambda.send(new GetEventSourceMappingCommand({ UUID: '00000000-0000-4000-a000-000000000000' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } });
