@@ -37,10 +37,10 @@ export function operatorCommand(name: string, args: string[], values: Values): P
       none(name);
       return async (backend, json, out) => {
         const registered = await backend.registered();
-        out(json ? JSON.stringify(registered) : `${table(['TASK', 'QUEUE', 'RATE LIMIT', 'SOFT LIMIT', 'HARD LIMIT', 'AT ONCE', 'ONCE PER', 'TENANT', 'RETRIES', 'BACK-OFF MAX', 'CELERY NAME'], registered.map((t) => [
+        out(json ? JSON.stringify(registered) : `${table(['TASK', 'QUEUE', 'RATE LIMIT', 'SOFT LIMIT', 'HARD LIMIT', 'AT ONCE', 'ONCE PER', 'TENANT', 'PRIORITY', 'RETRIES', 'BACK-OFF MAX', 'CELERY NAME'], registered.map((t) => [
           t.name, t.queue, shown(t.rateLimit, (rate) => rate), shown(t.softTimeLimitSeconds, seconds), shown(t.timeLimitSeconds, seconds),
           shown(t.concurrency, (limit) => (t.concurrency.key ? `${limit}/${t.concurrency.key}` : String(limit))),
-          t.dedupe ? `${t.dedupe.mode} ${t.dedupe.window}` : '', t.tenant ?? '', t.retry.maxRetries, seconds(t.retry.backoffMaxSeconds), t.alias,
+          t.dedupe ? `${t.dedupe.mode} ${t.dedupe.window}` : '', t.tenant ?? '', t.priority, t.retry.maxRetries, seconds(t.retry.backoffMaxSeconds), t.alias,
         ]))}\n* changed at run time; taskq control reset <task> restores the catalogue's`);
         return 0;
       };

@@ -1,5 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { effectivePolicy, laneConcurrency, queues as queueDefinitions, tasks, type LaneName, type PolicyOverride, type QueueName, type RetryPolicy, type TaskDefinition } from '../catalogue/index.ts';
+import { effectivePolicy, laneConcurrency, queues as queueDefinitions, tasks, type LaneName, type PolicyOverride, type Priority, type QueueName, type RetryPolicy, type TaskDefinition } from '../catalogue/index.ts';
 import type { LongDelayScheduler } from '../producer/long-delay.ts';
 import type { Database } from '../results/database.ts';
 import { queueThroughput, retryingTasks, startedTasks, type Latency, type StartedRow } from '../results/inspect.ts';
@@ -166,6 +166,8 @@ export interface RegisteredTask {
   readonly concurrency: PolicyValue<number> & { readonly key: string | null };
   /** The payload field naming whom the task runs for (fair queues), or null. */
   readonly tenant: string | null;
+  /** The lane its sends go to unless they name one. */
+  readonly priority: Priority;
   /** `unique` or `debounce` with its window and key fields (null: the whole payload), or null. */
   readonly dedupe: { readonly mode: 'unique' | 'debounce'; readonly window: string; readonly key: readonly string[] | null } | null;
   /** When an operator last changed its policy; null when it runs as the catalogue says. */
@@ -185,6 +187,7 @@ export function registeredOf(definition: TaskDefinition, override: PolicyOverrid
     timeLimitSeconds: { catalogue: definition.timeLimitSeconds, override: override?.timeLimitSeconds ?? null, effective: effective.timeLimitSeconds },
     concurrency: { key: definition.concurrency?.key ?? null, catalogue: definition.concurrency?.limit ?? null, override: override?.concurrencyLimit ?? null, effective: effective.concurrency?.limit ?? null },
     tenant: definition.tenant ?? null,
+    priority: definition.priority ?? 'normal',
     dedupe: definition.unique !== undefined ? { mode: 'unique', window: definition.unique, key: definition.dedupeKey ?? null }
       : definition.debounce !== undefined ? { mode: 'debounce', window: definition.debounce, key: definition.dedupeKey ?? null } : null,
     changedAt: override?.updatedAt ?? null,

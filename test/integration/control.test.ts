@@ -57,7 +57,8 @@ describe(`taskq inspect and control against the local cloud (${databaseKind})`, 
   it('changes a rate limit at run time: 1/s spaces five tasks, which wait as reserved, and reset lifts it, without a restart', async () => {
     const registered = await json<{ name: string; alias: string | null; rateLimit: unknown; softTimeLimitSeconds: unknown; changedAt: string | null }[]>('inspect', 'registered');
     expect(registered.find((t) => t.name === 'default.noop')).toMatchObject({ rateLimit: { catalogue: null, override: null, effective: null }, softTimeLimitSeconds: { catalogue: 240, override: null, effective: 240 }, changedAt: null });
-    expect(registered.find((t) => t.name === 'billing.process_refund')).toMatchObject({ alias: 'app.tasks.billing_tasks.process_refund', rateLimit: { catalogue: '50/s', effective: '50/s' } });
+    expect(registered.find((t) => t.name === 'billing.process_refund')).toMatchObject({ alias: 'app.tasks.billing_tasks.process_refund', rateLimit: { catalogue: '50/s', effective: '50/s' }, priority: 'high' });
+    expect(registered.find((t) => t.name === 'default.noop')).toMatchObject({ priority: 'normal' });
 
     const changed = await json<{ rateLimit: unknown; changedAt: string }>('control', 'rate-limit', 'default.noop', '1/s');
     expect(changed).toMatchObject({ rateLimit: { catalogue: null, override: '1/s', effective: '1/s' }, changedAt: expect.any(String) });

@@ -86,7 +86,7 @@ describe(`the dashboard in headless Chromium (${databaseKind})`, () => {
     await waitFor(async () => (await statusOf(sent.id)) === 'FAILURE', 20_000, 'the malformed task to fail');
 
     await page.goto(cloud.dashboardUrl);
-    await page.getByRole('link', { name: /dead letters on ai/ }).click();
+    await page.getByRole('link', { name: /dead letters on ai$/ }).click();
     await expect.poll(() => page.locator('main').textContent()).toContain('invalid payload for ai.process_ai_request: prompt:');
     await page.screenshot({ path: `${artifacts}/dashboard-dlq-${databaseKind}.png`, fullPage: true });
     const doneAt = async () => ((await (await fetch(`${cloud.dashboardUrl}/api/tasks/${sent.id}`)).json()) as { dateDone: string }).dateDone;

@@ -88,14 +88,14 @@ function registeredSection(registered: readonly RegisteredTask[]): Html {
   <h2 id="registered-heading">Registered tasks</h2>
   <p>Rate, time and concurrency limits changed here apply on every consumer within seconds, without a deploy; Reset restores the catalogue's.</p>
   <table>
-    <thead><tr><th scope="col">Task</th><th scope="col">Queue</th><th scope="col">Rate limit</th><th scope="col">Soft limit</th><th scope="col">Hard limit</th><th scope="col">At once</th><th scope="col">Once per</th><th scope="col">Tenant</th><th scope="col" class="num">Retries</th><th scope="col">Change</th></tr></thead>
+    <thead><tr><th scope="col">Task</th><th scope="col">Queue</th><th scope="col">Rate limit</th><th scope="col">Soft limit</th><th scope="col">Hard limit</th><th scope="col">At once</th><th scope="col">Once per</th><th scope="col">Tenant</th><th scope="col">Priority</th><th scope="col" class="num">Retries</th><th scope="col">Change</th></tr></thead>
     <tbody>${registered.map((t) => html`<tr data-task="${t.name}">
       <th scope="row">${t.name}${t.alias ? html`<br><code>${t.alias}</code>` : ''}</th><td>${t.queue}</td>
       <td class="rate-limit">${t.rateLimit.effective ?? 'none'}${changed(t.rateLimit)}</td>
       <td>${seconds(t.softTimeLimitSeconds.effective)}${changed(t.softTimeLimitSeconds)}</td><td>${seconds(t.timeLimitSeconds.effective)}${changed(t.timeLimitSeconds)}</td>
       <td class="concurrency">${t.concurrency.effective === null ? 'any' : `${t.concurrency.effective}${t.concurrency.key ? ` per ${t.concurrency.key}` : ''}`}${changed(t.concurrency)}</td>
       <td>${t.dedupe ? `${t.dedupe.mode} ${t.dedupe.window}${t.dedupe.key ? ` by ${t.dedupe.key.join(', ')}` : ''}` : ''}</td>
-      <td>${t.tenant ?? ''}</td>
+      <td>${t.tenant ?? ''}</td><td>${t.priority}</td>
       <td class="num">${t.retry.maxRetries}</td>
       <td>
         <form class="inline" method="post" action="/actions/control/tasks/${encodeURIComponent(t.name)}/rate-limit">${tokenField}
