@@ -12,6 +12,7 @@ import type { TaskStatus } from '../results/schema.ts';
 import { storableText } from '../results/statements.ts';
 import { scheduledEnvelope, schedulerTime, scheduleTimes } from '../scheduling.ts';
 import type { PolicyChange } from '../catalogue/index.ts';
+import { runBulk, type BulkAction, type BulkOptions, type BulkOutcome } from './bulk.ts';
 import { changePolicy, purgeQueue, resetPolicy } from './control.ts';
 import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterView, type Progress } from './dead-letters.ts';
 import type { EventSources, EventSourceView } from './event-sources.ts';
@@ -19,6 +20,8 @@ import { inspectActive, inspectRegistered, inspectReserved, inspectScheduled, in
 import type { QueuePeek } from './peek.ts';
 import { queueDepths, type QueueDepth, type QueueEndpoints } from './queues.ts';
 
+export { BulkFilterError } from './bulk.ts';
+export type { BulkAction, BulkExample, BulkOptions, BulkOutcome } from './bulk.ts';
 export type { DeadLetterView, Progress, RedriveOutcome, Unmoved } from './dead-letters.ts';
 export type { EventSources, EventSourceView } from './event-sources.ts';
 export type { ActiveTask, QueueStats, RegisteredTask, ReservedView, ScheduledView } from './inspect.ts';
@@ -54,6 +57,7 @@ export class TaskOperations {
   readonly #producer: TaskProducer;
   readonly #inspected: InspectSources;
   readonly #eventSources: EventSources | undefined;
+  readonly #queueUrls: Partial<Record<QueueName, string>>;
 
   constructor(options: {
     sqs: SQSClient;
@@ -78,6 +82,7 @@ export class TaskOperations {
     this.#scheduleAnchor = options.scheduleAnchor ?? new Date();
     this.#clock = options.clock ?? (() => new Date());
     const queueUrls = Object.fromEntries(Object.entries(this.#queues).map(([name, endpoints]) => [name, endpoints.url])) as Partial<Record<QueueName, string>>;
+    this.#queueUrls = queueUrls;
     const { longDelays } = options;
     this.#producer = new TaskProducer({ sqs: this.#sqs, queueUrls, database: this.#database, longDelays, ...(this.#database.payloads ? { payloads: this.#database.payloads } : {}) });
     this.#eventSources = options.eventSources;
@@ -142,6 +147,14 @@ export class TaskOperations {
 
   history(filter: HistoryFilter = {}): Promise<TaskSummary[]> {
     return listTasks(this.#database, filter);
+  }
+
+  /**
+   * Retries every FAILURE, revokes every unfinished task, or purges the records of every
+   * finished task the filter matches, page by page; `dryRun` counts them first.
+   */
+  bulk(action: BulkAction, filter: HistoryFilter, options: BulkOptions = {}): Promise<BulkOutcome> {
+    return runBulk({ sqs: this.#sqs, database: this.#database, queueUrls: this.#queueUrls }, action, filter, { ...options, ...(options.reason !== undefined ? { reason: clipReason(options.reason) } : {}) });
   }
 
   stats(minutes = 60): Promise<TaskStats> {
