@@ -30,7 +30,7 @@ export interface BulkOutcome {
   /** Tasks the filter matched in the action's states when the run began. */
   readonly matched: number;
   /** Tasks retried (sent again), revoked or purged. */
-  readonly done: number;
+  readonly affected: number;
   /** Tasks matched but left as they were, with why (the first hundred). */
   readonly skipped: readonly { readonly id: string; readonly reason: string }[];
   /** A dry run's first few matching tasks, oldest first. */
@@ -54,10 +54,9 @@ const skippedShown = 100;
  * the state it acts on, so a run interrupted and run again does nothing twice.
  */
 export async function runBulk(targets: BulkTargets, action: BulkAction, filter: HistoryFilter, options: BulkOptions = {}): Promise<BulkOutcome> {
-  const statuses = statusesOf(action, filter.status);
-  if (statuses.length === 0) throw new BulkFilterError(`${action} takes tasks in ${actionStatuses[action].join(', ')}; --status ${filter.status} matches none`);
+  const statuses = bulkStatuses(action, filter);
   const { count, examples } = await countMatching(targets.database, statuses, filter, options.dryRun ? examplesShown : 0);
-  const outcome = { action, dryRun: options.dryRun === true, matched: count, done: 0, skipped: [] as { id: string; reason: string }[], examples, interrupted: false };
+  const outcome = { action, dryRun: options.dryRun === true, matched: count, affected: 0, skipped: [] as { id: string; reason: string }[], examples, interrupted: false };
   if (options.dryRun || count === 0) return outcome;
   const pageSize = options.pageSize ?? 100;
   const skip = (id: string, reason: string) => {
@@ -74,7 +73,7 @@ export async function runBulk(targets: BulkTargets, action: BulkAction, filter: 
         : await purgePage(targets.database, statuses, filter, after, pageSize);
     if (page.ids.length === 0) return outcome;
     if (page.overflowKeys.length > 0) await targets.database.overflow?.delete(page.overflowKeys);
-    outcome.done += page.acted.length;
+    outcome.affected += page.acted.length;
     looked += page.ids.length;
     options.onProgress?.(looked, count);
     after = page.next;
@@ -84,6 +83,13 @@ export async function runBulk(targets: BulkTargets, action: BulkAction, filter: 
 /** A filter that can match nothing the action takes: the caller's mistake. */
 export class BulkFilterError extends Error {
   override name = 'BulkFilterError';
+}
+
+/** The states the action takes under the filter; refused when its `status` is one the action never touches. */
+export function bulkStatuses(action: BulkAction, filter: Pick<HistoryFilter, 'status'>) {
+  const statuses = statusesOf(action, filter.status);
+  if (statuses.length === 0) throw new BulkFilterError(`${action} takes tasks in ${actionStatuses[action].join(', ')}; status ${filter.status} matches none`);
+  return statuses;
 }
 
 /** Sends the page's failures again under their ids, as `retry(id)` does, then marks those sent so no later run sends them twice. */

@@ -20,7 +20,8 @@ import { inspectActive, inspectRegistered, inspectReserved, inspectScheduled, in
 import type { QueuePeek } from './peek.ts';
 import { queueDepths, type QueueDepth, type QueueEndpoints } from './queues.ts';
 
-export { BulkFilterError } from './bulk.ts';
+export { BulkFilterError, bulkStatuses } from './bulk.ts';
+export { FilterError, filterFields, hasFilter, parseFilter, type FilterField } from './filter.ts';
 export type { BulkAction, BulkExample, BulkOptions, BulkOutcome } from './bulk.ts';
 export type { DeadLetterView, Progress, RedriveOutcome, Unmoved } from './dead-letters.ts';
 export type { EventSources, EventSourceView } from './event-sources.ts';

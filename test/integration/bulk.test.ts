@@ -67,7 +67,7 @@ describe(`bulk retry, revoke and purge by filter (${databaseKind})`, () => {
 
     const outcome = await operations.bulk('retry', { tenant: 'a' }, { dryRun: true });
 
-    expect(outcome).toMatchObject({ action: 'retry', dryRun: true, matched: 2, done: 0, interrupted: false });
+    expect(outcome).toMatchObject({ action: 'retry', dryRun: true, matched: 2, affected: 0, interrupted: false });
     expect(outcome.examples.map((example) => example.id)).toEqual(['a1', 'a2']);
     expect(await drain(suite.emulator.sqs, suite.queue)).toEqual([]);
     expect(await statuses(suite.db.database)).toMatchObject({ a1: 'FAILURE', a2: 'FAILURE' });
@@ -90,8 +90,8 @@ describe(`bulk retry, revoke and purge by filter (${databaseKind})`, () => {
     const first = await operations.bulk('retry', filter);
     const second = await operations.bulk('retry', filter);
 
-    expect(first).toMatchObject({ matched: 3, done: 3, skipped: [] });
-    expect(second).toMatchObject({ matched: 0, done: 0 });
+    expect(first).toMatchObject({ matched: 3, affected: 3, skipped: [] });
+    expect(second).toMatchObject({ matched: 0, affected: 0 });
     const sent = await drain(suite.emulator.sqs, suite.queue);
     expect(sent.map((envelope) => envelope.id).sort()).toEqual(['in-1', 'in-2']);
     expect(sent.find((envelope) => envelope.id === 'in-1')).toMatchObject({ task: 'default.noop', payload: { echo: 'one' }, tenant: 'acme' });
@@ -114,8 +114,8 @@ describe(`bulk retry, revoke and purge by filter (${databaseKind})`, () => {
     const interrupted = await operations.bulk('retry', { task: 'default.noop' }, { pageSize: 3, signal: stop.signal, onProgress: (done) => stop.abort(progress.push(done)) });
     const resumed = await operations.bulk('retry', { task: 'default.noop' }, { pageSize: 3, onProgress: (done) => progress.push(done) });
 
-    expect(interrupted).toMatchObject({ matched: 7, done: 3, interrupted: true });
-    expect(resumed).toMatchObject({ matched: 4, done: 4, interrupted: false });
+    expect(interrupted).toMatchObject({ matched: 7, affected: 3, interrupted: true });
+    expect(resumed).toMatchObject({ matched: 4, affected: 4, interrupted: false });
     expect(progress).toEqual([3, 3, 4]);
     const ids = (await drain(suite.emulator.sqs, suite.queue)).map((envelope) => envelope.id);
     expect(ids.sort()).toEqual(['f0', 'f1', 'f2', 'f3', 'f4', 'f5', 'f6']);
@@ -130,7 +130,7 @@ describe(`bulk retry, revoke and purge by filter (${databaseKind})`, () => {
 
     const outcome = await operations.bulk('retry', { since: at(0) });
 
-    expect(outcome).toMatchObject({ matched: 2, done: 0 });
+    expect(outcome).toMatchObject({ matched: 2, affected: 0 });
     expect(outcome.skipped).toEqual([
       { id: 'summarised', reason: expect.stringMatching(/summarised; redrive its message/) },
       { id: 'unknown', reason: expect.stringMatching(/app\.tasks\.gone/) },
@@ -152,7 +152,7 @@ describe(`bulk retry, revoke and purge by filter (${databaseKind})`, () => {
     const searched = await operations.bulk('revoke', { search: 'needle' }, { reason: 'bad deploy' });
     const rest = await operations.bulk('revoke', { task: 'default.noop' }, { pageSize: 1 });
 
-    expect([narrowed.done, searched.done, rest.done]).toEqual([1, 1, 1]);
+    expect([narrowed.affected, searched.affected, rest.affected]).toEqual([1, 1, 1]);
     expect(await statuses(suite.db.database)).toEqual({ started: 'REVOKED', retrying: 'REVOKED', pending: 'REVOKED', finished: 'SUCCESS', elsewhere: 'RETRY' });
     expect(await operations.result('retrying')).toMatchObject({ error: 'bad deploy' });
     await expect(operations.bulk('revoke', { status: 'SUCCESS' })).rejects.toThrow(/revoke takes tasks in PENDING, STARTED, RETRY/);
@@ -176,9 +176,9 @@ describe(`bulk retry, revoke and purge by filter (${databaseKind})`, () => {
     const purged = await operations.bulk('purge', { until: at(9) }, { pageSize: 2 });
     const again = await operations.bulk('purge', { until: at(9) });
 
-    expect(dry).toMatchObject({ matched: 3, done: 0 });
-    expect(purged).toMatchObject({ matched: 3, done: 3 });
-    expect(again).toMatchObject({ matched: 0, done: 0 });
+    expect(dry).toMatchObject({ matched: 3, affected: 0 });
+    expect(purged).toMatchObject({ matched: 3, affected: 3 });
+    expect(again).toMatchObject({ matched: 0, affected: 0 });
     expect(await statuses(database)).toEqual({ running: 'STARTED', newer: 'SUCCESS' });
     expect(await database.rows(sql`select * from task_attempts`)).toEqual([]);
     await expect(database.overflow!.get(overflowKey)).rejects.toThrow(/NoSuchKey|not exist/i);
