@@ -41,7 +41,7 @@ export function beforeClaim(plan: Plan, record: SQSRecord, d: Decisions): Outcom
   if (!plan.ok) {
     return {
       step: { kind: 'dead-letter', reason: plan.reason, taskId: plan.id, attempts: 0 },
-      row: { id: plan.id, name: plan.task, queue: d.queue, status: 'FAILURE', error: plan.reason, payload: plan.payload },
+      row: { id: plan.id, name: plan.task, queue: d.queue, status: 'FAILURE', error: plan.reason, payload: plan.payload, ...tenantField(plan.tenant) },
       report: { level: 'error', message: 'message rejected', task: plan.task, metric: taskMetrics.rejected, fields: { taskId: plan.id, messageId: record.messageId, reason: plan.reason } },
     };
   }
