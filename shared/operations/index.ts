@@ -5,6 +5,7 @@ import { messageGroup, tenantField, tenantOf } from '../envelope/tenant.ts';
 import type { LongDelayScheduler } from '../producer/long-delay.ts';
 import { TaskProducer } from '../producer/producer.ts';
 import { resolveTask, type SendOptions } from '../producer/send.ts';
+import { countPerAction } from '../results/bulk.ts';
 import type { Database } from '../results/database.ts';
 import { clipBytes } from '../results/overflow.ts';
 import { findTask, listTasks, taskStats, type HistoryFilter, type TaskDetail, type TaskStats, type TaskSummary } from '../results/queries.ts';
@@ -156,6 +157,11 @@ export class TaskOperations {
    */
   bulk(action: BulkAction, filter: HistoryFilter, options: BulkOptions = {}): Promise<BulkOutcome> {
     return runBulk({ sqs: this.#sqs, database: this.#database, queueUrls: this.#queueUrls }, action, filter, { ...options, ...(options.reason !== undefined ? { reason: clipReason(options.reason) } : {}) });
+  }
+
+  /** How many tasks each bulk action would take under the filter. */
+  bulkCounts(filter: HistoryFilter): Promise<Record<BulkAction, number>> {
+    return countPerAction(this.#database, filter);
   }
 
   stats(minutes = 60): Promise<TaskStats> {

@@ -57,6 +57,19 @@ export async function countMatching(database: Database, statuses: readonly TaskS
   return { count: Number(counted?.count ?? 0), examples: shown };
 }
 
+/** How many tasks each action would take under the filter, in one scan (the dashboard's buttons). */
+export async function countPerAction(database: Database, filter: HistoryFilter): Promise<Record<BulkAction, number>> {
+  const within = (action: BulkAction) => {
+    const statuses = statusesOf(action, filter.status);
+    return statuses.length === 0 ? sql`false` : sql`status in (${sql.join(statuses.map((s) => sql`${s}`), sql`, `)})`;
+  };
+  const [row] = await database.rows<Record<BulkAction, number>>(sql`
+    select count(*) filter (where ${within('retry')})::int as retry, count(*) filter (where ${within('revoke')})::int as revoke,
+      count(*) filter (where ${within('purge')})::int as purge
+    from task_results ${whereAll([...(filter.status ? [sql`status = ${filter.status}`] : []), ...filterConditions(filter)])}`);
+  return { retry: Number(row?.retry ?? 0), revoke: Number(row?.revoke ?? 0), purge: Number(row?.purge ?? 0) };
+}
+
 /** A FAILURE as a retry needs it: what to send again, and the failure's time, which fences the mark. */
 export interface FailedTask {
   readonly id: string;
