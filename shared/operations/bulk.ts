@@ -76,6 +76,8 @@ export async function runBulk(targets: BulkTargets, action: BulkAction, filter: 
     outcome.affected += page.acted.length;
     looked += page.ids.length;
     options.onProgress?.(looked, count);
+    // A short page of revoke or purge was the last; a retry's page may be short for its bytes alone.
+    if (action !== 'retry' && page.ids.length < pageSize) return outcome;
     after = page.next;
   }
 }

@@ -51,7 +51,7 @@ function matching(statuses: readonly TaskStatus[], filter: HistoryFilter, after?
 export async function countMatching(database: Database, statuses: readonly TaskStatus[], filter: HistoryFilter, examples: number): Promise<{ count: number; examples: BulkExample[] }> {
   const where = matching(statuses, filter);
   const [counted] = await database.rows<{ count: number }>(sql`select count(*)::int as count from task_results ${where}`);
-  const shown = await database.rows<BulkExample>(sql`
+  const shown = examples === 0 ? [] : await database.rows<BulkExample>(sql`
     select id, name, status, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as "createdAt"
     from task_results ${where} order by created_at, id limit ${examples}::int`);
   return { count: Number(counted?.count ?? 0), examples: shown };
