@@ -60,6 +60,7 @@ export class TaskOperations {
   readonly #inspected: InspectSources;
   readonly #eventSources: EventSources | undefined;
   readonly #queueUrls: Partial<Record<QueueName, string>>;
+  #bulkRuns: Promise<unknown> = Promise.resolve();
 
   constructor(options: {
     sqs: SQSClient;
@@ -156,7 +157,13 @@ export class TaskOperations {
    * finished task the filter matches, page by page; `dryRun` counts them first.
    */
   bulk(action: BulkAction, filter: HistoryFilter, options: BulkOptions = {}): Promise<BulkOutcome> {
-    return runBulk({ sqs: this.#sqs, database: this.#database, queueUrls: this.#queueUrls }, action, filter, { ...options, ...(options.reason !== undefined ? { reason: clipReason(options.reason) } : {}) });
+    const run = () => runBulk({ sqs: this.#sqs, database: this.#database, queueUrls: this.#queueUrls }, action, filter, { ...options, ...(options.reason !== undefined ? { reason: clipReason(options.reason) } : {}) });
+    if (options.dryRun) return run();
+    // One run at a time: a run whose caller went away finishes the page under way before the
+    // next begins, so a run started again at once never sends a page the other has not marked yet.
+    const queued = this.#bulkRuns.then(run);
+    this.#bulkRuns = queued.catch(() => undefined);
+    return queued;
   }
 
   /** How many tasks each bulk action would take under the filter. */

@@ -84,6 +84,32 @@ describe(`taskq retry, revoke and purge by filter against the local cloud (${dat
     await waitFor(async () => (await task(theirs[0]!)).attempts === 2, 20_000, 'the retried task to run again');
   });
 
+  it('stops a retry whose client goes away after its first page, and the same request again sends only the rest', async () => {
+    const envelopes = Array.from({ length: 150 }, (_, i) => newEnvelope('data.process_file_upload', { uploadId: `gone-${i}` }, { tenant: 'bulk-big' }));
+    for (let start = 0; start < envelopes.length; start += 10) {
+      await sqs.send(new SendMessageBatchCommand({ QueueUrl: cloud.queueUrl('data'), Entries: envelopes.slice(start, start + 10).map((e, i) => ({ Id: `m${i}`, MessageBody: JSON.stringify(e), MessageGroupId: 'bulk-big' })) }));
+    }
+    const listed = async (status: string) => ((await (await fetch(`${cloud.dashboardUrl}/api/tasks?tenant=bulk-big&status=${status}&limit=1000`)).json()) as Task[]).length;
+    await waitFor(async () => (await listed('FAILURE')) === 150, 30_000, 'the 150 cleanings to fail');
+    await json('control', 'pause', 'data');
+    const retry = (signal?: AbortSignal) => fetch(`${cloud.dashboardUrl}/api/bulk/retry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'bulk-big' }), ...(signal ? { signal } : {}) });
+
+    const leaving = new AbortController();
+    const first = await retry(leaving.signal);
+    const reader = first.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^\{"done":100,"total":150\}\n/);
+    leaving.abort();
+    const again = (await (await retry()).text()).trim().split('\n').map((line) => JSON.parse(line) as { matched?: number; affected?: number });
+
+    // However far the first run got before it noticed, every task went exactly once.
+    expect(again.at(-1)!.matched).toBeLessThanOrEqual(50);
+    expect(again.at(-1)!.matched).toBe(again.at(-1)!.affected);
+    await waitFor(async () => (await listed('PENDING')) === 150, 10_000, 'every task to be marked as sent again');
+    expect((await json<{ queue: string; visible: number }[]>('queues')).find((q) => q.queue === 'data')!.visible).toBe(150);
+    await json('purge', 'data', '--yes');
+    await json('control', 'resume', 'data');
+  });
+
   it.each([
     [['retry', '--status', 'SUCCESS'], /retry takes tasks in FAILURE; --status SUCCESS matches none/],
     [['revoke', 'some-id', '--tenant', 'acme'], /revoke <id> or revoke with filter flags, not both/],
