@@ -17,9 +17,10 @@ export interface OperatorRoleProps {
 /**
  * What `taskq --stage <stage>` needs and nothing more, as a role people of this account
  * assume (their own policy must allow `sts:AssumeRole` on it): find the stage (its SSM
- * parameters and stack outputs), send, inspect and purge its queues and dead letters, read
- * and revoke results through the Data API, manage long ETAs' schedules, and pause or resume
- * exactly this stage's consumers (their event source mappings).
+ * parameters and stack outputs), send, inspect and purge its queues and dead letters, read,
+ * revoke, retry and purge results through the Data API (and delete what the purged ones kept
+ * in the results bucket), manage long ETAs' schedules, and pause or resume exactly this
+ * stage's consumers (their event source mappings).
  */
 export class OperatorRole extends Construct {
   readonly role: Role;
@@ -45,7 +46,7 @@ export class OperatorRole extends Construct {
     role.addToPolicy(new PolicyStatement({ actions: [...consume, 'sqs:StartMessageMoveTask', 'sqs:ListMessageMoveTasks'], resources: lanes.map((lane) => lane.deadLetterQueue.queueArn) }));
     role.addToPolicy(new PolicyStatement({ actions: ['lambda:UpdateEventSourceMapping'], resources: lanes.map((lane) => lane.eventSourceMappingArn) }));
     props.resultStore.grantDataApiAccess(role);
-    props.files.grantResultOverflowRead(role);
+    props.files.grantResultOverflowPurge(role);
     props.files.grantPayloads(role, 'producer');
     props.longDelays.grantScheduling(role);
     // Neither listing has a resource to scope it to; what the lists lead to is scoped above.

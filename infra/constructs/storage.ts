@@ -88,6 +88,11 @@ export class FileStorage extends Construct {
     this.#grantOnResults(grantee, ['s3:GetObject']);
   }
 
+  /** Read the results too large for a row, and delete those of the rows a bulk purge deletes (the operators). */
+  grantResultOverflowPurge(grantee: IGrantable & IConstruct): void {
+    this.#grantOnResults(grantee, ['s3:GetObject', 's3:DeleteObject']);
+  }
+
   #grantOnResults(grantee: IGrantable & IConstruct, actions: string[]): void {
     grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [this.bucket.arnForObjects(`${filePrefixes.taskResults}*`)] }));
     const policy = grantee.node.tryFindChild('ServiceRole')?.node.tryFindChild('DefaultPolicy') ?? grantee;

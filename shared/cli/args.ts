@@ -8,11 +8,14 @@ commands:
   send <task> --payload JSON|@FILE [--countdown S] [--eta ISO] [--expires ISO] [--id ID] [--tenant T] [--priority high|normal] [--wait] [--timeout S]
   result <id> [--wait] [--timeout S]
   revoke <id> [--reason TEXT]
+  retry <id>
+  retry|revoke|purge FILTER [--dry-run] [--reason TEXT (revoke)] [--yes (purge)]
+      every FAILURE sent again | every unfinished task revoked | every finished task's record deleted
   queues
   dlq list <queue> [--limit N]
   dlq redrive <queue> [--ids ID,ID,...]
   dlq purge <queue> --yes
-  history [--status STATE] [--task NAME] [--since ISO] [--search TEXT] [--limit N]
+  history [FILTER] [--limit N]
   schedules
   schedules run <name>
   inspect active|scheduled|reserved [--limit N]
@@ -24,6 +27,8 @@ commands:
   control reset <task>
   control pause|resume <queue>
   purge <queue> --yes
+
+FILTER: --status STATE --task NAME --since ISO --until ISO --search TEXT --tenant T (any of them)
 
 --url    the local cloud's dashboard (default $TASKQ_URL or http://127.0.0.1:5555)
 --stage  a deployed stage, found through its SSM parameters and stack outputs
@@ -57,6 +62,8 @@ export const options = {
   status: { type: 'string' },
   task: { type: 'string' },
   since: { type: 'string' },
+  until: { type: 'string' },
+  'dry-run': { type: 'boolean' },
   search: { type: 'string' },
   minutes: { type: 'string' },
 } as const;
@@ -81,7 +88,7 @@ export function count(values: Values, name: 'limit' | 'minutes', bounds: { min: 
   return value;
 }
 
-export function time(values: Values, name: 'eta' | 'expires' | 'since'): string | undefined {
+export function time(values: Values, name: 'eta' | 'expires'): string | undefined {
   const text = values[name];
   if (text === undefined) return undefined;
   if (Number.isNaN(Date.parse(text))) throw new UsageError(`--${name} takes an ISO 8601 time, not ${text}`);

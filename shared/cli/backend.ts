@@ -1,6 +1,6 @@
 import type { LaneName, PolicyChange, QueueName } from '../catalogue/index.ts';
 import type {
-  ActiveTask, LaneDeadLetter, EventSourceView, Progress, QueueDepth, QueueStats, RedriveOutcome, RegisteredTask, ReservedView, ScheduledView, ScheduleView, TaskOperations,
+  ActiveTask, BulkAction, BulkOptions, BulkOutcome, LaneDeadLetter, EventSourceView, Progress, QueueDepth, QueueStats, RedriveOutcome, RegisteredTask, ReservedView, ScheduledView, ScheduleView, TaskOperations,
 } from '../operations/index.ts';
 import type { SendOptions } from '../producer/send.ts';
 import type { HistoryFilter, TaskDetail, TaskSummary } from '../results/queries.ts';
@@ -17,6 +17,8 @@ export interface Backend {
   redrive(queue: QueueName, options: { taskIds?: readonly string[]; onProgress?: Progress }): Promise<RedriveOutcome>;
   purge(queue: QueueName): Promise<{ purged: number }>;
   history(filter: HistoryFilter): Promise<TaskSummary[]>;
+  retry(id: string): Promise<{ id: string; queue: QueueName }>;
+  bulk(action: BulkAction, filter: HistoryFilter, options: BulkOptions): Promise<BulkOutcome>;
   schedules(): Promise<ScheduleView[]>;
   runSchedule(name: string): Promise<{ id: string }>;
   active(limit: number): Promise<ActiveTask[]>;
@@ -71,21 +73,18 @@ export class HttpBackend implements Backend {
 
   async redrive(queue: QueueName, options: { taskIds?: readonly string[]; onProgress?: Progress }) {
     const response = await this.#fetch('POST', `/api/dlq/${queue}/redrive`, options.taskIds ? { taskIds: options.taskIds } : {});
-    let outcome: RedriveOutcome | { error: string } | undefined;
-    let buffer = '';
-    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-      buffer += Buffer.from(chunk).toString('utf8');
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buffer.slice(0, newline)) as { done?: number; total?: number } & typeof outcome;
-        buffer = buffer.slice(newline + 1);
-        if (line && 'done' in line && line.done !== undefined) options.onProgress?.(line.done, line.total);
-        else outcome = line;
-      }
-    }
-    if (!outcome) throw new HttpError(500, 'the redrive ended without an outcome');
-    if ('error' in outcome) throw new HttpError(500, outcome.error);
-    return outcome;
+    return this.#outcome<RedriveOutcome>(response, 'the redrive', options.onProgress);
+  }
+
+  retry(id: string) {
+    return this.#call<{ id: string; queue: QueueName }>('POST', `/api/tasks/${encodeURIComponent(id)}/retry`);
+  }
+
+  async bulk(action: BulkAction, filter: HistoryFilter, options: BulkOptions) {
+    const body = { ...filter, ...(options.dryRun ? { dryRun: true } : {}), ...(options.reason ? { reason: options.reason } : {}) };
+    // Going away stops the run on the server after the page under way.
+    const response = await this.#fetch('POST', `/api/bulk/${action}`, body, options.signal);
+    return this.#outcome<BulkOutcome>(response, `the bulk ${action}`, options.onProgress);
   }
 
   purge(queue: QueueName) {
@@ -145,19 +144,40 @@ export class HttpBackend implements Backend {
 
   async close() {}
 
+  /** A long operation's answer: progress as newline-delimited JSON, a line per step, then the outcome. */
+  async #outcome<T extends object>(response: Response, what: string, onProgress?: Progress): Promise<T> {
+    let outcome: T | { error: string } | undefined;
+    let buffer = '';
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      buffer += Buffer.from(chunk).toString('utf8');
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = JSON.parse(buffer.slice(0, newline)) as { done?: number; total?: number } & typeof outcome;
+        buffer = buffer.slice(newline + 1);
+        if (line && 'done' in line && typeof line.done === 'number') onProgress?.(line.done, line.total);
+        else outcome = line;
+      }
+    }
+    if (!outcome) throw new HttpError(500, `${what} ended without an outcome`);
+    if ('error' in outcome) throw new HttpError(500, outcome.error);
+    return outcome;
+  }
+
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await this.#fetch(method, path, body);
     return (await response.json()) as T;
   }
 
-  async #fetch(method: string, path: string, body?: unknown): Promise<Response> {
+  async #fetch(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     let response: Response;
     try {
       response = await fetch(`${this.#base}${path}`, {
         method,
+        ...(signal ? { signal } : {}),
         ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
       });
     } catch (error) {
+      if (signal?.aborted) throw error;
       const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
       const reason = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message;
       throw new UnreachableError(`cannot reach the local cloud at ${this.#base} (${reason}): is \`npm start\` running? Use --url or --stage for another.`);
@@ -190,6 +210,8 @@ export function directBackend(operations: TaskOperations, close: () => Promise<v
     redrive: (queue, options) => operations.redrive(queue, options),
     purge: (queue) => operations.purge(queue),
     history: (filter) => operations.history(filter),
+    retry: (id) => operations.retry(id),
+    bulk: (action, filter, options) => operations.bulk(action, filter, options),
     schedules: async () => operations.schedules(),
     runSchedule: (name) => operations.runSchedule(name),
     active: (limit) => operations.active(limit),

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
-import { isTaskStatus, type TaskDetail } from '../results/queries.ts';
+import type { TaskDetail } from '../results/queries.ts';
 import { number, one, queueArg, time, UsageError, type Plan, type Values } from './args.ts';
+import { filterOf } from './filter.ts';
 import { age, table } from './format.ts';
 
 /** The commands of Celery's CLI and Flower: sending, results, revocation, queues, dead letters, history, schedules. */
@@ -45,6 +46,14 @@ export function taskCommand(name: string, args: string[], values: Values): Plan 
         const outcome = await backend.revoke(id, values.reason ?? 'revoked from the CLI');
         out(json ? JSON.stringify(outcome) : outcome.status === 'REVOKED' ? `revoked ${id}` : `${id} is already ${outcome.status}; not revoked`);
         return outcome.status === 'REVOKED' ? 0 : 1;
+      };
+    }
+    case 'retry': {
+      const id = one(args, 'retry <id>, or retry with filter flags');
+      return async (backend, json, out) => {
+        const sent = await backend.retry(id);
+        out(json ? JSON.stringify(sent) : `sent ${id} again to ${sent.queue}`);
+        return 0;
       };
     }
     case 'queues':
@@ -96,17 +105,10 @@ export function taskCommand(name: string, args: string[], values: Values): Plan 
     }
     case 'history': {
       if (args.length > 0) throw new UsageError('history takes options only');
-      if (values.status && !isTaskStatus(values.status)) throw new UsageError(`--status takes PENDING, STARTED, RETRY, SUCCESS, FAILURE or REVOKED, not ${values.status}`);
-      const since = time(values, 'since');
+      const filter = filterOf(values);
       const limit = number(values, 'limit', 50)!;
       return async (backend, json, out) => {
-        const tasks = await backend.history({
-          ...(values.status && isTaskStatus(values.status) ? { status: values.status } : {}),
-          ...(values.task ? { task: values.task } : {}),
-          ...(since ? { since } : {}),
-          ...(values.search ? { search: values.search } : {}),
-          limit,
-        });
+        const tasks = await backend.history({ ...filter, limit });
         out(json ? JSON.stringify(tasks) : tasks.length === 0 ? 'no tasks match' : table(['ID', 'TASK', 'STATE', 'ATTEMPTS', 'CREATED', 'RUN MS'], tasks.map((t) => [t.id, t.name, t.status, t.attempts, t.createdAt, t.runtimeMs])));
         return 0;
       };

@@ -7,7 +7,9 @@ import type { Environment } from '../config.ts';
 import { reasonOf } from '../errors.ts';
 import { options, usage, UsageError, type Plan, type Values } from './args.ts';
 import { ApiError, HttpBackend, UnreachableError, type Backend } from './backend.ts';
+import { bulkCommand } from './bulk-commands.ts';
 import { taskCommand } from './commands.ts';
+import { filterFields } from './filter.ts';
 import { printable } from './format.ts';
 import { operatorCommand } from './operator-commands.ts';
 
@@ -16,12 +18,13 @@ const global = ['url', 'stage', 'region', 'json', 'help'];
 const accepted: Record<string, readonly string[]> = {
   send: ['payload', 'countdown', 'eta', 'expires', 'id', 'tenant', 'priority', 'wait', 'timeout'],
   result: ['wait', 'timeout'],
-  revoke: ['reason'],
+  revoke: ['reason', ...filterFields, 'dry-run'],
+  retry: [...filterFields, 'dry-run'],
   queues: [],
   'dlq list': ['limit'],
   'dlq redrive': ['ids'],
   'dlq purge': ['yes'],
-  history: ['status', 'task', 'since', 'search', 'limit'],
+  history: [...filterFields, 'limit'],
   schedules: [],
   'schedules run': [],
   'inspect active': ['limit'],
@@ -35,7 +38,7 @@ const accepted: Record<string, readonly string[]> = {
   'control reset': [],
   'control pause': [],
   'control resume': [],
-  purge: ['yes'],
+  purge: ['yes', ...filterFields, 'dry-run'],
 };
 
 /** Commands whose first argument names what they do. */
@@ -80,7 +83,7 @@ async function run(argv: string[], env: Environment, out: (text: string) => void
 }
 
 function prepare(name: string, args: string[], values: Values): Plan {
-  const plan = taskCommand(name, args, values) ?? operatorCommand(name, args, values);
+  const plan = bulkCommand(name, args, values) ?? taskCommand(name, args, values) ?? operatorCommand(name, args, values);
   if (!plan) throw new UsageError(`unknown command ${name}`);
   return plan;
 }

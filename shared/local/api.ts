@@ -2,9 +2,9 @@ import type { ServerResponse } from 'node:http';
 import * as z from 'zod';
 import type { Priority } from '../catalogue/index.ts';
 import { PermanentError, reasonOf } from '../errors.ts';
-import { NotFoundError, type TaskOperations } from '../operations/index.ts';
-import { isTaskStatus, type HistoryFilter } from '../results/queries.ts';
-import type { TaskStatus } from '../results/schema.ts';
+import { BulkFilterError, FilterError, filterFields, NotFoundError, parseFilter, type TaskOperations } from '../operations/index.ts';
+import type { HistoryFilter } from '../results/queries.ts';
+import { bulkRoute } from './api-bulk.ts';
 import { inspectRoutes } from './api-inspect.ts';
 import { intParam, queueParam } from './api-params.ts';
 import type { Router } from './http.ts';
@@ -46,6 +46,7 @@ export function apiRoutes(router: Router, operations: TaskOperations, catalogue:
       if (!task) throw new NotFoundError(`no task ${params.id}`);
       if (!gone.signal.aborted) sendJson(response, 200, task);
     })
+    .on('POST', '/api/bulk/:action', (request, response, params) => bulkRoute(operations, request, response, params.action!))
     .on('POST', '/api/tasks/:id/revoke', json(async ({ params, body }) => {
       const input = await body();
       return operations.revoke(params.id!, typeof input.reason === 'string' && input.reason ? input.reason : 'revoked');
@@ -77,36 +78,10 @@ export function apiRoutes(router: Router, operations: TaskOperations, catalogue:
 }
 
 export function historyFilter(query: URLSearchParams): HistoryFilter {
-  const statusText = query.get('status') || undefined;
-  if (statusText && !isTaskStatus(statusText)) throw new HttpError(400, `unknown status ${statusText.slice(0, 100)}`);
-  const status = statusText as TaskStatus | undefined;
-  const sinceText = query.get('since') || undefined;
-  if (sinceText && !isoTime.safeParse(sinceText).success) throw new HttpError(400, `since must be an ISO 8601 time such as 2026-11-27T09:00:00Z or a date such as 2026-11-27, not ${sinceText.slice(0, 100)}`);
-  const since = sinceText && new Date(sinceText).toISOString();
-  const task = textParam(query, 'task');
-  const search = textParam(query, 'search');
   return {
-    ...(status ? { status } : {}),
-    ...(task ? { task } : {}),
-    ...(since ? { since } : {}),
-    ...(search ? { search } : {}),
+    ...parseFilter(Object.fromEntries(filterFields.map((field) => [field, query.get(field) ?? undefined]))),
     ...(query.get('limit') ? { limit: intParam(query, 'limit', { min: 1, max: 1000, fallback: 50 }) } : {}),
   };
-}
-
-/** A time a filter takes: ISO 8601 with an offset or Z, or a date (midnight UTC), within the years PostgreSQL stores. */
-const isoTime = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).refine((text) => {
-  const ms = Date.parse(text);
-  return ms >= Date.UTC(1, 0, 1) && ms <= Date.UTC(9999, 11, 31);
-});
-
-/** Free text from the query: bounded, and without control characters PostgreSQL or a terminal would choke on. */
-function textParam(query: URLSearchParams, name: string): string | undefined {
-  const text = query.get(name) || undefined;
-  if (text === undefined) return undefined;
-  // eslint-disable-next-line no-control-regex
-  if (text.length > 1000 || /[\u0000-\u001f\u007f]/.test(text) || !text.isWellFormed()) throw new HttpError(400, `${name} must be printable text of at most 1000 characters`);
-  return text;
 }
 
 /** A countdown in seconds: a number within a year (an ETA beyond that is a date, not a countdown). */
@@ -124,7 +99,7 @@ function countdownOf(value: unknown): number {
 export function statusOf(error: unknown): number {
   if (error instanceof HttpError) return error.status;
   if (error instanceof NotFoundError) return 404;
-  if (error instanceof PermanentError || error instanceof z.ZodError) return 400;
+  if (error instanceof PermanentError || error instanceof z.ZodError || error instanceof FilterError || error instanceof BulkFilterError) return 400;
   if (error instanceof Error && /only a FAILURE can be retried|summarised/.test(error.message)) return 409;
   // SQS allows one purge per queue a minute.
   if (error instanceof Error && error.name === 'PurgeQueueInProgress') return 409;

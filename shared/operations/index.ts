@@ -5,6 +5,7 @@ import { messageGroup, tenantField, tenantOf } from '../envelope/tenant.ts';
 import type { LongDelayScheduler } from '../producer/long-delay.ts';
 import { TaskProducer } from '../producer/producer.ts';
 import { resolveTask, type SendOptions } from '../producer/send.ts';
+import { countPerAction } from '../results/bulk.ts';
 import type { Database } from '../results/database.ts';
 import { clipBytes } from '../results/overflow.ts';
 import { findTask, listTasks, taskStats, type HistoryFilter, type TaskDetail, type TaskStats, type TaskSummary } from '../results/queries.ts';
@@ -12,6 +13,7 @@ import type { TaskStatus } from '../results/schema.ts';
 import { storableText } from '../results/statements.ts';
 import { scheduledEnvelope, schedulerTime, scheduleTimes } from '../scheduling.ts';
 import type { PolicyChange } from '../catalogue/index.ts';
+import { runBulk, type BulkAction, type BulkOptions, type BulkOutcome } from './bulk.ts';
 import { changePolicy, purgeQueue, resetPolicy } from './control.ts';
 import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterView, type Progress, type RedriveOutcome } from './dead-letters.ts';
 import type { EventSources, EventSourceView } from './event-sources.ts';
@@ -19,6 +21,9 @@ import { inspectActive, inspectRegistered, inspectReserved, inspectScheduled, in
 import type { QueuePeek } from './peek.ts';
 import { lanesOf, laneUrlsOf, queueDepths, type LaneEndpoints, type QueueDepth, type QueueEndpoints } from './queues.ts';
 
+export { BulkFilterError, bulkStatuses } from './bulk.ts';
+export { FilterError, filterFields, hasFilter, parseFilter, type FilterField } from './filter.ts';
+export type { BulkAction, BulkExample, BulkOptions, BulkOutcome } from './bulk.ts';
 export type { DeadLetterView, Progress, RedriveOutcome, Unmoved } from './dead-letters.ts';
 export type { EventSources, EventSourceView } from './event-sources.ts';
 export type { ActiveTask, QueueStats, RegisteredTask, ReservedView, ScheduledView } from './inspect.ts';
@@ -58,6 +63,8 @@ export class TaskOperations {
   readonly #producer: TaskProducer;
   readonly #inspected: InspectSources;
   readonly #eventSources: EventSources | undefined;
+  readonly #queueUrls: Partial<Record<LaneName, string>>;
+  #bulkRuns: Promise<unknown> = Promise.resolve();
 
   constructor(options: {
     sqs: SQSClient;
@@ -82,6 +89,7 @@ export class TaskOperations {
     this.#scheduleAnchor = options.scheduleAnchor ?? new Date();
     this.#clock = options.clock ?? (() => new Date());
     const queueUrls = laneUrlsOf(this.#queues);
+    this.#queueUrls = queueUrls;
     const { longDelays } = options;
     this.#producer = new TaskProducer({ sqs: this.#sqs, queueUrls, database: this.#database, longDelays, ...(this.#database.payloads ? { payloads: this.#database.payloads } : {}) });
     this.#eventSources = options.eventSources;
@@ -168,6 +176,25 @@ export class TaskOperations {
 
   history(filter: HistoryFilter = {}): Promise<TaskSummary[]> {
     return listTasks(this.#database, filter);
+  }
+
+  /**
+   * Retries every FAILURE, revokes every unfinished task, or purges the records of every
+   * finished task the filter matches, page by page; `dryRun` counts them first.
+   */
+  bulk(action: BulkAction, filter: HistoryFilter, options: BulkOptions = {}): Promise<BulkOutcome> {
+    const run = () => runBulk({ sqs: this.#sqs, database: this.#database, queueUrls: this.#queueUrls }, action, filter, { ...options, ...(options.reason !== undefined ? { reason: clipReason(options.reason) } : {}) });
+    if (options.dryRun) return run();
+    // One run at a time: a run whose caller went away finishes the page under way before the
+    // next begins, so a run started again at once never sends a page the other has not marked yet.
+    const queued = this.#bulkRuns.then(run);
+    this.#bulkRuns = queued.catch(() => undefined);
+    return queued;
+  }
+
+  /** How many tasks each bulk action would take under the filter. */
+  bulkCounts(filter: HistoryFilter): Promise<Record<BulkAction, number>> {
+    return countPerAction(this.#database, filter);
   }
 
   stats(minutes = 60): Promise<TaskStats> {

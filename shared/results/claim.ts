@@ -10,6 +10,8 @@ export interface ClaimRequest {
   readonly queue: string;
   readonly payload: unknown;
   readonly createdAt: string;
+  /** Whom it runs for, kept in the row so a tenant's tasks can be listed and acted on together. */
+  readonly tenant?: string;
   /** Membership of a group, recorded so the group's results can be read in order. */
   readonly groupId?: string;
   readonly groupIndex?: number;
@@ -59,7 +61,7 @@ export async function claimTasks(
   const rows = await database.rows<{ id: string; attempts: number | null; attempt_base: number | null; prior_status: TaskStatus | null; throttled: boolean; slotted: boolean }>(sql`
     with input as (
       select * from jsonb_to_recordset(${input}::jsonb)
-        as x(id text, name text, queue text, payload jsonb, "createdAt" timestamptz, "groupId" text, "groupIndex" int, ord int, "slotKey" text, "slotLimit" int)
+        as x(id text, name text, queue text, payload jsonb, "createdAt" timestamptz, tenant text, "groupId" text, "groupIndex" int, ord int, "slotKey" text, "slotLimit" int)
     ),
     prior as (
       -- Each row as it was before this statement (its snapshot), found by its key (offset 0 keeps
@@ -71,8 +73,8 @@ export async function claimTasks(
     ),
     ${limited ? slotsCtes(lease) : sql`slotted as (select null::text as id where false),`}
     upserted as (
-      insert into task_results as r (id, name, queue, status, payload, attempts, attempt_base, created_at, started_at, group_id, group_index, worker, lease_until)
-      select id, name, queue, 'STARTED', payload, 1, 0, "createdAt", now(), "groupId", "groupIndex", ${worker}::text, ${lease} from input i
+      insert into task_results as r (id, name, queue, status, payload, attempts, attempt_base, created_at, started_at, group_id, group_index, worker, lease_until, tenant)
+      select id, name, queue, 'STARTED', payload, 1, 0, "createdAt", now(), "groupId", "groupIndex", ${worker}::text, ${lease}, tenant from input i
       where i."slotKey" is null or i.id in (select id from slotted)
          -- One that cannot start (it ended) needs no slot: the claim tells its consumer so.
          or exists (select 1 from prior p where p.id = i.id and p.status in ('SUCCESS', 'REVOKED'))
@@ -90,7 +92,8 @@ export async function claimTasks(
         payload = case when r.name = '' then excluded.payload else r.payload end,
         created_at = case when r.name = '' then excluded.created_at else r.created_at end,
         group_id = coalesce(r.group_id, excluded.group_id),
-        group_index = coalesce(r.group_index, excluded.group_index)
+        group_index = coalesce(r.group_index, excluded.group_index),
+        tenant = coalesce(r.tenant, excluded.tenant)
       where r.status in ('PENDING', 'RETRY', 'FAILURE')
          -- A claim from before leases were recorded holds for the lease from its start.
          or (r.status = 'STARTED' and coalesce(r.lease_until, r.started_at + ${leaseSeconds}::int * interval '1 second') < now())

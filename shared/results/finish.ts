@@ -22,6 +22,8 @@ export interface TaskOutcomeRow {
   /** For messages that never started (rejected at pick-up). */
   readonly payload?: unknown;
   readonly createdAt?: string;
+  /** Whom a message that never started ran for, as the claim would have kept it. */
+  readonly tenant?: string;
   /** A chord member: its SUCCESS counts towards the chord's callback. */
   readonly chord?: { readonly groupId: string; readonly size: number };
   /** It held a concurrency slot: the write gives it back. */
@@ -101,6 +103,7 @@ interface OutcomeRecord {
   readonly fence: number | null;
   readonly payload: unknown;
   readonly createdAt: string | null;
+  readonly tenant: string | null;
   readonly chordId: string | null;
   readonly chordSize: number | null;
   readonly releasesSlot?: true;
@@ -132,6 +135,7 @@ async function storableRecord(store: OverflowStore | undefined, outcome: TaskOut
     fence: outcome.fence ?? null,
     payload: outcome.payload === undefined ? null : storablePayload(outcome.payload),
     createdAt: outcome.createdAt ?? null,
+    tenant: outcome.tenant ?? null,
     chordId: outcome.chord?.groupId ?? null,
     chordSize: outcome.chord?.size ?? null,
     ...(outcome.releasesSlot ? { releasesSlot: true as const } : {}),
@@ -185,7 +189,7 @@ async function finishStatement(database: Database, records: readonly OutcomeReco
     with input as (
       select * from jsonb_to_recordset(${input}::jsonb)
         as x(id text, name text, queue text, status text, result jsonb, error text, traceback text, "overflowKey" text,
-             "runtimeMs" int, fence int, payload jsonb, "createdAt" timestamptz, "chordId" text, "chordSize" int)
+             "runtimeMs" int, fence int, payload jsonb, "createdAt" timestamptz, tenant text, "chordId" text, "chordSize" int)
     ),
     held as (
       -- Each row found by its key (offset 0 keeps the lookup per row): the planner guesses 100
@@ -221,11 +225,12 @@ async function finishStatement(database: Database, records: readonly OutcomeReco
     ),
     ${releases}
     rejected as (
-      insert into task_results as r (id, name, queue, status, payload, error, traceback, overflow_key, attempts, created_at, date_done)
-      select id, name, queue, status, payload, error, traceback, "overflowKey", 0, coalesce("createdAt", now()), now()
+      insert into task_results as r (id, name, queue, status, payload, error, traceback, overflow_key, attempts, created_at, date_done, tenant)
+      select id, name, queue, status, payload, error, traceback, "overflowKey", 0, coalesce("createdAt", now()), now(), tenant
       from input where fence is null
       on conflict (id) do update set
-        status = excluded.status, error = excluded.error, traceback = excluded.traceback, overflow_key = excluded.overflow_key, date_done = excluded.date_done
+        status = excluded.status, error = excluded.error, traceback = excluded.traceback, overflow_key = excluded.overflow_key, date_done = excluded.date_done,
+        tenant = coalesce(r.tenant, excluded.tenant)
       where r.status not in ('SUCCESS', 'STARTED')
       returning r.id
     ),

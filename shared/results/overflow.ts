@@ -30,6 +30,8 @@ export interface OverflowStore {
   /** Keeps an attempt's values; the key is the row's `overflow_key`. */
   put(taskId: string, attempt: number | undefined, values: OverflowValues): Promise<string>;
   get(key: string): Promise<OverflowValues>;
+  /** Deletes the objects of rows that are gone (a purge); a key already gone is no error. */
+  delete(keys: readonly string[]): Promise<void>;
 }
 
 /** Raised when a row refers to the results bucket and none is configured to read it from. */
@@ -51,6 +53,9 @@ export function s3OverflowStore(target: ResultsBucket): OverflowStore {
     },
     async get(key) {
       return JSON.parse(await (await connect()).get(key)) as OverflowValues;
+    },
+    async delete(keys) {
+      if (keys.length > 0) await (await connect()).delete(keys);
     },
   };
 }

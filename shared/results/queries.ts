@@ -1,7 +1,10 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from './database.ts';
+import { filterConditions, whereAll, type HistoryFilter } from './filter.ts';
 import { withOverflow } from './overflow.ts';
 import { taskStatuses, type TaskStatus } from './schema.ts';
+
+export type { HistoryFilter } from './filter.ts';
 
 /** A task as lists show it. */
 export interface TaskSummary {
@@ -98,25 +101,9 @@ export async function findTask(database: Database, id: string): Promise<TaskDeta
   };
 }
 
-export interface HistoryFilter {
-  readonly status?: TaskStatus;
-  readonly task?: string;
-  /** ISO time: tasks created at or after it. */
-  readonly since?: string;
-  /** Matches the id exactly, or appears in the payload's text. */
-  readonly search?: string;
-  /** @default 50 */
-  readonly limit?: number;
-}
-
 /** The result store as history, newest first (Flower's task list, persistent). */
 export async function listTasks(database: Database, filter: HistoryFilter = {}): Promise<TaskSummary[]> {
-  const conditions: SQL[] = [];
-  if (filter.status) conditions.push(sql`status = ${filter.status}`);
-  if (filter.task) conditions.push(sql`name = ${filter.task}`);
-  if (filter.since) conditions.push(sql`created_at >= ${filter.since}::timestamptz`);
-  if (filter.search) conditions.push(sql`(id = ${filter.search} or strpos(lower(payload::text), lower(${filter.search})) > 0)`);
-  const where = conditions.length > 0 ? sql`where ${sql.join(conditions, sql` and `)}` : sql``;
+  const where = whereAll([...(filter.status ? [sql`status = ${filter.status}`] : []), ...filterConditions(filter)]);
   const limit = Math.min(Math.max(filter.limit ?? 50, 1), 1000);
   // A list row carries the error's start (the task page has all of it), and a page stops
   // at `listPageBytes`, so any page fits the Data API's 1 MiB response.

@@ -44,6 +44,8 @@ export const taskResults = pgTable(
      * consumer takes the task over before, and `inspect active` shows it as the lease.
      */
     leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'string' }),
+    /** Whom the task runs for (the envelope's `tenant`, else the catalogue's tenant field of its payload), so lists and bulk actions can pick one tenant's tasks. */
+    tenant: text('tenant'),
   },
   (table) => [
     // Every index here costs two writes per task (insert, then the finish's update), so the
@@ -56,6 +58,8 @@ export const taskResults = pgTable(
       .where(sql`${table.status} in ('PENDING', 'RETRY', 'FAILURE', 'REVOKED')`),
     index('task_results_name_created_idx').on(table.name, table.createdAt),
     index('task_results_created_idx').on(table.createdAt),
+    // Only tasks that run for someone pay for it.
+    index('task_results_tenant_created_idx').on(table.tenant, table.createdAt).where(sql`${table.tenant} is not null`),
     check(
       'task_results_status_check',
       sql`${table.status} in ('PENDING', 'STARTED', 'RETRY', 'SUCCESS', 'FAILURE', 'REVOKED')`,

@@ -2,6 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { base64KombuMessage, celeryToEnvelope, isKombuMessage } from '../envelope/celery.ts';
 import { taskId, type Envelope } from '../envelope/envelope.ts';
+import { tenantOf } from '../envelope/tenant.ts';
 import { checkEnvelope, parseWireJson as parseJson, summarise } from '../envelope/wire.ts';
 import { chordUnlockTask } from './chord-unlock.ts';
 import type { TaskImplementation } from './task.ts';
@@ -23,6 +24,8 @@ export interface RejectedMessage {
   readonly task: string;
   readonly payload: unknown;
   readonly reason: string;
+  /** Whom it was sent for, when that can be told: its row keeps it, as a claim would. */
+  readonly tenant?: string;
 }
 
 /** Resolves names and aliases to this consumer's tasks, and tells a misrouted task from an unknown one. */
@@ -65,7 +68,7 @@ export class TaskDirectory {
   }
 }
 
-const looseEnvelope = z.looseObject({ id: taskId.optional().catch(undefined), task: z.string().optional().catch(undefined), payload: z.unknown().optional() });
+const looseEnvelope = z.looseObject({ id: taskId.optional().catch(undefined), task: z.string().optional().catch(undefined), payload: z.unknown().optional(), tenant: z.string().optional().catch(undefined) });
 
 /** Parses once at the edge: everything after works on typed values. `hydrated` is the body already parsed, its payload read from the bucket. */
 export function parseMessage(record: SQSRecord, directory: TaskDirectory, hydrated?: unknown): ParsedMessage | RejectedMessage {
@@ -100,7 +103,8 @@ export function parseMessage(record: SQSRecord, directory: TaskDirectory, hydrat
 
   const payload = implementation.definition.payload.safeParse(envelope.envelope.payload);
   if (!payload.success) {
-    return reject(record, known, `invalid payload for ${implementation.definition.name}: ${summarise(payload.error)}`);
+    const tenant = tenantOf(implementation.definition.tenant, envelope.envelope.payload, envelope.envelope.tenant);
+    return reject(record, { ...known, tenant }, `invalid payload for ${implementation.definition.name}: ${summarise(payload.error)}`);
   }
   return { ok: true, envelope: envelope.envelope, implementation, payload: payload.data };
 }
@@ -116,13 +120,15 @@ function payloadSchema(directory: TaskDirectory, task: string): z.ZodType | stri
   return typeof implementation === 'string' ? implementation : implementation.definition.payload;
 }
 
-export function reject(record: SQSRecord, known: { id?: string | undefined; task?: string | undefined; payload?: unknown }, reason: string): RejectedMessage {
+export function reject(record: SQSRecord, known: { id?: string | undefined; task?: string | undefined; payload?: unknown; tenant?: string | undefined }, reason: string): RejectedMessage {
+  const tenant = tenantOf(undefined, {}, known.tenant);
   return {
     ok: false,
     id: known.id ?? record.messageId,
     task: known.task?.slice(0, 200) ?? 'unknown',
     payload: isJsonObject(known.payload) ? known.payload : null,
     reason,
+    ...(tenant ? { tenant } : {}),
   };
 }
 

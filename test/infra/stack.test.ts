@@ -272,6 +272,8 @@ describe('the stack, dev stage', () => {
     for (const { name, priority } of lanes) for (const id of queueIds(name, priority)) expect(text).toContain(`"${id}"`);
     for (const action of ['sqs:PurgeQueue', 'sqs:StartMessageMoveTask', 'rds-data:ExecuteStatement', 'scheduler:CreateSchedule', 'iam:PassRole', 'ssm:GetParametersByPath', 'cloudformation:DescribeStacks']) expect(text).toContain(action);
     expect(text).toContain(':parameter/datacleanup/dev/*');
+    // A bulk purge deletes the overflow of the rows it deletes, and nothing else of the bucket.
+    expect(statements.filter((statement) => JSON.stringify(statement.Resource).includes('/task-results/*')).flatMap(actions).sort()).toEqual(['s3:DeleteObject', 's3:GetObject']);
     expect(Object.keys(template.toJSON().Outputs as object)).toContain('OperatorRoleArn');
   });
 

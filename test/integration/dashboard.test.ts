@@ -106,6 +106,40 @@ describe(`the dashboard in headless Chromium (${databaseKind})`, () => {
     await waitFor(async () => (await doneAt()) > redriven, 20_000, 'the retried task to run');
   });
 
+  it('retries, then purges, every failure a filtered list shows, each after a confirmation that counts them', async () => {
+    // Cleanings of uploads that do not exist: each fails for good at its first attempt.
+    const sent = [0, 1].map((i) => newEnvelope('data.process_file_upload', { uploadId: `missing-${i}` }, { tenant: 'dash-bulk' }));
+    const sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    for (const envelope of sent) await sqs.send(new SendMessageCommand({ QueueUrl: cloud.queueUrl('data'), MessageBody: JSON.stringify(envelope), MessageGroupId: 'dash-bulk' }));
+    sqs.destroy();
+    const attemptsOf = async (id: string) => ((await (await fetch(`${cloud.dashboardUrl}/api/tasks/${id}`)).json()) as { status: string; attempts: number });
+    for (const { id } of sent) await waitFor(async () => (await statusOf(id)) === 'FAILURE', 20_000, 'the cleanings to fail');
+
+    await page.goto(`${cloud.dashboardUrl}/tasks`);
+    await page.getByLabel('Tenant').fill('dash-bulk');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('link', { name: 'Retry 2 matching' }).click();
+    expect(await page.locator('main').textContent()).toContain('2 tasks in FAILURE match tenant dash-bulk.');
+    for (const { id } of sent) expect(await page.getByRole('link', { name: id }).count()).toBe(1);
+    await page.screenshot({ path: `${artifacts}/dashboard-bulk-${databaseKind}.png`, fullPage: true });
+    await page.getByRole('button', { name: 'Retry 2 matching' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('Retried 2 of 2 matching tasks');
+    for (const { id } of sent) await waitFor(async () => {
+      const task = await attemptsOf(id);
+      return task.status === 'FAILURE' && task.attempts === 2;
+    }, 20_000, 'the retried cleanings to run and fail again');
+
+    await page.reload();
+    await page.getByRole('link', { name: 'Purge 2 matching' }).click();
+    await page.getByRole('button', { name: 'Purge 2 matching' }).click();
+    expect(await page.locator('h1').textContent()).toBe('Act on every matching task');
+    await page.getByLabel('Delete the records of these 2 tasks').check();
+    await page.getByRole('button', { name: 'Purge 2 matching' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('Purged 2 of 2 matching tasks');
+    expect(await page.locator('#task-rows').textContent()).toContain('No tasks match.');
+    for (const { id } of sent) expect((await fetch(`${cloud.dashboardUrl}/api/tasks/${id}`)).status).toBe(404);
+  });
+
   it('inspects the consumers and changes policies, pauses a queue and purges one from the Consumers page', async () => {
     const later = (await (await fetch(`${cloud.dashboardUrl}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'default.noop', payload: {}, countdown: 300 }) })).json()) as { id: string };
     await page.goto(cloud.dashboardUrl);

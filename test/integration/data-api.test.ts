@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TaskOperations } from '../../shared/operations/index.ts';
 import { migrateDatabase, openDatabase, type Database } from '../../shared/results/database.ts';
 import { isDatabaseResuming, retryWhileResuming } from '../../shared/results/resume.ts';
 import { startDataApiDouble } from '../support/data-api.ts';
@@ -80,6 +81,32 @@ describe('result store over the RDS Data API', () => {
     expect(done.a.attempts).toBe(2);
     expect(done.b).toMatchObject({ attempts: 3, error: expect.stringContaining('retries exhausted after 3 attempts') });
     expect(journal.get(doomed.id)).toHaveLength(3);
+  });
+
+  it('retries, revokes and purges by filter over the Data API, a statement per page', async () => {
+    const queue = await createTestQueue(emulator.sqs, { visibilityTimeoutSeconds: 30 });
+    const operations = new TaskOperations({ sqs: emulator.sqs, database, queues: { default: queue }, longDelays: null });
+    const rows = ['FAILURE', 'FAILURE', 'FAILURE', 'STARTED', 'SUCCESS'].map((status, n) => ({ id: `data-api-bulk-${n}`, status, createdAt: new Date(Date.UTC(2026, 10, 27, 9, n)).toISOString() }));
+    await database.rows(sql`
+      insert into task_results (id, name, queue, status, payload, created_at, date_done, tenant)
+      select id, 'default.noop', 'default', status, '{}'::jsonb, "createdAt", case when status <> 'STARTED' then "createdAt" end, 'data-api-bulk'
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x(id text, status text, "createdAt" timestamptz)`);
+    const filter = { tenant: 'data-api-bulk' };
+    const [before, failuresBefore] = [api.state.statements.length, api.state.failures.length];
+
+    const dry = await operations.bulk('retry', filter, { dryRun: true });
+    const retried = await operations.bulk('retry', filter, { pageSize: 2 });
+    const revoked = await operations.bulk('revoke', filter);
+    const purged = await operations.bulk('purge', filter);
+
+    expect(dry).toMatchObject({ matched: 3, affected: 0, examples: [{ id: 'data-api-bulk-0', status: 'FAILURE', createdAt: '2026-11-27T09:00:00.000Z' }, expect.anything(), expect.anything()] });
+    expect(retried).toMatchObject({ matched: 3, affected: 3, skipped: [] });
+    // The retried tasks, PENDING until picked up, are unfinished: revoke takes them with the running one.
+    expect(revoked).toMatchObject({ matched: 4, affected: 4 });
+    expect(purged).toMatchObject({ matched: 5, affected: 5 });
+    expect(api.state.failures.slice(failuresBefore)).toEqual([]);
+    // The dry run counts and lists; the retry counts, then reads and marks each page of two, and reads an empty page; revoke and purge count, then act on one short page.
+    expect(api.state.statements.length - before).toBe(2 + (1 + 2 * 2 + 1) + 2 + 2);
   });
 
   it('recognises the resuming error the SDK raises', async () => {

@@ -53,6 +53,8 @@ export const styles = `
   label { display: inline-block; margin: .2rem .8rem .2rem 0; }
   button { padding: .3rem .8rem; cursor: pointer; }
   .charts { display: flex; gap: 2rem; flex-wrap: wrap; }
+  a.button { display: inline-block; padding: .3rem .8rem; margin-right: .6rem; border: 1px solid #767676; border-radius: 2px; background: #efefef; color: #1b1f24; text-decoration: none; }
+  .muted { color: #5a6270; margin-right: .6rem; }
 `;
 
 /** The dashboard's one script, served from /assets/taskq.js (the page policy allows no inline script). */

@@ -57,12 +57,14 @@ export function taskRows(tasks: readonly TaskSummary[]): Html {
     <td class="num">${t.attempts}</td><td>${time(t.createdAt)}</td><td>${time(t.dateDone)}</td><td class="num">${t.runtimeMs ?? ''}</td></tr>`)}`;
 }
 
-export function tasksPage(tasks: readonly TaskSummary[], filter: HistoryFilter, taskNames: readonly string[]): Html {
+export function tasksPage(tasks: readonly TaskSummary[], filter: HistoryFilter, taskNames: readonly string[], bulk?: Html): Html {
   return html`
 <form method="get" action="/tasks" aria-label="Filter tasks">
   <label>State <select name="status"><option value="">any</option>${taskStatuses.map((s) => html`<option ${s === filter.status ? 'selected' : ''}>${s}</option>`)}</select></label>
   <label>Task <select name="task"><option value="">any</option>${taskNames.map((n) => html`<option ${n === filter.task ? 'selected' : ''}>${n}</option>`)}</select></label>
   <label>Since <input name="since" type="text" placeholder="2026-11-27T09:00:00Z" value="${filter.since ?? ''}"></label>
+  <label>Until <input name="until" type="text" placeholder="2026-11-28" value="${filter.until ?? ''}"></label>
+  <label>Tenant <input name="tenant" type="text" value="${filter.tenant ?? ''}"></label>
   <label>Id or payload text <input name="search" type="search" value="${filter.search ?? ''}"></label>
   <button type="submit">Filter</button>
 </form>
@@ -70,6 +72,7 @@ export function tasksPage(tasks: readonly TaskSummary[], filter: HistoryFilter, 
   <thead><tr><th scope="col">Id</th><th scope="col">Task</th><th scope="col">State</th><th scope="col" class="num">Attempts</th><th scope="col">Created</th><th scope="col">Done</th><th scope="col" class="num">Run (ms)</th></tr></thead>
   <tbody id="task-rows" aria-live="polite">${taskRows(tasks)}</tbody>
 </table>
+${bulk ?? ''}
 `;
 }
 

@@ -2,12 +2,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as z from 'zod';
 import { tasks, type Priority } from '../../catalogue/index.ts';
-import type { TaskOperations } from '../../operations/index.ts';
+import { hasFilter, type TaskOperations } from '../../operations/index.ts';
 import { apiRoutes, historyFilter, queueParam, statusOf } from '../api.ts';
 import { guardedListener, isAllowedHost, isCrossSite, loopback, pageHeaders, requestUrl } from '../guard.ts';
 import { HttpError, redirect, Router, sendHtml, sendJson } from '../http.ts';
 import { reasonOf } from '../../errors.ts';
 import { html, layout, script, styles } from './html.ts';
+import { bulkBar } from './bulk-page.ts';
+import { bulkRoutes } from './bulk-routes.ts';
 import { back, readActionForm } from './forms.ts';
 import { inspectRoutes } from './inspect-routes.ts';
 import { deadLettersPage, overviewPage, sendPage, taskPage, taskRows, tasksPage, unknownTaskPage } from './pages.ts';
@@ -53,7 +55,9 @@ export async function startDashboard(operations: TaskOperations, port: number, h
       const filter = historyFilter(url.searchParams);
       const list = await operations.history(filter);
       if (url.searchParams.get('rows') === '1') return taskRows(list).text;
-      return tasksPage(list, filter, Object.keys(tasks));
+      // A filtered list offers to act on every task it matches, counted in one scan.
+      const bulk = hasFilter(filter) ? bulkBar(filter, await operations.bulkCounts(filter)) : undefined;
+      return tasksPage(list, filter, Object.keys(tasks), bulk);
     }))
     .on('GET', '/tasks/:id', async (_request, response, params, url) => {
       const task = await operations.result(params.id!);
@@ -108,6 +112,7 @@ export async function startDashboard(operations: TaskOperations, port: number, h
       redirect(response, back('/', `Fired ${params.name} as ${id}`));
     });
   inspectRoutes(router, operations, page);
+  bulkRoutes(router, operations, page);
 
   const server = createServer(guardedListener(async (request, response) => {
     for (const [name, value] of Object.entries(pageHeaders)) response.setHeader(name, value);

@@ -1,6 +1,7 @@
 import type { QueueDefinition, TaskDefinition } from '../../catalogue/index.ts';
 import type { Database } from '../../results/database.ts';
 import { claimTasks, type ClaimResult } from '../../results/claim.ts';
+import { tenantOf } from '../../envelope/tenant.ts';
 import type { Due } from './admit.ts';
 import { countedGroup } from '../workflow.ts';
 import { inUtc } from './plan.ts';
@@ -28,14 +29,18 @@ export async function claim(admitted: readonly Due[], database: Database, queue:
   const requests = admitted.map(({ plan }) => {
     // A group member's result is that of the task ending its flow: only that one is filed under the group.
     const group = countedGroup(plan.envelope);
-    const concurrency = slotOf(plan.implementation.definition, plan.envelope.payload, policies);
+    const { definition } = plan.implementation;
+    const concurrency = slotOf(definition, plan.envelope.payload, policies);
+    // A Celery producer names no tenant: the catalogue's tenant field still tells whom the task runs for.
+    const tenant = tenantOf(definition.tenant, plan.envelope.payload, plan.envelope.tenant);
     return {
       ...(concurrency ? { concurrency } : {}),
       id: plan.envelope.id,
-      name: plan.implementation.definition.name,
+      name: definition.name,
       queue: queue.name,
       payload: plan.envelope.payload,
       createdAt: inUtc(plan.envelope.createdAt),
+      ...(tenant ? { tenant } : {}),
       ...(group ? { groupId: group.id, groupIndex: group.index } : {}),
     };
   });

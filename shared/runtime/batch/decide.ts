@@ -1,4 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
+import { tenantField, tenantOf } from '../../envelope/tenant.ts';
 import type { ConcurrencyLimit } from '../../catalogue/index.ts';
 import { describeError } from '../../errors.ts';
 import { taskMetrics } from '../../observability/index.ts';
@@ -40,7 +41,7 @@ export function beforeClaim(plan: Plan, record: SQSRecord, d: Decisions): Outcom
   if (!plan.ok) {
     return {
       step: { kind: 'dead-letter', reason: plan.reason, taskId: plan.id, attempts: 0 },
-      row: { id: plan.id, name: plan.task, queue: d.queue, status: 'FAILURE', error: plan.reason, payload: plan.payload },
+      row: { id: plan.id, name: plan.task, queue: d.queue, status: 'FAILURE', error: plan.reason, payload: plan.payload, ...tenantField(plan.tenant) },
       report: { level: 'error', message: 'message rejected', task: plan.task, metric: taskMetrics.rejected, fields: { taskId: plan.id, messageId: record.messageId, reason: plan.reason } },
     };
   }
@@ -52,7 +53,7 @@ export function beforeClaim(plan: Plan, record: SQSRecord, d: Decisions): Outcom
   if (plan.timing === 'expired') {
     return {
       step: { kind: 'ack' },
-      row: { id: envelope.id, name: task, queue: d.queue, status: 'REVOKED', error: 'expired', payload: envelope.payload, createdAt: inUtc(envelope.createdAt) },
+      row: { id: envelope.id, name: task, queue: d.queue, status: 'REVOKED', error: 'expired', payload: envelope.payload, createdAt: inUtc(envelope.createdAt), ...tenantField(tenantOf(plan.implementation.definition.tenant, envelope.payload, envelope.tenant)) },
       report: { level: 'warn', message: 'task revoked: expired', task, metric: taskMetrics.revoked, fields: { ...fieldsOf(plan, record), expires: envelope.expires } },
       abandoned: abandonedByFailure(d.lookup, envelope, `revoked: expired at ${envelope.expires}`),
     };

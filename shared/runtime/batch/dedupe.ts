@@ -1,4 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
+import { tenantField, tenantOf } from '../../envelope/tenant.ts';
 import { dedupeKeyOf, keyRule } from '../../envelope/dedupe-key.ts';
 import { taskMetrics } from '../../observability/index.ts';
 import type { Database } from '../../results/database.ts';
@@ -59,7 +60,7 @@ export function keyOutcome(plan: ParsedMessage, record: SQSRecord, verdict: KeyV
   const reason = verdict.kind === 'folded' ? `unique: the same request as ${verdict.into}` : 'debounced';
   return {
     step: { kind: 'ack' },
-    row: { id: envelope.id, name: task, queue: d.queue, status: 'REVOKED', error: reason, payload: envelope.payload, createdAt: inUtc(envelope.createdAt) },
+    row: { id: envelope.id, name: task, queue: d.queue, status: 'REVOKED', error: reason, payload: envelope.payload, createdAt: inUtc(envelope.createdAt), ...tenantField(tenantOf(plan.implementation.definition.tenant, envelope.payload, envelope.tenant)) },
     report: { level: 'info', message: `task revoked: ${reason}`, task, metric: taskMetrics.revoked, fields: { taskId: envelope.id, messageId: record.messageId, reason } },
     abandoned: abandonedByFailure(d.lookup, envelope, `revoked: ${reason}`),
   };

@@ -1,0 +1,2 @@
+ALTER TABLE "task_results" ADD COLUMN "tenant" text;--> statement-breakpoint
+CREATE INDEX "task_results_tenant_created_idx" ON "task_results" USING btree ("tenant","created_at") WHERE "task_results"."tenant" is not null;
