@@ -2,7 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqsOn } from './fauxqs-fixes.ts';
 import { laneBatchingWindow, laneConcurrency, laneName, laneNames, queueNames, queues, schedules, type Priority, type QueueName } from '../catalogue/index.ts';
 import { createSqsClient, localCredentials } from '../aws.ts';
@@ -132,12 +134,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   };
   const snapshots = setInterval(() => snapshot().catch((error: unknown) => options.onError?.('snapshot', error)), snapshotEveryMs);
 
+  // Every lane's poller holds a long poll per invocation slot, and a paused one lets its polls finish while
+  // a resume starts new ones: the pollers get a client of their own, with sockets for all of them (the SDK's default is 50).
+  const longPolls = queueNames.reduce((sum, name) => sum + laneConcurrency(queues[name], 'normal') + laneConcurrency(queues[name], 'high'), 0);
+  const pollerSqs = new SQSClient({ region: config.region, endpoint, ...localCredentials(endpoint, config.ownCredentials), requestHandler: { httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 2 * longPolls + 50 }), httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 2 * longPolls + 50 }) } });
   // One consumer per queue, invoked by two event sources as in the stack: its queue's and its high-priority lane's.
   const lanePollers = await Promise.all(
     queueNames.map(async (name): Promise<LanePollers> => {
       const handler = (await consumerFactories[name]())(env);
       const lane = (priority: Priority, endpoints: ProvisionedLane) => pollerFor(queues[name], {
-        sqs,
+        sqs: pollerSqs,
         queueUrl: endpoints.url,
         queueArn: endpoints.arn,
         region: config.region,
@@ -212,6 +218,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       scheduler.stop();
       await Promise.all([dashboard.stop(), webhook.stop()]);
       await Promise.all(pollers.map((poller) => poller.stop()));
+      pollerSqs.destroy();
       clearInterval(snapshots);
       await snapshot();
       sqs.destroy();
