@@ -111,6 +111,9 @@ export const tasks = {
     tenant: 'userId',
     // One export of a user's data at a time: a second request waits for the first rather than racing it.
     concurrency: { key: 'userId', limit: 1 },
+    // A request repeated within a minute (a double click, a retried API call) is the same export.
+    unique: '1m',
+    dedupeKey: ['userId', 'format'],
     retry: retry.data,
     ...limits,
   }),

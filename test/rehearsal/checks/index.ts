@@ -1,5 +1,6 @@
 import type { Check } from './check.ts';
 import { webhookReceives, schedulesRun } from './entry-points.ts';
+import { uniqueTaskFolded } from './flow-control.ts';
 import { everyCallAllowed } from './permissions.ts';
 import { bundlesLoad, migrationsApply, sdksInChunks } from './startup.ts';
 import { deadLettersAtOnce, largeResultKept, queueDrains, stripeTasksReachTheFixture } from './tasks.ts';
@@ -15,6 +16,7 @@ export const checks: readonly Check[] = [
   queueDrains('default'),
   queueDrains('ai'),
   queueDrains('data'),
+  uniqueTaskFolded,
   queueDrains('billing'),
   deadLettersAtOnce,
   largeResultKept,
