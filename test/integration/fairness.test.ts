@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
-import { startLocalCloud, type LocalCloud } from '../../shared/local/cloud.ts';
+import type { LocalCloud } from '../../shared/local/cloud.ts';
 import { TaskProducer } from '../../shared/producer/producer.ts';
 import { databaseKind } from '../support/database.ts';
-import { dropSchema } from '../support/local-cloud.ts';
+import { startEmbeddedCloud } from '../support/local-cloud.ts';
 import { waitFor } from '../support/wait.ts';
 
 const backlog = 2_000;
@@ -21,24 +18,15 @@ const quietTasks = 20;
  */
 describe(`fair queues per tenant on the local cloud (${databaseKind})`, () => {
   let cloud: LocalCloud;
-  let dir: string;
-  let schema: string | undefined;
   let sqs: SQSClient;
+  let cleanUp: (() => Promise<void>) | undefined;
   let producer: TaskProducer;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'taskq-fair-'));
-    schema = process.env.DATABASE_URL ? `fair_${randomUUID().replaceAll('-', '').slice(0, 10)}` : undefined;
-    cloud = await startLocalCloud({ env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR', ...(schema ? { DB_SCHEMA: schema } : {}) }, port: 0, dashboardPort: 0, webhookPort: 0, dataDir: dir });
-    sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'any', secretAccessKey: 'any' } });
+    ({ cloud, sqs, cleanUp } = await startEmbeddedCloud('fair'));
     producer = new TaskProducer({ sqs, queueUrls: { default: cloud.queues.default.url }, longDelays: null });
   }, 60_000);
-  afterAll(async () => {
-    sqs?.destroy();
-    await cloud?.stop();
-    await rm(dir, { recursive: true, force: true });
-    if (schema && process.env.DATABASE_URL) await dropSchema(process.env.DATABASE_URL, schema);
-  }, 60_000);
+  afterAll(() => cleanUp?.(), 60_000);
 
   const control = async (action: 'pause' | 'resume') => {
     const response = await fetch(`${cloud.dashboardUrl}/api/control/queues/default/${action}`, { method: 'POST' });

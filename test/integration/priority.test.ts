@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
-import { startLocalCloud, type LocalCloud } from '../../shared/local/cloud.ts';
+import type { LocalCloud } from '../../shared/local/cloud.ts';
 import { laneUrlsOf } from '../../shared/operations/index.ts';
 import { TaskProducer } from '../../shared/producer/producer.ts';
 import { chain, signature } from '../../shared/producer/workflow.ts';
 import { databaseKind } from '../support/database.ts';
-import { dropSchema } from '../support/local-cloud.ts';
+import { startEmbeddedCloud } from '../support/local-cloud.ts';
 import { waitFor } from '../support/wait.ts';
 
 const backlog = 1_000;
@@ -22,24 +19,15 @@ const backlog = 1_000;
  */
 describe(`priority lanes on the local cloud (${databaseKind})`, () => {
   let cloud: LocalCloud;
-  let dir: string;
-  let schema: string | undefined;
   let sqs: SQSClient;
+  let cleanUp: (() => Promise<void>) | undefined;
   let producer: TaskProducer;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'taskq-priority-'));
-    schema = process.env.DATABASE_URL ? `prio_${randomUUID().replaceAll('-', '').slice(0, 10)}` : undefined;
-    cloud = await startLocalCloud({ env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR', ...(schema ? { DB_SCHEMA: schema } : {}) }, port: 0, dashboardPort: 0, webhookPort: 0, dataDir: dir });
-    sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'any', secretAccessKey: 'any' } });
+    ({ cloud, sqs, cleanUp } = await startEmbeddedCloud('priority'));
     producer = new TaskProducer({ sqs, queueUrls: laneUrlsOf(cloud.queues), longDelays: null });
   }, 60_000);
-  afterAll(async () => {
-    sqs?.destroy();
-    await cloud?.stop();
-    await rm(dir, { recursive: true, force: true });
-    if (schema && process.env.DATABASE_URL) await dropSchema(process.env.DATABASE_URL, schema);
-  }, 60_000);
+  afterAll(() => cleanUp?.(), 60_000);
 
   const api = async <T>(path: string, method = 'GET') => {
     const response = await fetch(`${cloud.dashboardUrl}${path}`, { method });

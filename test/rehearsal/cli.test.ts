@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetEventSourceMappingCommand, LambdaClient, ListEventSourceMappingsCommand, UpdateEventSourceMappingCommand } from '@aws-sdk/client-lambda';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { laneConcurrency, queues as queueDefinitions, type QueueName } from '../../shared/catalogue/index.ts';
@@ -229,17 +229,41 @@ describe('taskq --stage against the rehearsed dev stage', () => {
     expect((await consumers()).ai?.consumer).toBe('Enabled');
 
     const batches = consumerBatches();
-    const id = (await taskq('send', 'default.noop', '--payload', '{"echo":"after the pause"}')).stdout.trim();
+    const id = (await taskq('send', 'default.noop', '--payload', '{"echo":"after the pause"}', '--tenant', 'acme')).stdout.trim();
     // Longer than a poll and a batch take here: a consumer that still received would have run it.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     expect(consumerBatches()).toBe(batches);
     expect(await depth(`${stage}-default`)).toBe(1);
+    // Sent in its tenant's group, which turns on SQS fair queues; seen, then handed back at once.
+    const queueUrl = rehearsal.queueUrl(`${stage}-default`);
+    const { Messages = [] } = await rehearsal.operator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MessageSystemAttributeNames: ['MessageGroupId'], WaitTimeSeconds: 1 }));
+    expect(Messages.map((message) => [JSON.parse(message.Body!).id, message.Attributes?.MessageGroupId])).toEqual([[id, 'acme']]);
+    await rehearsal.operator.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: Messages[0]!.ReceiptHandle!, VisibilityTimeout: 0 }));
     // Nothing is recorded of a task no consumer has received: result answers PENDING and exits 1.
     expect(await taskq('result', id, '--json')).toMatchObject({ code: 1, stdout: `${JSON.stringify({ id, status: 'PENDING' })}\n` });
 
     expect(await taskq('control', 'resume', 'default')).toMatchObject({ code: 0, stdout: 'resumed default: its consumer receives again (Enabling)\n' });
     await until(async () => (await taskq('result', id, '--json')).stdout.includes('"status":"SUCCESS"'));
     expect((await consumers()).default?.consumer).toBe('Enabled');
+  });
+
+  it('counts tasks by filter on the stage, and purges the finished ones, as the operator role allows', async () => {
+    const good = tasksOfEachQueue().default[0]!;
+    const failing = { ...good, id: `bulk-${good.id}`, payload: { unexpected: true } };
+    await sendAll(rehearsal, `${stage}-default`, [failing]);
+    await until(async () => (await taskq('result', failing.id, '--json')).stdout.includes('"status":"FAILURE"'));
+
+    const retry = await taskq('retry', '--search', failing.id, '--dry-run', '--json');
+    expect(json(retry)).toMatchObject({ action: 'retry', dryRun: true, matched: 1, affected: 0, examples: [expect.objectContaining({ id: failing.id, status: 'FAILURE' })] });
+    const purged = await taskq('purge', '--search', failing.id, '--yes', '--json');
+    expect(json(purged)).toMatchObject({ action: 'purge', dryRun: false, matched: 1, affected: 1, skipped: [] });
+    expect(purged.calls.filter((call) => call.decision !== 'allow')).toEqual([]);
+    expect(purged.calls).toContainEqual(expect.objectContaining({ action: 'rds-data:ExecuteStatement', decision: 'allow' }));
+    // Nothing is kept of a purged task: it reads as one never received.
+    expect(await taskq('result', failing.id, '--json')).toMatchObject({ code: 1, stdout: `${JSON.stringify({ id: failing.id, status: 'PENDING' })}\n` });
+    // Its message went to the dead-letter queue with the failure; the record is gone, the letter stays until purged.
+    await until(async () => (await taskq('dlq', 'list', 'default', '--json')).stdout.includes(failing.id));
+    expect((await taskq('dlq', 'purge', 'default', '--yes')).code).toBe(0);
   });
 
   it('answers a bad argument with the usage and exit code 2, and a stage not deployed with one line and 1', async () => {

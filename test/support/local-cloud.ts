@@ -4,8 +4,32 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import pg from 'pg';
+import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from '../../shared/local/cloud.ts';
 import { localCloudNodeFlags } from '../../shared/local/node-flags.ts';
+
+/**
+ * The local cloud in this process, on free ports, with a data folder (PGlite) or a schema
+ * (PostgreSQL) of its own, and an SQS client for it: for tests that time the pollers or
+ * read the emulator, which a child process would hide.
+ */
+export async function startEmbeddedCloud(prefix: string, options: Partial<LocalCloudOptions> = {}): Promise<{ cloud: LocalCloud; sqs: SQSClient; cleanUp: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `taskq-${prefix}-`));
+  const schema = process.env.DATABASE_URL ? `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 10)}` : undefined;
+  const cloud = await startLocalCloud({ env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR', ...(schema ? { DB_SCHEMA: schema } : {}) }, port: 0, dashboardPort: 0, webhookPort: 0, dataDir: dir, ...options });
+  const sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'any', secretAccessKey: 'any' } });
+  return {
+    cloud,
+    sqs,
+    async cleanUp() {
+      sqs.destroy();
+      await cloud.stop();
+      await rm(dir, { recursive: true, force: true });
+      if (schema && process.env.DATABASE_URL) await dropSchema(process.env.DATABASE_URL, schema);
+    },
+  };
+}
 
 /**
  * `npm start` in a process of its own (its Node flags included), on free ports, with a data folder (PGlite) or a

@@ -105,8 +105,7 @@ export function afterRun(started: Attempt, verdict: Verdict, execution: Executio
     case 'retry': {
       const { seconds, error } = verdict;
       return {
-        step: { kind: 'delay', seconds },
-        envelope,
+        step: { kind: 'delay', seconds }, envelope,
         row: { ...rowBase(started, d), status: 'RETRY', error: describeError(error), traceback: error.stack ?? '', runtimeMs },
         report: { level: 'warn', message: 'task failed; retrying', task, metric: taskMetrics.retried, runtimeMs, fields: { ...started.fields, state: 'RETRY', error: describeError(error), retryInSeconds: seconds } },
       };
