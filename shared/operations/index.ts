@@ -18,6 +18,7 @@ import { changePolicy, purgeQueue, resetPolicy } from './control.ts';
 import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterView, type Progress, type RedriveOutcome } from './dead-letters.ts';
 import type { EventSources, EventSourceView } from './event-sources.ts';
 import { inspectActive, inspectRegistered, inspectReserved, inspectScheduled, inspectStats, type InspectSources } from './inspect.ts';
+import { prometheusText } from './metrics.ts';
 import type { QueuePeek } from './peek.ts';
 import { lanesOf, laneUrlsOf, queueDepths, type LaneEndpoints, type QueueDepth, type QueueEndpoints } from './queues.ts';
 
@@ -219,6 +220,11 @@ export class TaskOperations {
   /** The catalogue with each task's policies, run-time changes included. */
   registered() {
     return inspectRegistered(this.#database);
+  }
+
+  /** Everything above that a Prometheus server scrapes, in its text format (`/metrics`). */
+  metrics(): Promise<string> {
+    return prometheusText(this.#inspected);
   }
 
   /** Per queue: outcomes and latency over `minutes`, concurrency, depths, the consumer's state. */

@@ -47,6 +47,12 @@ export async function startDashboard(operations: TaskOperations, port: number, h
       response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' });
       response.end(script);
     })
+    // Prometheus's scrape target, with celery-exporter's metric names (operations/metrics.ts).
+    .on('GET', '/metrics', async (_request, response) => {
+      const text = await operations.metrics();
+      response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+      response.end(text);
+    })
     .on('GET', '/', page('Overview', async () => {
       const [queues, stats] = await Promise.all([operations.queues(), operations.stats(60)]);
       return overviewPage(queues, stats, operations.schedules(1));
