@@ -43,15 +43,12 @@ export class TasksDashboard extends Construct {
         new GraphWidget({
           title: `${name}: duration`,
           width: 6,
-          left: [
-            consumer.metricDuration({ period, statistic: 'p50', label: 'p50' }),
-            consumer.metricDuration({ period, statistic: 'p99', label: 'p99' }),
-          ],
+          left: ['p50', 'p95', 'p99'].map((statistic) => consumer.metricDuration({ period, statistic, label: statistic })),
         }),
         new GraphWidget({
           title: `${name}: task outcomes`,
           width: 6,
-          left: ['succeeded', 'failed', 'retried', 'rejected'].map(
+          left: ['succeeded', 'failed', 'retried', 'rejected', 'throttled'].map(
             (outcome) => new MathExpression({
               expression: `SUM(SEARCH('{${metricsNamespace},service,queue,task} MetricName="${taskMetrics[outcome as keyof typeof taskMetrics]}" queue="${name}"', 'Sum', 60))`,
               label: outcome,
@@ -67,8 +64,8 @@ export class TasksDashboard extends Construct {
       return new GraphWidget({
         title: task.name,
         width: 8,
-        left: [metric(taskMetrics.succeeded, 'Sum', 'succeeded'), metric(taskMetrics.failed, 'Sum', 'failed'), metric(taskMetrics.retried, 'Sum', 'retried')],
-        right: [metric(taskMetrics.duration, 'p50', 'p50 ms'), metric(taskMetrics.duration, 'p99', 'p99 ms')],
+        left: [metric(taskMetrics.succeeded, 'Sum', 'succeeded'), metric(taskMetrics.failed, 'Sum', 'failed'), metric(taskMetrics.retried, 'Sum', 'retried'), metric(taskMetrics.throttled, 'Sum', 'throttled')],
+        right: ['p50', 'p95', 'p99'].map((statistic) => metric(taskMetrics.duration, statistic, `${statistic} ms`)),
       });
     });
     for (let start = 0; start < taskWidgets.length; start += 3) rows.push(taskWidgets.slice(start, start + 3));

@@ -277,6 +277,15 @@ describe('the stack, dev stage', () => {
     expect(Object.keys(template.toJSON().Outputs as object)).toContain('OperatorRoleArn');
   });
 
+  it("draws a CloudWatch dashboard per queue, both lanes, and per task: outcomes, throttles, p50/p95/p99", () => {
+    const dashboards = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard');
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(dashboards[0]!.Properties.DashboardBody);
+    for (const name of queueNames) expect(body).toContain(`${name}: messages, normal and high lane`);
+    for (const task of Object.keys(tasks)) expect(body).toContain(`\\"title\\":\\"${task}\\"`);
+    for (const expected of ['high: waiting', 'high: dead letters', 'TaskThrottled', '\\"stat\\":\\"p95\\"', '\\"stat\\":\\"p99\\"']) expect(body).toContain(expected);
+  });
+
   it('publishes queue URLs and ARNs as outputs and SSM parameters', () => {
     for (const { lane } of lanes) {
       for (const kind of ['url', 'arn', 'dlq-url']) template.hasResourceProperties('AWS::SSM::Parameter', { Name: `/datacleanup/dev/queues/${lane}/${kind}` });
