@@ -100,15 +100,33 @@ describe(`the local cloud with no keys runs the AI and billing tasks against its
   }, 90_000);
 });
 
-it(`npm start with no keys names its stand-ins on the ready line and runs an AI task offline (${databaseKind})`, async () => {
+/** Sends a task through the dashboard's API, as `taskq send` does, and waits for its outcome. */
+async function sendThroughApi(dashboardUrl: string, task: string, payload: unknown): Promise<TaskView> {
+  const response = await fetch(`${dashboardUrl}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task, payload }) });
+  const { id } = (await response.json()) as { id: string };
+  return finished(dashboardUrl, id);
+}
+
+it(`npm start with no keys names its stand-ins on the ready line and runs the AI and billing tasks offline (${databaseKind})`, async () => {
   const cloud = await startLocalCloudProcess(noKeys);
   try {
     expect(cloud.ready).toMatch(/ · OpenAI: local stand-in http:\/\/127\.0\.0\.1:\d+\/v1, deterministic answers \(set OPENAI_API_KEY or OPENAI_BASE_URL for the real API\)/);
     expect(cloud.ready).toMatch(/ · Stripe: local stand-in http:\/\/127\.0\.0\.1:\d+, test mode, .*\(set STRIPE_API_KEY or STRIPE_API_BASE for the real API\)/);
-    const ask = newEnvelope('ai.process_ai_request', { userId: 1, prompt: 'hi' });
-    const response = await fetch(`${cloud.dashboardUrl}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: ask.task, payload: ask.payload }) });
-    const { id } = (await response.json()) as { id: string };
-    expect(await finished(cloud.dashboardUrl, id)).toMatchObject({ status: 'SUCCESS', result: { answer: expect.stringMatching(/^\[local stand-in\]/) } });
+    expect(await sendThroughApi(cloud.dashboardUrl, 'ai.process_ai_request', { userId: 1, prompt: 'hi' })).toMatchObject({ status: 'SUCCESS', result: { answer: expect.stringMatching(/^\[local stand-in\]/) } });
+    expect(await sendThroughApi(cloud.dashboardUrl, 'ai.generate_embeddings', { userId: 1, texts: ['one', 'two'] })).toMatchObject({ status: 'SUCCESS', result: { embedded: 2 } });
+
+    const stripe = stripeAt(/Stripe: local stand-in (http:\/\/\S+?),/.exec(cloud.ready)![1]!);
+    const customer = await stripe.customers.create({ email: 'grace@example.com' });
+    const invoice = await stripe.invoices.create({ customer: customer.id });
+    const payment = await stripe.paymentIntents.create({ amount: 900, currency: 'usd', customer: customer.id });
+    expect(await sendThroughApi(cloud.dashboardUrl, 'billing.send_invoice', { invoiceId: invoice.id })).toMatchObject({ status: 'SUCCESS', result: { status: 'open' } });
+    expect(await sendThroughApi(cloud.dashboardUrl, 'billing.process_refund', { paymentIntentId: payment.id, reason: 'duplicate' })).toMatchObject({ status: 'SUCCESS', result: { amount: 900 } });
+    // The stand-in's events reached the receiver and ran as billing.process_pending_webhooks, one task per event.
+    const applied = await waitFor(async () => {
+      const runs = (await (await fetch(`${cloud.dashboardUrl}/api/tasks?task=billing.process_pending_webhooks&status=SUCCESS&limit=100`)).json()) as { id: string }[];
+      return runs.filter((run) => run.id.startsWith('stripe-event:evt_local')).length >= 5 ? runs : undefined;
+    }, 30_000, 'the delivered events to run');
+    expect(applied.length).toBeGreaterThanOrEqual(5);
   } finally {
     await cloud.cleanUp();
   }
@@ -120,9 +138,7 @@ it(`npm start with OPENAI_BASE_URL set calls that server and starts no OpenAI st
   try {
     expect(cloud.ready).not.toContain('OpenAI: local stand-in');
     expect(cloud.ready).toContain('Stripe: local stand-in');
-    const response = await fetch(`${cloud.dashboardUrl}/api/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task: 'ai.process_ai_request', payload: { userId: 1, prompt: 'hi there' } }) });
-    const { id } = (await response.json()) as { id: string };
-    expect(await finished(cloud.dashboardUrl, id)).toMatchObject({ status: 'SUCCESS', result: { answer: 'echo: hi there' } });
+    expect(await sendThroughApi(cloud.dashboardUrl, 'ai.process_ai_request', { userId: 1, prompt: 'hi there' })).toMatchObject({ status: 'SUCCESS', result: { answer: 'echo: hi there' } });
   } finally {
     await cloud.cleanUp();
     await openai.stop();
