@@ -46,6 +46,16 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', domainImports] },
   },
   {
+    // What a Lambda bundle is built from: the local cloud (its emulator front, pollers, stand-ins for OpenAI and
+    // Stripe) stays out of it. infra/bundle-budget.ts checks the built bundles for the same.
+    files: ['functions/**', 'shared/{runtime,catalogue,envelope,tasks,ai,billing,data,consumers,results,observability,producer}/**', 'shared/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/local/**', '**/local'], allowTypeImports: true, message: 'the local cloud is no part of a function: pass what is needed in instead.' }],
+      }],
+    },
+  },
+  {
     ignores: environmentReaders,
     rules: {
       // Destructuring (`const { env } = process`) included.

@@ -42,6 +42,15 @@ export interface BuiltBundle {
   readonly initBytes: number;
 }
 
+/** The local cloud's code (its emulator front, pollers, stand-ins for OpenAI and Stripe): never part of a function. */
+const localCloudCode = /(^|\/)shared\/local\//;
+
+/** The local cloud's modules a bundle carries, in any chunk. */
+function localCloudModules(metafile: Metafile): string[] {
+  const inputs = Object.values(metafile.outputs).flatMap((output) => Object.keys(output.inputs));
+  return [...new Set(inputs.filter((input) => localCloudCode.test(input)))];
+}
+
 /** Every way a bundle breaks its budget, one line each; empty when all hold. */
 export function budgetProblems(bundles: readonly BuiltBundle[]): string[] {
   const problems: string[] = [];
@@ -56,6 +65,7 @@ export function budgetProblems(bundles: readonly BuiltBundle[]): string[] {
     for (const name of bundledPackages(bundle.metafile)) {
       if (restricted.has(name) && !budget.packages.includes(name)) problems.push(`${bundle.name}: carries ${name}, which its tasks' services do not declare`);
     }
+    for (const input of localCloudModules(bundle.metafile)) problems.push(`${bundle.name}: carries ${input}, which only the local cloud runs`);
     for (const name of bundledPackages(bundle.metafile, initOutputs(bundle.metafile))) {
       if (onFirstUse.has(name) && !(budget.atInit ?? []).includes(name)) problems.push(`${bundle.name}: loads ${name} at init; import it dynamically where it is first used`);
     }

@@ -26,6 +26,7 @@ import { SchedulerApi } from './scheduler-api.ts';
 import { captureQueues, readSavedScheduler, restoreSnapshot, saveSnapshot } from './snapshot.ts';
 import { listenHost } from './guard.ts';
 import { startSqsQueryProtocol } from './sqs-query-protocol.ts';
+import { startStandIns, type StandInUrls } from './stand-ins/index.ts';
 import { startWebhookServer } from './webhook-server.ts';
 
 export interface LocalCloudOptions {
@@ -45,6 +46,12 @@ export interface LocalCloudOptions {
   readonly dataDir?: string;
   /** Virtual seconds per real second for the schedules, one-time `at()` schedules included. @default 1 */
   readonly timeScale?: number;
+  /**
+   * Start a local stand-in for OpenAI and one for Stripe (test mode) where the environment
+   * sets no key or base URL for it, and point the consumers at them: `npm start` works
+   * offline. Tests that bring their own fixtures leave it off. @default false
+   */
+  readonly standIns?: boolean;
   readonly onInvocation?: (queue: QueueName, report: InvocationReport) => void;
   readonly onError?: (source: string, error: unknown) => void;
 }
@@ -63,6 +70,8 @@ export interface LocalCloud {
   /** Whether Celery's celery_taskmeta is kept in step with task_results (`CELERY_RESULTS=on`). */
   readonly celeryResults: boolean;
   readonly scheduler: LocalScheduler;
+  /** The stand-ins running in place of the real APIs, each by its URL: none when keys or base URLs were given. */
+  readonly standIns: StandInUrls;
   stop(): Promise<void>;
 }
 
@@ -115,6 +124,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   s3.destroy();
 
   Object.assign(env, laneEnvironment(provisioned));
+  // Before the consumers are built: they read OPENAI_BASE_URL, STRIPE_API_BASE and the keys from this env.
+  const standIns = options.standIns ? await startStandIns(env, { host, ...(options.onError ? { onError: (error: unknown) => options.onError?.('stand-in', error) } : {}) }) : undefined;
 
   const snapshotPath = join(dataDir, 'queues.json');
   const physicalNames = laneNames.flatMap((lane) => [physicalQueueName(config.stage, lane), physicalQueueName(config.stage, lane, true)]);
@@ -200,6 +211,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     billingQueueUrl: provisioned.billing.url,
     ...(options.onError ? { onError: (error: unknown) => options.onError?.('webhook', error) } : {}),
   });
+  standIns?.connectWebhook(webhook.url);
 
   return {
     endpoint,
@@ -213,11 +225,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     etaScheduleGroup,
     celeryResults,
     scheduler,
+    standIns: { ...(standIns?.openai ? { openai: standIns.openai } : {}), ...(standIns?.stripe ? { stripe: standIns.stripe } : {}) },
     async stop() {
       await schedulerApi?.stop();
       scheduler.stop();
       await Promise.all([dashboard.stop(), webhook.stop()]);
       await Promise.all(pollers.map((poller) => poller.stop()));
+      await standIns?.stop();
       pollerSqs.destroy();
       clearInterval(snapshots);
       await snapshot();

@@ -7,7 +7,9 @@
  * instead of the embedded one), DATABASE_URL (PostgreSQL instead of PGlite), STAGE (local),
  * SCHEDULE_TIME_SCALE (1; 60 runs the schedules, one-time ETA schedules included, sixty times
  * faster), TASK_ETA_SCHEDULE_GROUP and TASK_ETA_ROLE_ARN (<stage>-task-etas and its role),
- * CELERY_RESULTS (off; on also writes Celery's celery_taskmeta rows).
+ * CELERY_RESULTS (off; on also writes Celery's celery_taskmeta rows). With no OPENAI_API_KEY
+ * or OPENAI_BASE_URL the AI tasks call a local OpenAI stand-in, and with no STRIPE_API_KEY or
+ * STRIPE_API_BASE the billing tasks a local Stripe stand-in in test mode (`stand-ins/`).
  */
 import { listenHost } from './guard.ts';
 import { registerModuleFormatCache } from './module-format.ts';
@@ -37,6 +39,7 @@ const cloud = await startLocalCloud({
   webhookPort: port('WEBHOOK_PORT', 4242),
   dataDir: env.LOCAL_CLOUD_DIR ?? '.local',
   timeScale: Number(env.SCHEDULE_TIME_SCALE ?? 1),
+  standIns: true,
   onError: (source, error) => console.error(`[${source}] ${error instanceof Error ? error.message : String(error)}`),
 });
 
@@ -48,7 +51,10 @@ console.log(
     `${cloud.restoredSchedules ? ` · ${cloud.restoredSchedules} schedules restored` : ''}` +
     `${embedded ? ' · SQS over the JSON and query protocols, EventBridge Scheduler on the same endpoint' : ''}` +
     `${cloud.etaScheduleGroup ? ` · ETAs beyond 15 min as one-time schedules in ${cloud.etaScheduleGroup}` : ''}` +
-    `${cloud.celeryResults ? ' · Celery results in celery_taskmeta' : ''} · Ctrl-C stops`,
+    `${cloud.celeryResults ? ' · Celery results in celery_taskmeta' : ''}` +
+    `${cloud.standIns.openai ? ` · OpenAI: local stand-in ${cloud.standIns.openai}, deterministic answers (set OPENAI_API_KEY or OPENAI_BASE_URL for the real API)` : ''}` +
+    `${cloud.standIns.stripe ? ` · Stripe: local stand-in ${cloud.standIns.stripe}, test mode, any sk_test_ key, events signed to the webhook (set STRIPE_API_KEY or STRIPE_API_BASE for the real API)` : ''}` +
+    ' · Ctrl-C stops',
 );
 
 let stopping = false;

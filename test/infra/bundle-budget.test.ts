@@ -72,6 +72,13 @@ describe('a function bundle and its budget', () => {
     ]);
   });
 
+  it('refuses the local cloud\'s code, its stand-ins included, in any chunk', () => {
+    const metafile = readMetafile(assetDir);
+    const chunk = Object.keys(metafile.outputs).find((output) => output !== 'index.mjs' && output.endsWith('.mjs'))!;
+    const carrying = { ...metafile, outputs: { ...metafile.outputs, [chunk]: { ...metafile.outputs[chunk]!, inputs: { ...metafile.outputs[chunk]!.inputs, 'shared/local/stand-ins/openai.ts': { bytesInOutput: 100 } } } } };
+    expect(budgetProblems([{ name: 'prod-consumer-data', metafile: carrying, initBytes: 1024 }])).toContain('prod-consumer-data: carries shared/local/stand-ins/openai.ts, which only the local cloud runs');
+  });
+
   it('refuses a bundle whose init set outgrows its budget, and one with no budget', () => {
     const metafile = readMetafile(assetDir);
     expect(budgetProblems([

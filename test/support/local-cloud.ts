@@ -6,22 +6,34 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import pg from 'pg';
+import { readConfig } from '../../shared/config.ts';
 import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from '../../shared/local/cloud.ts';
 import { localCloudNodeFlags } from '../../shared/local/node-flags.ts';
+import type { Database } from '../../shared/results/database.ts';
+import { sharedDatabase } from '../../shared/results/shared-database.ts';
 
 /**
  * The local cloud in this process, on free ports, with a data folder (PGlite) or a schema
  * (PostgreSQL) of its own, and an SQS client for it: for tests that time the pollers or
- * read the emulator, which a child process would hide.
+ * read the emulator, which a child process would hide. A variable set to undefined in
+ * `extraEnv` is left out of the cloud's environment. `database()` is the cloud's own result-store handle.
  */
-export async function startEmbeddedCloud(prefix: string, options: Partial<LocalCloudOptions> = {}): Promise<{ cloud: LocalCloud; sqs: SQSClient; cleanUp: () => Promise<void> }> {
+export async function startEmbeddedCloud(
+  prefix: string,
+  options: Partial<LocalCloudOptions> & { extraEnv?: Record<string, string | undefined> } = {},
+): Promise<{ cloud: LocalCloud; sqs: SQSClient; database: () => Promise<Database>; cleanUp: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `taskq-${prefix}-`));
   const schema = process.env.DATABASE_URL ? `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 10)}` : undefined;
-  const cloud = await startLocalCloud({ env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR', ...(schema ? { DB_SCHEMA: schema } : {}) }, port: 0, dashboardPort: 0, webhookPort: 0, dataDir: dir, ...options });
+  const { extraEnv = {}, ...cloudOptions } = options;
+  const env = Object.fromEntries(Object.entries({ ...process.env, POWERTOOLS_LOG_LEVEL: 'ERROR', ...(schema ? { DB_SCHEMA: schema } : {}), ...extraEnv }).filter(([, value]) => value !== undefined));
+  const cloud = await startLocalCloud({ env, port: 0, dashboardPort: 0, webhookPort: 0, dataDir: dir, ...cloudOptions });
   const sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'any', secretAccessKey: 'any' } });
+  // The target the cloud opened, from what it added to its environment: the same target is the same shared handle (PGlite allows one opener).
+  const cloudEnv = { ...env, AWS_ENDPOINT_URL: cloud.endpoint, RESULTS_BUCKET: env.RESULTS_BUCKET ?? cloud.bucket, ...(env.DATABASE_URL || env.PGLITE_DIR ? {} : { PGLITE_DIR: join(dir, 'pglite') }) };
   return {
     cloud,
     sqs,
+    database: () => sharedDatabase(readConfig(cloudEnv).database),
     async cleanUp() {
       sqs.destroy();
       await cloud.stop();
