@@ -40,7 +40,8 @@ export const generateEmbeddings = implementAi(tasks['ai.generate_embeddings'], a
     if (!document) throw new PermanentError(`user ${userId} has no document ${payload.documentId}`);
     items = chunks(document.content).map((content, chunk) => ({ source: `document:${payload.documentId}`, chunk, content }));
   } else {
-    items = payload.texts.map((content) => ({ source: `text:${createHash('sha256').update(content).digest('hex')}`, chunk: 0, content }));
+    // A text given twice is one row: one upsert cannot write the same row twice.
+    items = [...new Set(payload.texts)].map((content) => ({ source: `text:${createHash('sha256').update(content).digest('hex')}`, chunk: 0, content }));
   }
   const openai = await services.openai();
   const model = services.embeddingModel;

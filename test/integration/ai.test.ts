@@ -93,6 +93,11 @@ describe(`AI tasks through the OpenAI SDK against a local double (${databaseKind
     await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(again)]);
     await finished(again.id);
 
+    // A text given twice is embedded once, not refused by its own upsert.
+    const twice = envelope('ai.generate_embeddings', { userId: 5, texts: [texts[0]!, texts[1]!, texts[0]!] });
+    await sendBodies(suite.emulator.sqs, suite.queue.url, [JSON.stringify(twice)]);
+    expect(JSON.parse((await finished(twice.id)).result!)).toMatchObject({ embedded: 2 });
+
     const rows = await suite.db.database.rows<{ n: number; first: string }>(sql`select count(*)::int as n, (select vector::text from embeddings where user_id = 5 order by content limit 1) as first from embeddings where user_id = 5`);
     expect(rows[0]!.n).toBe(5);
     // pgvector prints `[13,0,0.5]`, a float8[] prints `{13,0,0.5}`.
