@@ -89,10 +89,9 @@ export class TaskOperations {
     this.#oldestAge = options.oldestAge;
     this.#scheduleAnchor = options.scheduleAnchor ?? new Date();
     this.#clock = options.clock ?? (() => new Date());
-    const queueUrls = laneUrlsOf(this.#queues);
-    this.#queueUrls = queueUrls;
+    this.#queueUrls = laneUrlsOf(this.#queues);
     const { longDelays } = options;
-    this.#producer = new TaskProducer({ sqs: this.#sqs, queueUrls, database: this.#database, longDelays, ...(this.#database.payloads ? { payloads: this.#database.payloads } : {}) });
+    this.#producer = new TaskProducer({ sqs: this.#sqs, queueUrls: this.#queueUrls, database: this.#database, longDelays, ...(this.#database.payloads ? { payloads: this.#database.payloads } : {}) });
     this.#eventSources = options.eventSources;
     this.#inspected = { sqs: this.#sqs, database: this.#database, queues: this.#queues, longDelays, peek: options.peek, eventSources: options.eventSources, oldestAge: options.oldestAge };
   }
@@ -131,7 +130,8 @@ export class TaskOperations {
     const definition = resolveTask(task.name);
     const queue = definition.queue as QueueName;
     const payload = task.payload as Record<string, unknown>;
-    const envelope = newEnvelope(definition.name, payload, { id, ...tenantField(tenantOf(definition.tenant, payload)) });
+    // The tenant it ran for (a producer may have named it), else the catalogue's field of the payload.
+    const envelope = newEnvelope(definition.name, payload, { id, ...tenantField(task.tenant ?? tenantOf(definition.tenant, payload)) });
     await this.#sqs.send(new SendMessageCommand({ QueueUrl: this.#lane(queue, definition.priority).url, MessageBody: JSON.stringify(envelope), ...messageGroup(envelope) }));
     return { id, queue };
   }

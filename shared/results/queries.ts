@@ -31,6 +31,8 @@ export interface AttemptView {
 
 /** A task with everything known about it. */
 export interface TaskDetail extends TaskSummary {
+  /** Whom it ran for, as its envelope or its catalogue entry's tenant field said. */
+  readonly tenant: string | null;
   readonly payload: unknown;
   readonly result: unknown;
   readonly traceback: string | null;
@@ -65,7 +67,7 @@ export async function findTask(database: Database, id: string): Promise<TaskDeta
     select 'task' as part, 0 as seq, json_build_object(
         'id', id, 'name', name, 'queue', queue, 'status', status, 'attempts', attempts, 'error', error,
         'createdAt', ${utc(sql`created_at`)}, 'startedAt', ${utc(sql`started_at`)}, 'dateDone', ${utc(sql`date_done`)},
-        'runtimeMs', runtime_ms, 'overflowKey', overflow_key)::text as body
+        'runtimeMs', runtime_ms, 'tenant', tenant, 'overflowKey', overflow_key)::text as body
       from task_results where id = ${id}
     union all select 'payload', 0, payload::text from task_results where id = ${id} and payload is not null
     union all select 'result', 0, result::text from task_results where id = ${id} and result is not null
@@ -85,7 +87,7 @@ export async function findTask(database: Database, id: string): Promise<TaskDeta
   const part = (name: string) => rows.find((row) => row.part === name)?.body;
   const task = part('task');
   if (task === undefined) return undefined;
-  const { overflowKey, ...summary } = JSON.parse(task) as TaskSummary & { overflowKey: string | null };
+  const { overflowKey, ...summary } = JSON.parse(task) as TaskSummary & { tenant: string | null; overflowKey: string | null };
   const payload = part('payload');
   const result = part('result');
   const values = await withOverflow(database.overflow, overflowKey, {

@@ -195,4 +195,13 @@ describe(`bulk retry, revoke and purge by filter (${databaseKind})`, () => {
     expect(await operations.history({ tenant: 'initech', until: created })).toEqual([]);
     expect(await operations.history({ tenant: 'someone-else' })).toEqual([]);
   });
+
+  it("retries one failed task in the tenant's group it ran in, which a producer named", async () => {
+    const { operations } = await operationsOn();
+    await seed(suite.db.database, [{ id: 'retry-tenant', status: 'FAILURE', createdAt: at(40), tenant: 'acme' }]);
+    expect((await operations.result('retry-tenant'))?.tenant).toBe('acme');
+    await drain(suite.emulator.sqs, suite.queue);
+    await operations.retry('retry-tenant');
+    expect((await drain(suite.emulator.sqs, suite.queue)).map((envelope) => [envelope.id, envelope.tenant])).toEqual([['retry-tenant', 'acme']]);
+  });
 });

@@ -83,6 +83,7 @@ export function taskPage(task: TaskDetail): Html {
   <dt>Id</dt><dd><code>${task.id}</code></dd>
   <dt>Task</dt><dd>${task.name || '(not yet picked up)'}</dd>
   <dt>Queue</dt><dd>${task.queue}</dd>
+  ${task.tenant ? html`<dt>Tenant</dt><dd>${task.tenant}</dd>` : ''}
   <dt>State</dt><dd>${statusCell(task.status)}</dd>
   <dt>Attempts</dt><dd>${task.attempts}</dd>
   <dt>Created</dt><dd>${time(task.createdAt)}</dd>
