@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { join, resolve } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { ConflictException, CreateScheduleGroupCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startFauxqsOn } from './fauxqs-fixes.ts';
 import { laneBatchingWindow, laneConcurrency, laneName, laneNames, queueNames, queues, schedules, type Priority, type QueueName } from '../catalogue/index.ts';
