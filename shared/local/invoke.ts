@@ -12,7 +12,7 @@ import { readConfig } from '../config.ts';
 import { migrateDatabase } from '../results/database.ts';
 import { closeSharedDatabases, sharedDatabase } from '../results/shared-database.ts';
 import { lambdaContext } from './lambda-context.ts';
-import { provisionQueues } from './queues.ts';
+import { laneEnvironment, provisionQueues } from './queues.ts';
 
 const functionsDir = new URL('../../functions/', import.meta.url);
 const functions = (await readdir(functionsDir)).filter((file) => file.endsWith('.ts')).map((file) => basename(file, '.ts'));
@@ -34,10 +34,8 @@ const emulator = process.env.AWS_ENDPOINT_URL ? undefined : await startFauxqs({ 
 if (emulator) process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${emulator.port}`;
 const config = readConfig(process.env);
 const sqs = createSqsClient(config);
-for (const queue of Object.values(await provisionQueues(sqs, config.stage))) {
-  process.env[`QUEUE_URL_${queue.name.toUpperCase()}`] ??= queue.url;
-  process.env[`DLQ_URL_${queue.name.toUpperCase()}`] ??= queue.deadLetterUrl;
-}
+// Both lanes of every queue, as the stack sets them; settings given win.
+for (const [variable, url] of Object.entries(laneEnvironment(await provisionQueues(sqs, config.stage)))) process.env[variable] ??= url;
 await migrateDatabase(await sharedDatabase(config.database));
 
 const { handler } = (await import(new URL(`${name}.ts`, functionsDir).href)) as { handler: (event: unknown, context: unknown) => Promise<unknown> };
