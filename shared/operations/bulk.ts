@@ -1,10 +1,10 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { laneName } from '../catalogue/index.ts';
+import { laneName, type QueueName } from '../catalogue/index.ts';
 import { newEnvelope } from '../envelope/envelope.ts';
 import { tenantField, tenantOf } from '../envelope/tenant.ts';
 import { reasonOf } from '../errors.ts';
 import { resolveTask } from '../producer/send.ts';
-import { actionStatuses, countMatching, failedPage, markRetried, purgePage, revokePage, statusesOf, type BulkAction, type BulkExample, type FailedTask, type PageCursor } from '../results/bulk.ts';
+import { actionStatuses, countMatching, failedPage, markRetried, purgePage, revokePage, statusesOf, type BulkAction, type BulkExample, type PageCursor } from '../results/bulk.ts';
 import type { Database } from '../results/database.ts';
 import type { HistoryFilter } from '../results/filter.ts';
 import { sendMessages } from '../runtime/queue-actions.ts';
@@ -100,7 +100,7 @@ async function retryPage(targets: BulkTargets, filter: HistoryFilter, after: Pag
   const rows = await failedPage(targets.database, filter, after, limit);
   const messages = rows.flatMap((row) => {
     try {
-      return [{ key: row, message: retryMessage(row) }];
+      return [{ key: row, message: retryMessage({ ...row, payload: row.payload === null ? null : (JSON.parse(row.payload) as unknown) }) }];
     } catch (error) {
       skip(row.id, reasonOf(error));
       return [];
@@ -113,13 +113,17 @@ async function retryPage(targets: BulkTargets, filter: HistoryFilter, after: Pag
   return { ids: rows.map((row) => row.id), acted, overflowKeys: [], next: last ? { createdAt: last.cursorAt, id: last.id } : undefined };
 }
 
-function retryMessage(row: FailedTask) {
-  const definition = resolveTask(row.name);
-  const payload = row.payload === null ? null : (JSON.parse(row.payload) as unknown);
+/**
+ * The message that sends a failed task again under its id, one or many: its stored payload,
+ * in the tenant group it ran in (a producer may have named it), to its catalogue's lane.
+ */
+export function retryMessage(task: { readonly id: string; readonly name: string; readonly payload: unknown; readonly tenant: string | null }) {
+  const definition = resolveTask(task.name);
+  const { payload } = task;
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new Error('no payload is stored for it');
   if ((payload as { truncated?: unknown }).truncated === true) throw new Error('its stored payload was summarised; redrive its message from the dead-letter queue instead');
   const record = payload as Record<string, unknown>;
-  const envelope = newEnvelope(definition.name, record, { id: row.id, ...tenantField(row.tenant ?? tenantOf(definition.tenant, record)) });
-  // To the lane its task's catalogue entry names, as a single retry sends it.
-  return { lane: laneName(definition.queue, definition.priority), body: JSON.stringify(envelope), envelope };
+  const envelope = newEnvelope(definition.name, record, { id: task.id, ...tenantField(task.tenant ?? tenantOf(definition.tenant, record)) });
+  const priority = definition.priority ?? 'normal';
+  return { queue: definition.queue as QueueName, priority, lane: laneName(definition.queue, priority), body: JSON.stringify(envelope), envelope };
 }

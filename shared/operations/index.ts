@@ -1,7 +1,6 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { queues as queueDefinitions, schedules, type LaneName, type Priority, type QueueName, type ScheduleDefinition } from '../catalogue/index.ts';
-import { newEnvelope } from '../envelope/envelope.ts';
-import { messageGroup, tenantField, tenantOf } from '../envelope/tenant.ts';
+import { messageGroup } from '../envelope/tenant.ts';
 import type { LongDelayScheduler } from '../producer/long-delay.ts';
 import { TaskProducer } from '../producer/producer.ts';
 import { resolveTask, type SendOptions } from '../producer/send.ts';
@@ -13,7 +12,7 @@ import type { TaskStatus } from '../results/schema.ts';
 import { storableText } from '../results/statements.ts';
 import { scheduledEnvelope, schedulerTime, scheduleTimes } from '../scheduling.ts';
 import type { PolicyChange } from '../catalogue/index.ts';
-import { runBulk, type BulkAction, type BulkOptions, type BulkOutcome } from './bulk.ts';
+import { retryMessage, runBulk, type BulkAction, type BulkOptions, type BulkOutcome } from './bulk.ts';
 import { changePolicy, purgeQueue, resetPolicy } from './control.ts';
 import { listDeadLetters, purgeDeadLetters, redriveDeadLetters, type DeadLetterView, type Progress, type RedriveOutcome } from './dead-letters.ts';
 import type { EventSources, EventSourceView } from './event-sources.ts';
@@ -126,13 +125,14 @@ export class TaskOperations {
     const task = await this.result(id);
     if (!task) throw new NotFoundError(`no task ${id}`);
     if (task.status !== 'FAILURE') throw new Error(`only a FAILURE can be retried; ${id} is ${task.status}`);
-    if (isTruncated(task.payload)) throw new Error(`the stored payload of ${id} was summarised; redrive its message from the dead-letter queue instead`);
-    const definition = resolveTask(task.name);
-    const queue = definition.queue as QueueName;
-    const payload = task.payload as Record<string, unknown>;
-    // The tenant it ran for (a producer may have named it), else the catalogue's field of the payload.
-    const envelope = newEnvelope(definition.name, payload, { id, ...tenantField(task.tenant ?? tenantOf(definition.tenant, payload)) });
-    await this.#sqs.send(new SendMessageCommand({ QueueUrl: this.#lane(queue, definition.priority).url, MessageBody: JSON.stringify(envelope), ...messageGroup(envelope) }));
+    let message: ReturnType<typeof retryMessage>;
+    try {
+      message = retryMessage(task);
+    } catch (error) {
+      throw new Error(`${id}: ${(error as Error).message}`, { cause: error });
+    }
+    const { queue, priority, envelope, body } = message;
+    await this.#sqs.send(new SendMessageCommand({ QueueUrl: this.#lane(queue, priority).url, MessageBody: body, ...messageGroup(envelope) }));
     return { id, queue };
   }
 
@@ -290,9 +290,6 @@ export class TaskOperations {
   }
 }
 
-function isTruncated(payload: unknown): boolean {
-  return typeof payload === 'object' && payload !== null && (payload as { truncated?: unknown }).truncated === true;
-}
 
 /** A revoke reason as stored: free text from a person or a page, bounded like every error. */
 function clipReason(reason: string): string {
