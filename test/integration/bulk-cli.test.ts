@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
 import { databaseKind } from '../support/database.ts';
-import { startLocalCloudProcess } from '../support/local-cloud.ts';
+import { localCloudForSuite } from '../support/local-cloud.ts';
 import { waitFor } from '../support/wait.ts';
 
-type Cloud = Awaited<ReturnType<typeof startLocalCloudProcess>>;
 type Task = { id: string; status: string; attempts: number; error: string | null };
 
 /** The real `taskq` binary, as the package's bin runs it. */
@@ -19,31 +18,21 @@ function taskq(url: string, args: readonly string[]): Promise<{ code: number; st
 }
 
 describe(`taskq retry, revoke and purge by filter against the local cloud (${databaseKind})`, () => {
-  let cloud: Cloud;
-  let sqs: SQSClient;
-  const cli = (...args: string[]) => taskq(cloud.dashboardUrl, args);
+  const local = localCloudForSuite();
+  const cli = (...args: string[]) => taskq(local.cloud.dashboardUrl, args);
   const json = async <T>(...args: string[]): Promise<T> => {
     const { code, stdout, stderr } = await cli(...args, '--json');
     expect(code, stderr).toBe(0);
     return JSON.parse(stdout) as T;
   };
-  const task = async (id: string) => (await (await fetch(`${cloud.dashboardUrl}/api/tasks/${id}`)).json()) as Task;
+  const task = async (id: string) => (await (await fetch(`${local.cloud.dashboardUrl}/api/tasks/${id}`)).json()) as Task;
   /** Cleanings of uploads that do not exist, each failing for good at its first attempt. */
   const failing = async (tenant: string, count: number) => {
     const envelopes = Array.from({ length: count }, (_, i) => newEnvelope('data.process_file_upload', { uploadId: `missing-${tenant}-${i}` }, { tenant }));
-    await sqs.send(new SendMessageBatchCommand({ QueueUrl: cloud.queueUrl('data'), Entries: envelopes.map((e, i) => ({ Id: `m${i}`, MessageBody: JSON.stringify(e), MessageGroupId: tenant })) }));
+    await local.sqs.send(new SendMessageBatchCommand({ QueueUrl: local.cloud.queueUrl('data'), Entries: envelopes.map((e, i) => ({ Id: `m${i}`, MessageBody: JSON.stringify(e), MessageGroupId: tenant })) }));
     for (const { id } of envelopes) await waitFor(async () => (await task(id)).status === 'FAILURE', 20_000, `${id} to fail`);
     return envelopes.map((e) => e.id);
   };
-
-  beforeAll(async () => {
-    cloud = await startLocalCloudProcess();
-    sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-  });
-  afterAll(async () => {
-    sqs?.destroy();
-    await cloud?.cleanUp();
-  });
 
   it('counts, retries once, revokes and purges one tenant\'s failures, leaving another tenant\'s', async () => {
     const mine = await failing('bulk-a', 3);
@@ -87,12 +76,12 @@ describe(`taskq retry, revoke and purge by filter against the local cloud (${dat
   it('stops a retry whose client goes away after its first page, and the same request again sends only the rest', async () => {
     const envelopes = Array.from({ length: 150 }, (_, i) => newEnvelope('data.process_file_upload', { uploadId: `gone-${i}` }, { tenant: 'bulk-big' }));
     for (let start = 0; start < envelopes.length; start += 10) {
-      await sqs.send(new SendMessageBatchCommand({ QueueUrl: cloud.queueUrl('data'), Entries: envelopes.slice(start, start + 10).map((e, i) => ({ Id: `m${i}`, MessageBody: JSON.stringify(e), MessageGroupId: 'bulk-big' })) }));
+      await local.sqs.send(new SendMessageBatchCommand({ QueueUrl: local.cloud.queueUrl('data'), Entries: envelopes.slice(start, start + 10).map((e, i) => ({ Id: `m${i}`, MessageBody: JSON.stringify(e), MessageGroupId: 'bulk-big' })) }));
     }
-    const listed = async (status: string) => ((await (await fetch(`${cloud.dashboardUrl}/api/tasks?tenant=bulk-big&status=${status}&limit=1000`)).json()) as Task[]).length;
+    const listed = async (status: string) => ((await (await fetch(`${local.cloud.dashboardUrl}/api/tasks?tenant=bulk-big&status=${status}&limit=1000`)).json()) as Task[]).length;
     await waitFor(async () => (await listed('FAILURE')) === 150, 30_000, 'the 150 cleanings to fail');
     await json('control', 'pause', 'data');
-    const retry = (signal?: AbortSignal) => fetch(`${cloud.dashboardUrl}/api/bulk/retry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'bulk-big' }), ...(signal ? { signal } : {}) });
+    const retry = (signal?: AbortSignal) => fetch(`${local.cloud.dashboardUrl}/api/bulk/retry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'bulk-big' }), ...(signal ? { signal } : {}) });
 
     const leaving = new AbortController();
     const first = await retry(leaving.signal);
@@ -125,7 +114,7 @@ describe(`taskq retry, revoke and purge by filter against the local cloud (${dat
 
   it('refuses a bulk request without a filter, of an unknown action, or with a bad field', async () => {
     const post = async (path: string, body: unknown) => {
-      const response = await fetch(`${cloud.dashboardUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const response = await fetch(`${local.cloud.dashboardUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return { status: response.status, error: ((await response.json()) as { error: string }).error };
     };
     expect(await post('/api/bulk/purge', {})).toEqual({ status: 400, error: expect.stringMatching(/^a bulk purge needs a filter/) });

@@ -2,14 +2,12 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
 import { databaseKind } from '../support/database.ts';
-import { startLocalCloudProcess } from '../support/local-cloud.ts';
+import { localCloudForSuite } from '../support/local-cloud.ts';
 import { waitFor } from '../support/wait.ts';
-
-type Cloud = Awaited<ReturnType<typeof startLocalCloudProcess>>;
 
 /** The real `taskq` binary, as the package's bin runs it. */
 function taskq(args: string[], url?: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -21,23 +19,13 @@ function taskq(args: string[], url?: string): Promise<{ code: number; stdout: st
 }
 
 describe(`taskq against the local cloud (${databaseKind})`, () => {
-  let cloud: Cloud;
-  let sqs: SQSClient;
-  const cli = (...args: string[]) => taskq(args, cloud.dashboardUrl);
+  const local = localCloudForSuite();
+  const cli = (...args: string[]) => taskq(args, local.cloud.dashboardUrl);
   const json = async <T>(...args: string[]): Promise<T> => {
     const { code, stdout, stderr } = await cli(...args, '--json');
     expect(code, stderr).toBe(0);
     return JSON.parse(stdout) as T;
   };
-
-  beforeAll(async () => {
-    cloud = await startLocalCloudProcess();
-    sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-  });
-  afterAll(async () => {
-    sqs?.destroy();
-    await cloud?.cleanUp();
-  });
 
   it('sends a task and waits for its result', async () => {
     const { code, stdout } = await cli('send', 'default.noop', '--payload', '{"echo":{"n":1}}', '--wait');
@@ -84,7 +72,7 @@ describe(`taskq against the local cloud (${databaseKind})`, () => {
 
   it('lists, redrives and purges dead letters, with their failure reason', async () => {
     const poison = newEnvelope('ai.process_ai_request', { userId: 1 });
-    await sqs.send(new SendMessageCommand({ QueueUrl: cloud.queueUrl('ai'), MessageBody: JSON.stringify(poison) }));
+    await local.sqs.send(new SendMessageCommand({ QueueUrl: local.cloud.queueUrl('ai'), MessageBody: JSON.stringify(poison) }));
     const letters = await waitFor(async () => {
       const list = await json<{ taskId: string; reason: string; task: string }[]>('dlq', 'list', 'ai');
       return list.length > 0 ? list : undefined;

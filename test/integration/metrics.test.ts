@@ -1,8 +1,8 @@
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { describe, expect, it } from 'vitest';
 import { newEnvelope } from '../../shared/envelope/envelope.ts';
 import { databaseKind } from '../support/database.ts';
-import { startLocalCloudProcess } from '../support/local-cloud.ts';
+import { localCloudForSuite } from '../support/local-cloud.ts';
 import { parseExposition, prometheusParserUnavailable } from '../support/prometheus.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -10,27 +10,17 @@ import { waitFor } from '../support/wait.ts';
 if (prometheusParserUnavailable) console.warn(`skipping the /metrics test: ${prometheusParserUnavailable}`);
 
 describe.skipIf(prometheusParserUnavailable !== undefined)(`the local cloud's /metrics (${databaseKind})`, () => {
-  let cloud: Awaited<ReturnType<typeof startLocalCloudProcess>>;
-  let sqs: SQSClient;
+  const local = localCloudForSuite();
 
-  beforeAll(async () => {
-    cloud = await startLocalCloudProcess();
-    sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
-  });
-  afterAll(async () => {
-    sqs?.destroy();
-    await cloud?.cleanUp();
-  });
-
-  const status = async (id: string) => ((await (await fetch(`${cloud.dashboardUrl}/api/tasks/${id}`)).json()) as { status?: string }).status;
+  const status = async (id: string) => ((await (await fetch(`${local.cloud.dashboardUrl}/api/tasks/${id}`)).json()) as { status?: string }).status;
 
   it("serves celery-exporter's task, queue and consumer metrics in Prometheus's text format", async () => {
     const good = [1, 2, 3].map((n) => newEnvelope('default.noop', { echo: n }));
     const bad = newEnvelope('default.noop', { unexpected: true } as never);
-    for (const envelope of [...good, bad]) await sqs.send(new SendMessageCommand({ QueueUrl: cloud.queueUrl('default'), MessageBody: JSON.stringify(envelope) }));
+    for (const envelope of [...good, bad]) await local.sqs.send(new SendMessageCommand({ QueueUrl: local.cloud.queueUrl('default'), MessageBody: JSON.stringify(envelope) }));
     await waitFor(async () => (await Promise.all(good.map((e) => status(e.id)))).every((s) => s === 'SUCCESS') && (await status(bad.id)) === 'FAILURE', 20_000, 'the tasks to finish');
 
-    const response = await fetch(`${cloud.dashboardUrl}/metrics`);
+    const response = await fetch(`${local.cloud.dashboardUrl}/metrics`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const families = new Map(parseExposition(await response.text()).map((family) => [family.name, family]));
@@ -50,7 +40,7 @@ describe.skipIf(prometheusParserUnavailable !== undefined)(`the local cloud's /m
 
     // Every lane of every queue, the high-priority ones included.
     expect(families.get('celery_queue_length')?.samples.map((sample) => sample.labels.queue_name).sort()).toEqual(['ai', 'ai-high', 'billing', 'billing-high', 'data', 'data-high', 'default', 'default-high']);
-    await waitFor(async () => (await fetch(`${cloud.dashboardUrl}/metrics`).then((r) => r.text())).includes('celery_dead_letter_queue_length{queue_name="default"} 1'), 10_000, 'the dead letter to be counted');
+    await waitFor(async () => (await fetch(`${local.cloud.dashboardUrl}/metrics`).then((r) => r.text())).includes('celery_dead_letter_queue_length{queue_name="default"} 1'), 10_000, 'the dead letter to be counted');
     expect(families.get('celery_worker_up')?.samples.map((sample) => [sample.labels.hostname, sample.value])).toEqual([['consumer-default', 1], ['consumer-ai', 1], ['consumer-data', 1], ['consumer-billing', 1]]);
     expect(value('celery_worker_tasks_active', { hostname: 'consumer-default' })).toBe(0);
     // The parser is Prometheus's own: a malformed line would not pass it.

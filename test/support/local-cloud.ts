@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll } from 'vitest';
 import pg from 'pg';
 import { readConfig } from '../../shared/config.ts';
 import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from '../../shared/local/cloud.ts';
@@ -111,4 +112,34 @@ export async function dropSchema(databaseUrl: string, schema: string): Promise<v
   } finally {
     await client.end();
   }
+}
+
+export type LocalCloudProcess = Awaited<ReturnType<typeof startLocalCloudProcess>>;
+
+/**
+ * `npm start` in a process of its own for the tests of one describe block, with an SQS
+ * client on its endpoint: started before them, cleaned up after. Read `cloud` and `sqs`
+ * inside the tests.
+ */
+export function localCloudForSuite(extraEnv: Record<string, string | undefined> = {}): { readonly cloud: LocalCloudProcess; readonly sqs: SQSClient } {
+  let cloud: LocalCloudProcess | undefined;
+  let sqs: SQSClient | undefined;
+  beforeAll(async () => {
+    cloud = await startLocalCloudProcess(extraEnv);
+    sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  });
+  afterAll(async () => {
+    sqs?.destroy();
+    await cloud?.cleanUp();
+  });
+  return {
+    get cloud() {
+      if (!cloud) throw new Error('the local cloud is not started yet: read it inside a test');
+      return cloud;
+    },
+    get sqs() {
+      if (!sqs) throw new Error('the local cloud is not started yet: read it inside a test');
+      return sqs;
+    },
+  };
 }
